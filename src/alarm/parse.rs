@@ -1,0 +1,355 @@
+//! Reading the three shapes in which an alarm reaches a function.
+//!
+//! The envelopes come from `aws_lambda_events`. The alarm's configuration and the SNS-wrapped alarm
+//! message are read with the tolerant records below: the crate's typed versions require a
+//! `metricStat` on every query (so they reject metric-math alarms, our main case) and a non-null
+//! `AlarmDescription` (CloudWatch sends `null` when an alarm has none).
+
+use super::{AlarmNotice, AlarmState, Delivery, MetricId, MetricQuery};
+use aws_lambda_events::cloudwatch_alarms::CloudWatchAlarm;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::sns::SnsEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+const STATE_CHANGE: &str = "CloudWatch Alarm State Change";
+
+/// Why an event could not be read as an alarm notification.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AlarmEventError {
+    #[error("not a CloudWatch alarm event: {0}")]
+    NotAnAlarm(String),
+    #[error("malformed {delivery} alarm event: {detail}")]
+    Malformed {
+        delivery: &'static str,
+        detail: String,
+    },
+}
+
+/// Reads an alarm-action payload, an SNS notification wrapping alarms, or an EventBridge
+/// `CloudWatch Alarm State Change` event. An SNS event may carry several alarms.
+pub fn parse_alarm_event(event: &Value) -> Result<Vec<AlarmNotice>, AlarmEventError> {
+    let Some(object) = event.as_object() else {
+        return Err(AlarmEventError::NotAnAlarm(format!(
+            "expected a JSON object, got {}",
+            json_kind(event)
+        )));
+    };
+    if object.contains_key("alarmData") {
+        return from_alarm_action(event).map(|notice| vec![notice]);
+    }
+    if object.contains_key("Records") {
+        return from_sns(event);
+    }
+    if let Some(detail_type) = object.get("detail-type") {
+        return match detail_type.as_str() {
+            Some(STATE_CHANGE) => from_eventbridge(event).map(|notice| vec![notice]),
+            other => Err(AlarmEventError::NotAnAlarm(format!(
+                "EventBridge event of type {:?}",
+                other.unwrap_or("(not a string)")
+            ))),
+        };
+    }
+    let mut keys: Vec<&str> = object.keys().map(String::as_str).take(5).collect();
+    keys.sort_unstable();
+    Err(AlarmEventError::NotAnAlarm(format!(
+        "no alarmData, Records or detail-type (keys: {})",
+        keys.join(", ")
+    )))
+}
+
+fn malformed(delivery: &'static str) -> impl Fn(serde_json::Error) -> AlarmEventError {
+    move |e| AlarmEventError::Malformed {
+        delivery,
+        detail: e.to_string(),
+    }
+}
+
+fn from_alarm_action(event: &Value) -> Result<AlarmNotice, AlarmEventError> {
+    let alarm: CloudWatchAlarm<Value, Value> =
+        serde_json::from_value(event.clone()).map_err(malformed("alarm action"))?;
+    let data = alarm.alarm_data;
+    let state_name =
+        |state: &Option<aws_lambda_events::cloudwatch_alarms::CloudWatchAlarmState<Value>>| {
+            state
+                .as_ref()
+                .and_then(|s| serde_json::to_value(&s.value).ok())
+                .and_then(|v| v.as_str().map(AlarmState::from_name))
+        };
+    let state = state_name(&data.state).ok_or_else(|| AlarmEventError::Malformed {
+        delivery: "alarm action",
+        detail: "alarmData.state.value is missing".into(),
+    })?;
+    let configuration: AlarmConfiguration =
+        serde_json::from_value(data.configuration).map_err(malformed("alarm action"))?;
+    Ok(AlarmNotice {
+        delivery: Delivery::AlarmAction,
+        region: alarm
+            .region
+            .or_else(|| arn_part(alarm.alarm_arn.as_deref(), 3)),
+        account_id: alarm
+            .account_id
+            .or_else(|| arn_part(alarm.alarm_arn.as_deref(), 4)),
+        alarm_arn: alarm.alarm_arn,
+        alarm_name: data.alarm_name,
+        description: configuration.description,
+        state,
+        previous_state: state_name(&data.previous_state).unwrap_or(AlarmState::Other),
+        reason: data.state.map(|s| s.reason).unwrap_or_default(),
+        queries: configuration.metrics.into_iter().map(Into::into).collect(),
+    })
+}
+
+fn from_eventbridge(event: &Value) -> Result<AlarmNotice, AlarmEventError> {
+    let envelope: EventBridgeEvent<AlarmDetail> =
+        serde_json::from_value(event.clone()).map_err(malformed("EventBridge"))?;
+    let detail = envelope.detail;
+    let alarm_arn = envelope.resources.and_then(|r| r.into_iter().next());
+    Ok(AlarmNotice {
+        delivery: Delivery::EventBridge,
+        alarm_name: detail.alarm_name,
+        region: envelope.region,
+        account_id: envelope.account,
+        alarm_arn,
+        description: detail.configuration.description,
+        state: AlarmState::from_name(&detail.state.value),
+        previous_state: detail
+            .previous_state
+            .map_or(AlarmState::Other, |s| AlarmState::from_name(&s.value)),
+        reason: detail.state.reason,
+        queries: detail
+            .configuration
+            .metrics
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    })
+}
+
+fn from_sns(event: &Value) -> Result<Vec<AlarmNotice>, AlarmEventError> {
+    let envelope: SnsEvent = serde_json::from_value(event.clone()).map_err(malformed("SNS"))?;
+    if envelope.records.is_empty() {
+        return Err(AlarmEventError::Malformed {
+            delivery: "SNS",
+            detail: "Records is empty".into(),
+        });
+    }
+    envelope
+        .records
+        .iter()
+        .map(|record| {
+            let message: SnsAlarmMessage =
+                serde_json::from_str(&record.sns.message).map_err(|e| {
+                    AlarmEventError::NotAnAlarm(format!(
+                        "SNS message is not a CloudWatch alarm: {e}"
+                    ))
+                })?;
+            Ok(message.into_notice())
+        })
+        .collect()
+}
+
+fn arn_part(arn: Option<&str>, index: usize) -> Option<String> {
+    arn?.split(':')
+        .nth(index)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AlarmDetail {
+    alarm_name: String,
+    state: StateRecord,
+    #[serde(default)]
+    previous_state: Option<StateRecord>,
+    #[serde(default)]
+    configuration: AlarmConfiguration,
+}
+
+#[derive(Deserialize, Serialize)]
+struct StateRecord {
+    value: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Deserialize, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct AlarmConfiguration {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    metrics: Vec<QueryRecord>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryRecord {
+    id: String,
+    #[serde(default)]
+    expression: Option<String>,
+    #[serde(default)]
+    metric_stat: Option<MetricStatRecord>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct MetricStatRecord {
+    metric: MetricRecord,
+}
+
+#[derive(Deserialize, Serialize)]
+struct MetricRecord {
+    #[serde(default)]
+    namespace: Option<String>,
+    name: String,
+    #[serde(default)]
+    dimensions: BTreeMap<String, String>,
+}
+
+impl From<QueryRecord> for MetricQuery {
+    fn from(q: QueryRecord) -> Self {
+        MetricQuery {
+            id: q.id,
+            expression: q.expression,
+            metric: q.metric_stat.map(|s| MetricId {
+                namespace: s.metric.namespace.unwrap_or_default(),
+                name: s.metric.name,
+                dimensions: s.metric.dimensions,
+            }),
+        }
+    }
+}
+
+/// The classic alarm notification CloudWatch publishes to SNS.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SnsAlarmMessage {
+    alarm_name: String,
+    #[serde(default)]
+    alarm_description: Option<String>,
+    #[serde(default, rename = "AWSAccountId")]
+    aws_account_id: Option<String>,
+    new_state_value: String,
+    #[serde(default)]
+    new_state_reason: String,
+    #[serde(default)]
+    old_state_value: Option<String>,
+    #[serde(default)]
+    alarm_arn: Option<String>,
+    #[serde(default)]
+    trigger: Option<SnsTrigger>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct SnsTrigger {
+    #[serde(default)]
+    metric_name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    dimensions: Option<Vec<SnsDimension>>,
+    #[serde(default)]
+    metrics: Option<Vec<SnsQuery>>,
+}
+
+#[derive(Deserialize)]
+struct SnsDimension {
+    name: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SnsQuery {
+    id: String,
+    #[serde(default)]
+    expression: Option<String>,
+    #[serde(default)]
+    metric_stat: Option<SnsMetricStat>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SnsMetricStat {
+    metric: SnsMetric,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SnsMetric {
+    #[serde(default)]
+    dimensions: Option<Vec<SnsDimension>>,
+    metric_name: String,
+    #[serde(default)]
+    namespace: Option<String>,
+}
+
+fn dimension_map(dimensions: Option<Vec<SnsDimension>>) -> BTreeMap<String, String> {
+    dimensions
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d.name, d.value))
+        .collect()
+}
+
+impl SnsAlarmMessage {
+    fn into_notice(self) -> AlarmNotice {
+        let trigger = self.trigger.unwrap_or_default();
+        let mut queries: Vec<MetricQuery> = trigger
+            .metrics
+            .unwrap_or_default()
+            .into_iter()
+            .map(|q| MetricQuery {
+                id: q.id,
+                expression: q.expression,
+                metric: q.metric_stat.map(|s| MetricId {
+                    namespace: s.metric.namespace.unwrap_or_default(),
+                    name: s.metric.metric_name,
+                    dimensions: dimension_map(s.metric.dimensions),
+                }),
+            })
+            .collect();
+        if let (true, Some(name)) = (queries.is_empty(), trigger.metric_name) {
+            queries.push(MetricQuery {
+                id: "m1".into(),
+                expression: None,
+                metric: Some(MetricId {
+                    namespace: trigger.namespace.unwrap_or_default(),
+                    name,
+                    dimensions: dimension_map(trigger.dimensions),
+                }),
+            });
+        }
+        AlarmNotice {
+            delivery: Delivery::Sns,
+            region: arn_part(self.alarm_arn.as_deref(), 3),
+            account_id: self
+                .aws_account_id
+                .or_else(|| arn_part(self.alarm_arn.as_deref(), 4)),
+            alarm_arn: self.alarm_arn,
+            alarm_name: self.alarm_name,
+            description: self.alarm_description,
+            state: AlarmState::from_name(&self.new_state_value),
+            previous_state: self
+                .old_state_value
+                .as_deref()
+                .map_or(AlarmState::Other, AlarmState::from_name),
+            reason: self.new_state_reason,
+            queries,
+        }
+    }
+}

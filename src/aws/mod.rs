@@ -1,0 +1,49 @@
+//! Adapters from the core's capability traits to the AWS SDK clients.
+
+pub mod dynamodb;
+pub mod service_quotas;
+pub mod sns;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
+/// The SDK configuration every function shares: the standard environment (`AWS_REGION`,
+/// `AWS_ENDPOINT_URL`, credentials), standard retries with backoff for throttling and 5xx, and
+/// timeouts that leave room inside a Lambda invocation.
+pub async fn load_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(Duration::from_millis(200)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(30))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// The message of an SDK error with its code and cause, without the request.
+pub(crate) fn error_text<E>(
+    error: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
+) -> (Option<String>, String)
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    let code = error.code().map(str::to_owned);
+    let message = error.message().map(str::to_owned).unwrap_or_else(|| {
+        aws_smithy_types::error::display::DisplayErrorContext(error).to_string()
+    });
+    (code, message)
+}

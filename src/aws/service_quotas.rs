@@ -1,0 +1,169 @@
+//! `QuotaApi` over the Service Quotas SDK client.
+
+use super::error_text;
+use crate::alarm::MetricId;
+use crate::quota::api::{ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo, RequestStatus};
+use aws_sdk_servicequotas::types::{RequestedServiceQuotaChange, ServiceQuota};
+use aws_sdk_servicequotas::Client;
+
+pub struct ServiceQuotas {
+    client: Client,
+}
+
+impl ServiceQuotas {
+    pub fn new(client: Client) -> Self {
+        ServiceQuotas { client }
+    }
+}
+
+macro_rules! api_error {
+    ($operation:literal) => {
+        |e| {
+            let (code, message) = error_text(&e);
+            QuotaApiError::from_code($operation, code.as_deref(), message)
+        }
+    };
+}
+
+fn quota_info(quota: ServiceQuota) -> QuotaInfo {
+    QuotaInfo {
+        service_code: quota.service_code.unwrap_or_default(),
+        quota_code: quota.quota_code.unwrap_or_default(),
+        quota_name: quota.quota_name.unwrap_or_default(),
+        value: quota.value,
+        adjustable: quota.adjustable,
+        unit: quota.unit,
+        usage_metric: quota.usage_metric.and_then(|m| {
+            Some(MetricId {
+                namespace: m.metric_namespace?,
+                name: m.metric_name?,
+                dimensions: m
+                    .metric_dimensions
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+            })
+        }),
+    }
+}
+
+fn change_request(change: RequestedServiceQuotaChange) -> ChangeRequest {
+    ChangeRequest {
+        id: change.id.unwrap_or_default(),
+        status: change.status.as_ref().map_or(RequestStatus::Unknown, |s| {
+            RequestStatus::from_name(s.as_str())
+        }),
+        desired_value: change.desired_value,
+        created: change.created.map(|t| t.secs()),
+    }
+}
+
+impl QuotaApi for ServiceQuotas {
+    async fn list_service_quotas(
+        &self,
+        service_code: &str,
+    ) -> Result<Vec<QuotaInfo>, QuotaApiError> {
+        let mut pages = self
+            .client
+            .list_service_quotas()
+            .service_code(service_code)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        let mut quotas = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(api_error!("ListServiceQuotas"))?;
+            quotas.extend(page.quotas.unwrap_or_default().into_iter().map(quota_info));
+        }
+        Ok(quotas)
+    }
+
+    async fn get_service_quota(
+        &self,
+        service_code: &str,
+        quota_code: &str,
+    ) -> Result<QuotaInfo, QuotaApiError> {
+        let output = self
+            .client
+            .get_service_quota()
+            .service_code(service_code)
+            .quota_code(quota_code)
+            .send()
+            .await
+            .map_err(api_error!("GetServiceQuota"))?;
+        output
+            .quota
+            .map(quota_info)
+            .ok_or_else(|| QuotaApiError::Other {
+                operation: "GetServiceQuota",
+                message: "the answer holds no quota".into(),
+            })
+    }
+
+    async fn get_default_value(
+        &self,
+        service_code: &str,
+        quota_code: &str,
+    ) -> Result<Option<f64>, QuotaApiError> {
+        let output = self
+            .client
+            .get_aws_default_service_quota()
+            .service_code(service_code)
+            .quota_code(quota_code)
+            .send()
+            .await
+            .map_err(api_error!("GetAWSDefaultServiceQuota"))?;
+        Ok(output.quota.and_then(|q| q.value))
+    }
+
+    async fn list_requests(
+        &self,
+        service_code: &str,
+        quota_code: &str,
+    ) -> Result<Vec<ChangeRequest>, QuotaApiError> {
+        let mut pages = self
+            .client
+            .list_requested_service_quota_change_history_by_quota()
+            .service_code(service_code)
+            .quota_code(quota_code)
+            .into_paginator()
+            .send();
+        let mut requests = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(api_error!("ListRequestedServiceQuotaChangeHistoryByQuota"))?;
+            requests.extend(
+                page.requested_quotas
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(change_request),
+            );
+        }
+        Ok(requests)
+    }
+
+    async fn request_increase(
+        &self,
+        service_code: &str,
+        quota_code: &str,
+        desired_value: f64,
+        support_case_allowed: bool,
+    ) -> Result<ChangeRequest, QuotaApiError> {
+        let output = self
+            .client
+            .request_service_quota_increase()
+            .service_code(service_code)
+            .quota_code(quota_code)
+            .desired_value(desired_value)
+            .support_case_allowed(support_case_allowed)
+            .send()
+            .await
+            .map_err(api_error!("RequestServiceQuotaIncrease"))?;
+        output
+            .requested_quota
+            .map(change_request)
+            .ok_or_else(|| QuotaApiError::Other {
+                operation: "RequestServiceQuotaIncrease",
+                message: "the answer holds no request".into(),
+            })
+    }
+}

@@ -1,0 +1,154 @@
+//! `selfheal`: the functions' code, run locally against the SDK's standard environment.
+
+use selfheal::quota_function::QuotaFunction;
+use selfheal::rules::RuleSet;
+use selfheal::settings::{quota_environment, DRY_RUN, TABLE_NAME, TOPIC_ARN};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  selfheal alarm EVENT_FILE [--rules DIR] [--dry-run]
+      run the quota function on an alarm event (alarm action, SNS or EventBridge) and print the outcome
+      as JSON. Needs SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE unless --dry-run; uses AWS_REGION,
+      AWS_ENDPOINT_URL and the usual credentials.
+  selfheal rules check [DIR]
+      validate a rules folder (default: rules); every error names its file, rule and field.";
+
+/// A failure, with the exit code it deserves.
+struct Failure(u8, String);
+
+fn usage_error(message: impl Into<String>) -> Failure {
+    Failure(2, format!("{}\n{USAGE}", message.into()))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    selfheal::telemetry::init_cli_logs();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("alarm") => alarm(&args[1..]).await,
+        Some("rules") if args.get(1).map(String::as_str) == Some("check") => {
+            rules_check(&args[2..])
+        }
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some("--version") => {
+            println!("selfheal {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Some(other) => Err(usage_error(format!("selfheal: unknown command {other:?}"))),
+        None => Err(usage_error("selfheal: a command is required")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, message)) => {
+            eprintln!("{message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn alarm(args: &[String]) -> Result<(), Failure> {
+    let mut event_file = None;
+    let mut rules_dir = None;
+    let mut dry_run = false;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--dry-run" => dry_run = true,
+            "--rules" => {
+                rules_dir =
+                    Some(PathBuf::from(rest.next().ok_or_else(|| {
+                        usage_error("selfheal alarm: --rules needs a folder")
+                    })?))
+            }
+            flag if flag.starts_with("--") => {
+                return Err(usage_error(format!(
+                    "selfheal alarm: unknown option {flag}"
+                )))
+            }
+            file if event_file.is_none() => event_file = Some(file.to_owned()),
+            extra => {
+                return Err(usage_error(format!(
+                    "selfheal alarm: unexpected argument {extra:?}"
+                )))
+            }
+        }
+    }
+    let event_file =
+        event_file.ok_or_else(|| usage_error("selfheal alarm: EVENT_FILE is required"))?;
+    let text = std::fs::read_to_string(&event_file)
+        .map_err(|e| Failure(2, format!("selfheal: cannot read {event_file}: {e}")))?;
+    let event: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Failure(2, format!("selfheal: {event_file} is not JSON: {e}")))?;
+
+    let environment = quota_environment(|name| match name {
+        DRY_RUN if dry_run => Some("true".into()),
+        // A dry run writes nothing, so it needs neither the topic nor the table.
+        TOPIC_ARN | TABLE_NAME if dry_run => {
+            Some(std::env::var(name).unwrap_or_else(|_| "(dry run)".into()))
+        }
+        _ => std::env::var(name).ok(),
+    })
+    .map_err(|e| Failure(2, format!("selfheal: {e}")))?;
+    let sdk = selfheal::aws::load_config().await;
+    let function = match rules_dir {
+        Some(dir) => {
+            let runbooks = runbooks_beside(&dir);
+            let names: Vec<&str> = runbooks.iter().map(String::as_str).collect();
+            let rules = RuleSet::from_dir(&dir, &names).map_err(|e| {
+                Failure(
+                    2,
+                    format!("selfheal: rules in {} are invalid:\n{e}", dir.display()),
+                )
+            })?;
+            QuotaFunction::with_rules(sdk, environment, rules)
+        }
+        None => QuotaFunction::new(sdk, environment),
+    };
+    let outcomes = function
+        .handle(&event, "local")
+        .await
+        .map_err(|e| Failure(1, format!("selfheal: {e}")))?;
+    let output = match outcomes.as_slice() {
+        [only] => serde_json::to_string_pretty(only),
+        many => serde_json::to_string_pretty(&serde_json::json!({ "outcomes": many })),
+    }
+    .map_err(|e| Failure(1, format!("selfheal: {e}")))?;
+    println!("{output}");
+    Ok(())
+}
+
+/// Runbook names from `runbooks/` beside the rules folder, else those compiled in.
+fn runbooks_beside(rules_dir: &Path) -> Vec<String> {
+    let dir = rules_dir
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("runbooks");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return RuleSet::embedded_runbooks()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    };
+    entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("md"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect()
+}
+
+fn rules_check(args: &[String]) -> Result<(), Failure> {
+    let dir = match args {
+        [] => PathBuf::from("rules"),
+        [dir] => PathBuf::from(dir),
+        _ => return Err(usage_error("selfheal rules check: at most one folder")),
+    };
+    let runbooks = runbooks_beside(&dir);
+    let names: Vec<&str> = runbooks.iter().map(String::as_str).collect();
+    let rules = RuleSet::from_dir(&dir, &names).map_err(|e| Failure(1, e.to_string()))?;
+    println!("{}: {} quota rules OK", dir.display(), rules.quotas.len());
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! What cannot be fixed goes to people: the reasons, the messages, and the SNS boundary.
+
+mod message;
+mod reason;
+pub(crate) mod text;
+
+pub use message::{render_escalation, render_resolution, Links, Notification};
+pub use reason::EscalationReason;
+
+use serde::Serialize;
+use std::future::Future;
+
+/// Everything a person needs to act on an escalation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Escalation {
+    pub reason: EscalationReason,
+    pub alarm_name: String,
+    pub alarm_reason: String,
+    pub alarm_description: Option<String>,
+    pub account_id: String,
+    pub region: String,
+    pub service_code: Option<String>,
+    pub quota_code: Option<String>,
+    pub quota_name: Option<String>,
+    pub current_value: Option<f64>,
+    pub desired_value: Option<f64>,
+    pub ceiling: Option<f64>,
+    /// One sentence: what went wrong.
+    pub detail: String,
+    /// What selfheal tried, in order.
+    pub tried: Vec<String>,
+    /// Runbook name (a file of `runbooks/` without `.md`).
+    pub runbook: String,
+}
+
+impl Escalation {
+    /// What the page is about: the quota when known, else the alarm.
+    pub fn subject_key(&self) -> String {
+        match (&self.service_code, &self.quota_code) {
+            (Some(service), Some(quota)) => format!("{service}/{quota}"),
+            _ => format!("alarm/{}", self.alarm_name),
+        }
+    }
+
+    /// Stable across repeats of the same problem: the cooldown key and the paging tools' dedup key.
+    pub fn dedup_key(&self) -> String {
+        format!(
+            "selfheal:{}:{}:{}:{}",
+            self.account_id,
+            self.region,
+            self.subject_key(),
+            self.reason.slug()
+        )
+    }
+}
+
+/// The SNS `Publish` selfheal makes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("SNS Publish failed: {0}")]
+pub struct NotifyError(pub String);
+
+pub trait Notifier: Send + Sync {
+    /// Publishes with `MessageStructure=json`; returns the message id.
+    fn publish(
+        &self,
+        notification: &Notification,
+    ) -> impl Future<Output = Result<String, NotifyError>> + Send;
+}

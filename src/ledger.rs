@@ -1,0 +1,65 @@
+//! The state that must outlive a container: page cooldowns, open escalations, the audit trail.
+//! Kept in DynamoDB (`crate::aws::dynamodb`), never in memory.
+
+use serde::Serialize;
+use std::future::Future;
+
+/// A decision, as written to the audit table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditRecord {
+    pub function: &'static str,
+    pub subject: String,
+    /// Seconds since the epoch.
+    pub at: u64,
+    /// When DynamoDB's TTL may delete the record.
+    pub expires: u64,
+    pub request_id: String,
+    pub decision: String,
+    pub reason: String,
+    /// The whole outcome, as JSON.
+    pub outcome: String,
+}
+
+/// An escalation that went out, remembered until its alarm returns to OK.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OpenEscalation {
+    pub dedup_key: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ledger {operation} failed: {message}")]
+pub struct LedgerError {
+    pub operation: &'static str,
+    pub message: String,
+}
+
+pub trait Ledger: Send + Sync {
+    /// Starts a cooldown unless one is running; `false` means another page went out recently.
+    fn claim_cooldown(
+        &self,
+        key: &str,
+        now: u64,
+        until: u64,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send;
+
+    /// Ends a cooldown early (the page it guarded could not be sent).
+    fn release_cooldown(&self, key: &str) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Remembers that `alarm_key` was escalated.
+    fn open_escalation(
+        &self,
+        alarm_key: &str,
+        escalation: &OpenEscalation,
+        expires: u64,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Forgets and returns the open escalation of `alarm_key`, atomically: two OK events cannot
+    /// both see it.
+    fn close_escalation(
+        &self,
+        alarm_key: &str,
+    ) -> impl Future<Output = Result<Option<OpenEscalation>, LedgerError>> + Send;
+
+    fn record(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}

@@ -1,0 +1,177 @@
+//! The Service Quotas operations the quota function needs, as a small trait over plain data.
+
+use crate::alarm::MetricId;
+use serde::Serialize;
+use std::future::Future;
+
+/// A quota as Service Quotas describes it for this account.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QuotaInfo {
+    pub service_code: String,
+    pub quota_code: String,
+    pub quota_name: String,
+    /// The value applied to this account (the AWS default unless raised).
+    pub value: Option<f64>,
+    pub adjustable: bool,
+    pub unit: Option<String>,
+    pub usage_metric: Option<MetricId>,
+}
+
+/// Status of an increase request, as Service Quotas names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestStatus {
+    Pending,
+    CaseOpened,
+    Approved,
+    Denied,
+    CaseClosed,
+    NotApproved,
+    InvalidRequest,
+    Unknown,
+}
+
+impl RequestStatus {
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "PENDING" => Self::Pending,
+            "CASE_OPENED" => Self::CaseOpened,
+            "APPROVED" => Self::Approved,
+            "DENIED" => Self::Denied,
+            "CASE_CLOSED" => Self::CaseClosed,
+            "NOT_APPROVED" => Self::NotApproved,
+            "INVALID_REQUEST" => Self::InvalidRequest,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// AWS is still working on the request: a second one must not be filed.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Pending | Self::CaseOpened)
+    }
+
+    /// AWS said no.
+    pub fn is_refusal(self) -> bool {
+        matches!(
+            self,
+            Self::Denied | Self::NotApproved | Self::InvalidRequest
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::CaseOpened => "CASE_OPENED",
+            Self::Approved => "APPROVED",
+            Self::Denied => "DENIED",
+            Self::CaseClosed => "CASE_CLOSED",
+            Self::NotApproved => "NOT_APPROVED",
+            Self::InvalidRequest => "INVALID_REQUEST",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// One increase request from a quota's history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChangeRequest {
+    pub id: String,
+    pub status: RequestStatus,
+    pub desired_value: Option<f64>,
+    /// Seconds since the epoch.
+    pub created: Option<i64>,
+}
+
+/// A Service Quotas call that failed after the SDK's own retries.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum QuotaApiError {
+    #[error("{operation}: no such quota or service ({message})")]
+    NoSuchResource {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("{operation}: a request for this quota is already open ({message})")]
+    AlreadyOpen {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("{operation}: the account has too many open increase requests ({message})")]
+    TooManyOpenRequests {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("{operation}: throttled after retries ({message})")]
+    Throttled {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("{operation}: access denied ({message})")]
+    AccessDenied {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("{operation}: {message}")]
+    Other {
+        operation: &'static str,
+        message: String,
+    },
+}
+
+impl QuotaApiError {
+    /// Builds the error from an AWS error code.
+    pub fn from_code(operation: &'static str, code: Option<&str>, message: String) -> Self {
+        match code {
+            Some("NoSuchResourceException") => Self::NoSuchResource { operation, message },
+            Some("ResourceAlreadyExistsException") => Self::AlreadyOpen { operation, message },
+            Some("QuotaExceededException") => Self::TooManyOpenRequests { operation, message },
+            Some("TooManyRequestsException" | "ThrottlingException") => {
+                Self::Throttled { operation, message }
+            }
+            Some("AccessDeniedException") => Self::AccessDenied { operation, message },
+            Some(code) => Self::Other {
+                operation,
+                message: format!("{code}: {message}"),
+            },
+            None => Self::Other { operation, message },
+        }
+    }
+}
+
+/// The Service Quotas calls selfheal makes. Implemented over the SDK client in `crate::aws`.
+pub trait QuotaApi: Send + Sync {
+    /// `ListServiceQuotas`, every page.
+    fn list_service_quotas(
+        &self,
+        service_code: &str,
+    ) -> impl Future<Output = Result<Vec<QuotaInfo>, QuotaApiError>> + Send;
+
+    /// `GetServiceQuota`.
+    fn get_service_quota(
+        &self,
+        service_code: &str,
+        quota_code: &str,
+    ) -> impl Future<Output = Result<QuotaInfo, QuotaApiError>> + Send;
+
+    /// `GetAWSDefaultServiceQuota`: the value before any increase.
+    fn get_default_value(
+        &self,
+        service_code: &str,
+        quota_code: &str,
+    ) -> impl Future<Output = Result<Option<f64>, QuotaApiError>> + Send;
+
+    /// `ListRequestedServiceQuotaChangeHistoryByQuota`, every page.
+    fn list_requests(
+        &self,
+        service_code: &str,
+        quota_code: &str,
+    ) -> impl Future<Output = Result<Vec<ChangeRequest>, QuotaApiError>> + Send;
+
+    /// `RequestServiceQuotaIncrease`.
+    fn request_increase(
+        &self,
+        service_code: &str,
+        quota_code: &str,
+        desired_value: f64,
+        support_case_allowed: bool,
+    ) -> impl Future<Output = Result<ChangeRequest, QuotaApiError>> + Send;
+}

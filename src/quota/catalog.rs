@@ -1,0 +1,128 @@
+//! From an alarm's usage metric back to its quota, through `ListServiceQuotas`.
+
+use super::api::{QuotaApi, QuotaApiError, QuotaInfo};
+use crate::alarm::MetricId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Each service's quota list, fetched once for the life of the container.
+#[derive(Default)]
+pub struct QuotaCatalog {
+    by_service: Mutex<HashMap<String, Arc<Vec<QuotaInfo>>>>,
+}
+
+impl QuotaCatalog {
+    /// The quota whose `UsageMetric` equals `metric` (namespace, name and dimensions).
+    pub async fn find(
+        &self,
+        api: &impl QuotaApi,
+        metric: &MetricId,
+    ) -> Result<Option<QuotaInfo>, QuotaApiError> {
+        for service in candidate_services(metric) {
+            let quotas = self.quotas_of(api, &service).await?;
+            if let Some(found) = quotas
+                .iter()
+                .find(|q| q.usage_metric.as_ref() == Some(metric))
+            {
+                return Ok(Some(found.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn quotas_of(
+        &self,
+        api: &impl QuotaApi,
+        service: &str,
+    ) -> Result<Arc<Vec<QuotaInfo>>, QuotaApiError> {
+        if let Some(cached) = self.cached(service) {
+            return Ok(cached);
+        }
+        let quotas = match api.list_service_quotas(service).await {
+            Ok(quotas) => Arc::new(quotas),
+            // A namespace that is not a service code: nothing to find there.
+            Err(QuotaApiError::NoSuchResource { .. }) => Arc::new(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        self.by_service
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(service.to_owned(), Arc::clone(&quotas));
+        Ok(quotas)
+    }
+
+    fn cached(&self, service: &str) -> Option<Arc<Vec<QuotaInfo>>> {
+        self.by_service
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(service)
+            .cloned()
+    }
+}
+
+/// Service codes whose quotas may carry this usage metric, most likely first.
+///
+/// `AWS/Usage` metrics name their service in the `Service` dimension; other metrics live in the
+/// service's own namespace (`AWS/Lambda`). Both spellings differ from the service code in places.
+pub fn candidate_services(metric: &MetricId) -> Vec<String> {
+    let name = if metric.namespace == "AWS/Usage" {
+        metric.dimensions.get("Service").map(String::as_str)
+    } else {
+        metric.namespace.strip_prefix("AWS/")
+    };
+    let Some(name) = name else {
+        return Vec::new();
+    };
+    let known = match name.to_ascii_lowercase().replace([' ', '-'], "").as_str() {
+        "applicationelb" | "networkelb" | "elb" | "elasticloadbalancing" | "gatewayelb" => {
+            "elasticloadbalancing"
+        }
+        "cloudwatch" => "monitoring",
+        "events" | "eventbridge" => "events",
+        "apigateway" => "apigateway",
+        "stepfunctions" | "states" => "states",
+        "secretsmanager" => "secretsmanager",
+        "elasticfilesystem" | "efs" => "elasticfilesystem",
+        "kinesisfirehose" | "firehose" => "firehose",
+        "certificatemanager" | "acm" => "acm",
+        "cloudwatchlogs" | "logs" => "logs",
+        "systemsmanager" | "ssm" => "ssm",
+        other => return vec![other.to_owned()],
+    };
+    vec![known.to_owned()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::candidate_services;
+    use crate::alarm::MetricId;
+
+    fn metric(namespace: &str, service: Option<&str>) -> MetricId {
+        MetricId {
+            namespace: namespace.into(),
+            name: "ResourceCount".into(),
+            dimensions: service
+                .map(|s| [("Service".to_owned(), s.to_owned())].into())
+                .unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn services_come_from_the_namespace_or_the_service_dimension() {
+        assert_eq!(candidate_services(&metric("AWS/Lambda", None)), ["lambda"]);
+        assert_eq!(
+            candidate_services(&metric("AWS/Usage", Some("EC2"))),
+            ["ec2"]
+        );
+        assert_eq!(
+            candidate_services(&metric("AWS/ApplicationELB", None)),
+            ["elasticloadbalancing"]
+        );
+        assert_eq!(
+            candidate_services(&metric("AWS/Usage", Some("CloudWatch"))),
+            ["monitoring"]
+        );
+        assert!(candidate_services(&metric("AWS/Usage", None)).is_empty());
+        assert!(candidate_services(&metric("Custom/App", None)).is_empty());
+    }
+}

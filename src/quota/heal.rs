@@ -1,0 +1,618 @@
+//! Quota healing: read, decide, then act.
+
+use super::api::{ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo};
+use super::catalog::QuotaCatalog;
+use super::outcome::{NotificationOutcome, Outcome, RequestOutcome};
+use super::plan::{decide, escalation_for, Plan, RaisePlan, Situation};
+use crate::alarm::{AlarmNotice, AlarmState};
+use crate::escalation::text::number;
+use crate::escalation::{
+    render_escalation, render_resolution, Escalation, EscalationReason, Links, Notification,
+    Notifier, NotifyError,
+};
+use crate::ledger::{AuditRecord, Ledger, LedgerError, OpenEscalation};
+use crate::rules::RuleSet;
+use tracing::{error, info, warn};
+
+/// How the quota function runs, from its environment.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub runbook_base_url: String,
+    pub dry_run: bool,
+    /// Used when the event does not say (only the SNS path can leave these out).
+    pub default_account_id: String,
+    pub default_region: String,
+    /// How long an escalation waits for its alarm to return to OK.
+    pub escalation_memory_secs: u64,
+    pub audit_retention_secs: u64,
+}
+
+/// The failures that make the invocation fail, so that Lambda retries it.
+#[derive(Debug, thiserror::Error)]
+pub enum HealError {
+    #[error("could not send the notification: {0}")]
+    Notify(#[from] NotifyError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// The quota function's core, over the three capabilities it needs.
+pub struct QuotaHealer<Q, N, L> {
+    api: Q,
+    notifier: N,
+    ledger: L,
+    rules: RuleSet,
+    catalog: QuotaCatalog,
+    settings: Settings,
+}
+
+/// What is known of the alarm's place, with defaults filled in.
+struct Where<'a> {
+    account_id: &'a str,
+    region: &'a str,
+}
+
+impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
+    pub fn new(api: Q, notifier: N, ledger: L, rules: RuleSet, settings: Settings) -> Self {
+        QuotaHealer {
+            api,
+            notifier,
+            ledger,
+            rules,
+            catalog: QuotaCatalog::default(),
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Handles one alarm notice; `now` is seconds since the epoch.
+    pub async fn handle(
+        &self,
+        notice: &AlarmNotice,
+        request_id: &str,
+        now: u64,
+    ) -> Result<Outcome, HealError> {
+        let place = Where {
+            account_id: notice
+                .account_id
+                .as_deref()
+                .unwrap_or(&self.settings.default_account_id),
+            region: notice
+                .region
+                .as_deref()
+                .unwrap_or(&self.settings.default_region),
+        };
+        let mut steps = Vec::new();
+        let (plan, rule) = self.plan(notice, &place, now as i64, &mut steps).await;
+        info!(alarm = %notice.alarm_name, plan = plan_name(&plan), "planned");
+        let mut outcome = if self.settings.dry_run {
+            Outcome::planned(notice, &plan, rule)
+        } else {
+            self.act(notice, &place, plan, rule, now, &mut steps)
+                .await?
+        };
+        outcome.steps = steps;
+        info!(
+            alarm = %notice.alarm_name,
+            decision = outcome.decision.name(),
+            reason = %outcome.reason,
+            quota = outcome.quota_code.as_deref().unwrap_or("-"),
+            dry_run = outcome.dry_run,
+            "decided"
+        );
+        if !self.settings.dry_run {
+            self.audit(notice, &outcome, request_id, now).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Reads what is needed and decides. Never writes.
+    async fn plan(
+        &self,
+        notice: &AlarmNotice,
+        place: &Where<'_>,
+        now: i64,
+        steps: &mut Vec<String>,
+    ) -> (Plan, Option<String>) {
+        match notice.state {
+            AlarmState::Alarm => {}
+            AlarmState::Ok => {
+                return (
+                    Plan::Resolve {
+                        alarm_key: alarm_key(place, &notice.alarm_name),
+                    },
+                    None,
+                )
+            }
+            other => {
+                return (
+                    Plan::Nothing {
+                        reason: "ignored-state",
+                        summary: format!(
+                            "alarm moved to {other:?}; only ALARM and OK are acted on"
+                        ),
+                    },
+                    None,
+                )
+            }
+        }
+        let escalate_alarm = |reason, detail: String, steps: &[String]| {
+            Plan::Escalate(Box::new(escalation_for(
+                notice,
+                place.account_id,
+                place.region,
+                reason,
+                detail,
+                steps,
+            )))
+        };
+
+        let mut rule = self.rules.rule_for_alarm(&notice.alarm_name);
+        let (service_code, quota_code) = match rule {
+            Some(r) => {
+                steps.push(format!(
+                    "rule {:?} matches the alarm name: {} {}",
+                    r.name, r.service_code, r.quota_code
+                ));
+                (r.service_code.clone(), r.quota_code.clone())
+            }
+            None => {
+                let Some(metric) = notice.usage_metric() else {
+                    steps.push(
+                        "no rule matches the alarm name, and the alarm names no usage metric"
+                            .into(),
+                    );
+                    return (
+                        escalate_alarm(
+                            EscalationReason::NoQuotaFound,
+                            "No rule matches the alarm and it has no usage metric to trace back to a quota.".into(),
+                            steps,
+                        ),
+                        None,
+                    );
+                };
+                match self.catalog.find(&self.api, metric).await {
+                    Ok(Some(quota)) => {
+                        steps.push(format!(
+                            "usage metric {}/{} matches {} {} ({})",
+                            metric.namespace,
+                            metric.name,
+                            quota.service_code,
+                            quota.quota_code,
+                            quota.quota_name
+                        ));
+                        rule = self
+                            .rules
+                            .rule_for_quota(&quota.service_code, &quota.quota_code);
+                        (quota.service_code, quota.quota_code)
+                    }
+                    Ok(None) => {
+                        steps.push(format!(
+                            "ListServiceQuotas: no quota has usage metric {}/{} {:?}",
+                            metric.namespace, metric.name, metric.dimensions
+                        ));
+                        return (
+                            escalate_alarm(
+                                EscalationReason::NoQuotaFound,
+                                format!(
+                                    "No quota's usage metric is {}/{} with dimensions {:?}.",
+                                    metric.namespace, metric.name, metric.dimensions
+                                ),
+                                steps,
+                            ),
+                            None,
+                        );
+                    }
+                    Err(e) => {
+                        steps.push(format!("ListServiceQuotas failed: {e}"));
+                        return (
+                            escalate_alarm(EscalationReason::AwsError, e.to_string(), steps),
+                            None,
+                        );
+                    }
+                }
+            }
+        };
+        let rule_name = rule.map(|r| r.name.clone());
+
+        let quota = match self.api.get_service_quota(&service_code, &quota_code).await {
+            Ok(quota) => {
+                steps.push(format!(
+                    "GetServiceQuota: value {}, {}",
+                    quota.value.map_or_else(|| "unknown".into(), number),
+                    if quota.adjustable {
+                        "adjustable"
+                    } else {
+                        "not adjustable"
+                    }
+                ));
+                quota
+            }
+            Err(e) => {
+                steps.push(format!("GetServiceQuota failed: {e}"));
+                let reason = match e {
+                    QuotaApiError::NoSuchResource { .. } => EscalationReason::NoQuotaFound,
+                    _ => EscalationReason::AwsError,
+                };
+                let mut escalation = escalation_for(
+                    notice,
+                    place.account_id,
+                    place.region,
+                    reason,
+                    e.to_string(),
+                    steps,
+                );
+                escalation.service_code = Some(service_code);
+                escalation.quota_code = Some(quota_code);
+                return (Plan::Escalate(Box::new(escalation)), rule_name);
+            }
+        };
+
+        let mut requests: Vec<ChangeRequest> = Vec::new();
+        let mut aws_default_value = None;
+        if quota.adjustable {
+            match self.read_history(&quota, rule.is_none(), steps).await {
+                Ok((history, default)) => {
+                    requests = history;
+                    aws_default_value = default;
+                }
+                Err(e) => {
+                    let situation =
+                        self.situation(notice, place, rule, &quota, None, &[], now, steps);
+                    return (
+                        situation.escalate(EscalationReason::AwsError, e.to_string()),
+                        rule_name,
+                    );
+                }
+            }
+        }
+        let situation = self.situation(
+            notice,
+            place,
+            rule,
+            &quota,
+            aws_default_value,
+            &requests,
+            now,
+            steps,
+        );
+        (decide(&situation), rule_name)
+    }
+
+    async fn read_history(
+        &self,
+        quota: &QuotaInfo,
+        needs_default: bool,
+        steps: &mut Vec<String>,
+    ) -> Result<(Vec<ChangeRequest>, Option<f64>), QuotaApiError> {
+        let history = self
+            .api
+            .list_requests(&quota.service_code, &quota.quota_code)
+            .await
+            .inspect_err(|e| steps.push(format!("request history failed: {e}")))?;
+        let open = history.iter().filter(|r| r.status.is_open()).count();
+        steps.push(format!(
+            "request history: {} requests, {open} open",
+            history.len()
+        ));
+        let default = if needs_default {
+            let value = self
+                .api
+                .get_default_value(&quota.service_code, &quota.quota_code)
+                .await
+                .inspect_err(|e| steps.push(format!("GetAWSDefaultServiceQuota failed: {e}")))?;
+            steps.push(format!(
+                "no rule names the quota; AWS default value {}",
+                value.map_or_else(|| "unknown".into(), number)
+            ));
+            value
+        } else {
+            None
+        };
+        Ok((history, default))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn situation<'a>(
+        &'a self,
+        notice: &'a AlarmNotice,
+        place: &'a Where<'a>,
+        rule: Option<&'a crate::rules::QuotaRule>,
+        quota: &'a QuotaInfo,
+        aws_default_value: Option<f64>,
+        requests: &'a [ChangeRequest],
+        now: i64,
+        tried: &'a [String],
+    ) -> Situation<'a> {
+        Situation {
+            notice,
+            account_id: place.account_id,
+            region: place.region,
+            rule,
+            defaults: &self.rules.defaults,
+            quota,
+            aws_default_value,
+            requests,
+            now,
+            tried,
+        }
+    }
+
+    /// Carries a plan out.
+    async fn act(
+        &self,
+        notice: &AlarmNotice,
+        place: &Where<'_>,
+        plan: Plan,
+        rule: Option<String>,
+        now: u64,
+        steps: &mut Vec<String>,
+    ) -> Result<Outcome, HealError> {
+        match plan {
+            Plan::Nothing { reason, summary } => {
+                Ok(Outcome::nothing(notice, reason, summary, false))
+            }
+            Plan::Resolve { alarm_key } => self.resolve(notice, &alarm_key, now, steps).await,
+            Plan::Escalate(escalation) => {
+                self.escalate(notice, place, &escalation, rule, now, steps)
+                    .await
+            }
+            Plan::Raise(raise) => self.raise(notice, place, raise, rule, now, steps).await,
+        }
+    }
+
+    async fn raise(
+        &self,
+        notice: &AlarmNotice,
+        place: &Where<'_>,
+        raise: RaisePlan,
+        rule: Option<String>,
+        now: u64,
+        steps: &mut Vec<String>,
+    ) -> Result<Outcome, HealError> {
+        let result = self
+            .api
+            .request_increase(
+                &raise.service_code,
+                &raise.quota_code,
+                raise.desired_value,
+                raise.support_case_allowed,
+            )
+            .await;
+        let (reason, error) = match result {
+            Ok(request) => {
+                steps.push(format!(
+                    "RequestServiceQuotaIncrease to {}: request {} is {}",
+                    number(raise.desired_value),
+                    request.id,
+                    request.status.name()
+                ));
+                let mut outcome = Outcome::raise(notice, &raise, false);
+                outcome.request = Some(RequestOutcome {
+                    id: request.id,
+                    status: request.status.name().to_owned(),
+                });
+                return Ok(outcome);
+            }
+            Err(QuotaApiError::AlreadyOpen { message, .. }) => {
+                steps.push(format!(
+                    "RequestServiceQuotaIncrease: a request is already open ({message})"
+                ));
+                let mut outcome = Outcome::nothing(
+                    notice,
+                    "request-pending",
+                    "an increase request for this quota is already open; not filing another".into(),
+                    false,
+                );
+                outcome.service_code = Some(raise.service_code);
+                outcome.quota_code = Some(raise.quota_code);
+                outcome.current_value = Some(raise.current_value);
+                return Ok(outcome);
+            }
+            Err(e @ QuotaApiError::TooManyOpenRequests { .. }) => {
+                (EscalationReason::TooManyOpenRequests, e)
+            }
+            Err(e) => (EscalationReason::AwsError, e),
+        };
+        steps.push(format!(
+            "RequestServiceQuotaIncrease to {} failed: {error}",
+            number(raise.desired_value)
+        ));
+        let mut escalation = escalation_for(
+            notice,
+            place.account_id,
+            place.region,
+            reason,
+            error.to_string(),
+            steps,
+        );
+        escalation.service_code = Some(raise.service_code.clone());
+        escalation.quota_code = Some(raise.quota_code.clone());
+        escalation.quota_name = Some(raise.quota_name.clone());
+        escalation.current_value = Some(raise.current_value);
+        escalation.desired_value = Some(raise.desired_value);
+        escalation.ceiling = Some(raise.ceiling);
+        if let Some(runbook) = rule
+            .as_deref()
+            .and_then(|name| self.rules.quotas.iter().find(|r| r.name == name))
+            .and_then(|r| r.runbook.clone())
+        {
+            escalation.runbook = runbook;
+        }
+        self.escalate(notice, place, &escalation, rule, now, steps)
+            .await
+    }
+
+    async fn escalate(
+        &self,
+        notice: &AlarmNotice,
+        place: &Where<'_>,
+        escalation: &Escalation,
+        rule: Option<String>,
+        now: u64,
+        steps: &mut Vec<String>,
+    ) -> Result<Outcome, HealError> {
+        let notification = render_escalation(
+            escalation,
+            &Links {
+                runbook_base_url: &self.settings.runbook_base_url,
+            },
+        );
+        let cooldown_secs = 60 * u64::from(self.cooldown_minutes(rule.as_deref()));
+        let mut outcome = Outcome::escalate(notice, escalation, rule, false);
+        let mut sent = NotificationOutcome {
+            kind: "escalation",
+            subject: notification.subject.clone(),
+            sms: notification.sms.clone(),
+            dedup_key: notification.dedup_key.clone(),
+            ..Default::default()
+        };
+        let claimed = match self
+            .ledger
+            .claim_cooldown(&notification.dedup_key, now, now + cooldown_secs)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                // A second page is better than none: send without the cooldown.
+                error!(error = %e, dedup_key = %notification.dedup_key, "cooldown ledger unavailable; paging anyway");
+                steps.push(format!("cooldown ledger unavailable ({e}); paging anyway"));
+                true
+            }
+        };
+        if !claimed {
+            steps.push(format!(
+                "page suppressed: the same escalation went out less than {} minutes ago",
+                cooldown_secs / 60
+            ));
+            sent.suppressed_by_cooldown = true;
+            outcome.notification = Some(sent);
+            return Ok(outcome);
+        }
+        let message_id = match self.notifier.publish(&notification).await {
+            Ok(id) => id,
+            Err(e) => {
+                if let Err(release) = self.ledger.release_cooldown(&notification.dedup_key).await {
+                    warn!(error = %release, "could not release the cooldown of an unsent page");
+                }
+                return Err(e.into());
+            }
+        };
+        steps.push(format!(
+            "escalation published to SNS (message {message_id})"
+        ));
+        self.ledger
+            .open_escalation(
+                &alarm_key(place, &notice.alarm_name),
+                &OpenEscalation {
+                    dedup_key: notification.dedup_key.clone(),
+                    summary: format!("{} {}", escalation.subject_key(), escalation.reason.short()),
+                },
+                now + self.settings.escalation_memory_secs,
+            )
+            .await?;
+        sent.sent = true;
+        sent.message_id = Some(message_id);
+        outcome.notification = Some(sent);
+        Ok(outcome)
+    }
+
+    async fn resolve(
+        &self,
+        notice: &AlarmNotice,
+        alarm_key: &str,
+        now: u64,
+        steps: &mut Vec<String>,
+    ) -> Result<Outcome, HealError> {
+        let Some(open) = self.ledger.close_escalation(alarm_key).await? else {
+            steps.push("alarm is OK; no escalation was open for it".into());
+            return Ok(Outcome::nothing(
+                notice,
+                "ok-nothing-escalated",
+                "alarm back to OK; nothing had been escalated".into(),
+                false,
+            ));
+        };
+        let notification: Notification = render_resolution(
+            &notice.alarm_name,
+            &open.dedup_key,
+            &open.summary,
+            &notice.reason,
+        );
+        let message_id = match self.notifier.publish(&notification).await {
+            Ok(id) => id,
+            Err(e) => {
+                // Put it back so that a retry sends the notice.
+                let _ = self
+                    .ledger
+                    .open_escalation(alarm_key, &open, now + self.settings.escalation_memory_secs)
+                    .await;
+                return Err(e.into());
+            }
+        };
+        steps.push(format!(
+            "resolution notice published to SNS (message {message_id})"
+        ));
+        let mut outcome = Outcome::nothing(
+            notice,
+            "resolved",
+            format!("alarm back to OK; resolution sent for: {}", open.summary),
+            false,
+        );
+        outcome.notification = Some(NotificationOutcome {
+            kind: "resolution",
+            sent: true,
+            suppressed_by_cooldown: false,
+            message_id: Some(message_id),
+            subject: notification.subject,
+            sms: notification.sms,
+            dedup_key: open.dedup_key,
+        });
+        Ok(outcome)
+    }
+
+    fn cooldown_minutes(&self, rule: Option<&str>) -> u32 {
+        rule.and_then(|name| self.rules.quotas.iter().find(|r| r.name == name))
+            .and_then(|r| r.cooldown_minutes)
+            .unwrap_or(self.rules.defaults.cooldown_minutes)
+    }
+
+    async fn audit(
+        &self,
+        notice: &AlarmNotice,
+        outcome: &Outcome,
+        request_id: &str,
+        now: u64,
+    ) -> Result<(), HealError> {
+        let record = AuditRecord {
+            function: "quota-alarm",
+            subject: notice.alarm_name.clone(),
+            at: now,
+            expires: now + self.settings.audit_retention_secs,
+            request_id: request_id.to_owned(),
+            decision: outcome.decision.name().to_owned(),
+            reason: outcome.reason.clone(),
+            outcome: serde_json::to_string(outcome).unwrap_or_default(),
+        };
+        self.ledger.record(&record).await.map_err(|e| {
+            error!(error = %e, "audit record not written");
+            HealError::from(e)
+        })
+    }
+}
+
+fn alarm_key(place: &Where<'_>, alarm_name: &str) -> String {
+    format!("{}:{}:{alarm_name}", place.account_id, place.region)
+}
+
+fn plan_name(plan: &Plan) -> &'static str {
+    match plan {
+        Plan::Raise(_) => "raise",
+        Plan::Escalate(_) => "escalate",
+        Plan::Resolve { .. } => "resolve",
+        Plan::Nothing { .. } => "nothing",
+    }
+}

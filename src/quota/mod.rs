@@ -1,0 +1,11 @@
+//! Quota healing: from an alarm to a raised quota or an escalation.
+
+pub mod api;
+pub mod catalog;
+mod heal;
+mod outcome;
+mod plan;
+
+pub use heal::{HealError, QuotaHealer, Settings};
+pub use outcome::{Decision, NotificationOutcome, Outcome, RequestOutcome};
+pub use plan::{decide, Plan, RaisePlan, Situation};

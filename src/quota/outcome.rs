@@ -1,0 +1,173 @@
+//! What a run did, as the command line prints it and the audit table keeps it.
+
+use super::plan::{Plan, RaisePlan};
+use crate::alarm::{AlarmNotice, AlarmState};
+use crate::escalation::Escalation;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Raise,
+    Escalate,
+    None,
+}
+
+impl Decision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Raise => "raise",
+            Decision::Escalate => "escalate",
+            Decision::None => "none",
+        }
+    }
+}
+
+/// The increase request that was filed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestOutcome {
+    pub id: String,
+    pub status: String,
+}
+
+/// The page or resolution notice, sent or not.
+#[derive(Clone, Debug, PartialEq, Serialize, Default)]
+pub struct NotificationOutcome {
+    pub kind: &'static str,
+    pub sent: bool,
+    pub suppressed_by_cooldown: bool,
+    pub message_id: Option<String>,
+    pub subject: String,
+    pub sms: String,
+    pub dedup_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Outcome {
+    pub decision: Decision,
+    /// Machine-readable: an escalation reason, `raise`, `request-pending`, `ignored-state`...
+    pub reason: String,
+    pub summary: String,
+    pub alarm_name: String,
+    pub alarm_state: AlarmState,
+    pub service_code: Option<String>,
+    pub quota_code: Option<String>,
+    pub quota_name: Option<String>,
+    pub current_value: Option<f64>,
+    pub desired_value: Option<f64>,
+    pub ceiling: Option<f64>,
+    pub rule: Option<String>,
+    pub runbook: Option<String>,
+    pub dry_run: bool,
+    pub request: Option<RequestOutcome>,
+    pub notification: Option<NotificationOutcome>,
+    /// What was read and done, in order.
+    pub steps: Vec<String>,
+}
+
+impl Outcome {
+    fn base(
+        notice: &AlarmNotice,
+        decision: Decision,
+        reason: &str,
+        summary: String,
+        dry_run: bool,
+    ) -> Self {
+        Outcome {
+            decision,
+            reason: reason.to_owned(),
+            summary,
+            alarm_name: notice.alarm_name.clone(),
+            alarm_state: notice.state,
+            service_code: None,
+            quota_code: None,
+            quota_name: None,
+            current_value: None,
+            desired_value: None,
+            ceiling: None,
+            rule: None,
+            runbook: None,
+            dry_run,
+            request: None,
+            notification: None,
+            steps: Vec::new(),
+        }
+    }
+
+    pub fn nothing(notice: &AlarmNotice, reason: &str, summary: String, dry_run: bool) -> Self {
+        Self::base(notice, Decision::None, reason, summary, dry_run)
+    }
+
+    pub fn raise(notice: &AlarmNotice, plan: &RaisePlan, dry_run: bool) -> Self {
+        let verb = if dry_run {
+            "would request"
+        } else {
+            "requested"
+        };
+        let mut outcome = Self::base(
+            notice,
+            Decision::Raise,
+            "raise",
+            format!(
+                "{verb} {} {} ({}) from {} to {} (increase {}, ceiling {})",
+                plan.service_code,
+                plan.quota_code,
+                plan.quota_name,
+                plan.current_value,
+                plan.desired_value,
+                plan.increase,
+                plan.ceiling
+            ),
+            dry_run,
+        );
+        outcome.service_code = Some(plan.service_code.clone());
+        outcome.quota_code = Some(plan.quota_code.clone());
+        outcome.quota_name = Some(plan.quota_name.clone());
+        outcome.current_value = Some(plan.current_value);
+        outcome.desired_value = Some(plan.desired_value);
+        outcome.ceiling = Some(plan.ceiling);
+        outcome.rule = plan.rule.clone();
+        outcome
+    }
+
+    pub fn escalate(
+        notice: &AlarmNotice,
+        escalation: &Escalation,
+        rule: Option<String>,
+        dry_run: bool,
+    ) -> Self {
+        let mut outcome = Self::base(
+            notice,
+            Decision::Escalate,
+            escalation.reason.slug(),
+            escalation.detail.clone(),
+            dry_run,
+        );
+        outcome.service_code = escalation.service_code.clone();
+        outcome.quota_code = escalation.quota_code.clone();
+        outcome.quota_name = escalation.quota_name.clone();
+        outcome.current_value = escalation.current_value;
+        outcome.desired_value = escalation.desired_value;
+        outcome.ceiling = escalation.ceiling;
+        outcome.runbook = Some(escalation.runbook.clone());
+        outcome.rule = rule;
+        outcome
+    }
+
+    /// The outcome of a plan that is not carried out (a dry run).
+    pub fn planned(notice: &AlarmNotice, plan: &Plan, rule: Option<String>) -> Self {
+        match plan {
+            Plan::Raise(raise) => Self::raise(notice, raise, true),
+            Plan::Escalate(escalation) => Self::escalate(notice, escalation, rule, true),
+            Plan::Resolve { .. } => Self::nothing(
+                notice,
+                "resolve",
+                "would send a resolution notice if an escalation is open for this alarm".into(),
+                true,
+            ),
+            Plan::Nothing { reason, summary } => {
+                Self::nothing(notice, reason, summary.clone(), true)
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The quota function as the handler and the command line run it: event in, outcomes out.
+
+use crate::alarm::{parse_alarm_event, AlarmEventError};
+use crate::aws::dynamodb::DynamoLedger;
+use crate::aws::service_quotas::ServiceQuotas;
+use crate::aws::sns::SnsTopic;
+use crate::quota::{HealError, Outcome, QuotaHealer};
+use crate::rules::{RuleSet, RulesError};
+use crate::settings::QuotaEnvironment;
+use aws_config::SdkConfig;
+use serde_json::Value;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tracing::warn;
+
+pub type Healer = QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger>;
+
+/// Why an invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QuotaFunctionError {
+    /// The event is not an alarm: retrying cannot help.
+    #[error(transparent)]
+    Event(#[from] AlarmEventError),
+    #[error("rules are invalid:\n{0}")]
+    Rules(#[from] RulesError),
+    /// A page or the ledger failed: Lambda should retry.
+    #[error(transparent)]
+    Heal(#[from] HealError),
+}
+
+impl QuotaFunctionError {
+    /// The `errorType` Lambda reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Event(_) => "InvalidEvent",
+            Self::Rules(_) => "InvalidRules",
+            Self::Heal(HealError::Notify(_)) => "NotificationFailed",
+            Self::Heal(HealError::Ledger(_)) => "LedgerFailed",
+        }
+    }
+}
+
+/// SDK clients built at start-up; the rules and the healer at the first event, so that nothing
+/// but the clients sits on the cold-start path.
+pub struct QuotaFunction {
+    sdk: SdkConfig,
+    environment: QuotaEnvironment,
+    rules: Option<RuleSet>,
+    healer: OnceLock<Result<Healer, RulesError>>,
+}
+
+impl QuotaFunction {
+    /// With the rules compiled into the binary.
+    pub fn new(sdk: SdkConfig, environment: QuotaEnvironment) -> Self {
+        QuotaFunction {
+            sdk,
+            environment,
+            rules: None,
+            healer: OnceLock::new(),
+        }
+    }
+
+    /// With rules read elsewhere (the command line's `--rules DIR`).
+    pub fn with_rules(sdk: SdkConfig, environment: QuotaEnvironment, rules: RuleSet) -> Self {
+        QuotaFunction {
+            rules: Some(rules),
+            ..Self::new(sdk, environment)
+        }
+    }
+
+    fn healer(&self) -> Result<&Healer, QuotaFunctionError> {
+        let built = self.healer.get_or_init(|| {
+            let rules = match &self.rules {
+                Some(rules) => rules.clone(),
+                None => RuleSet::embedded()?,
+            };
+            Ok(QuotaHealer::new(
+                ServiceQuotas::new(aws_sdk_servicequotas::Client::new(&self.sdk)),
+                SnsTopic::new(
+                    aws_sdk_sns::Client::new(&self.sdk),
+                    self.environment.topic_arn.clone(),
+                ),
+                DynamoLedger::new(
+                    aws_sdk_dynamodb::Client::new(&self.sdk),
+                    self.environment.table_name.clone(),
+                ),
+                rules,
+                self.environment.settings.clone(),
+            ))
+        });
+        built
+            .as_ref()
+            .map_err(|e| QuotaFunctionError::Rules(e.clone()))
+    }
+
+    /// Handles one event (one outcome per alarm it carries).
+    pub async fn handle(
+        &self,
+        event: &Value,
+        request_id: &str,
+    ) -> Result<Vec<Outcome>, QuotaFunctionError> {
+        let notices =
+            parse_alarm_event(event).inspect_err(|e| warn!(error = %e, "event rejected"))?;
+        let healer = self.healer()?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut outcomes = Vec::with_capacity(notices.len());
+        for notice in &notices {
+            outcomes.push(healer.handle(notice, request_id, now).await?);
+        }
+        Ok(outcomes)
+    }
+}

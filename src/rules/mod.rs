@@ -1,0 +1,109 @@
+//! The rules in `rules/*.toml`: which quotas to raise, how far, and how far at most.
+
+mod increase;
+mod load;
+mod pattern;
+
+pub use increase::Increase;
+pub use load::{RuleError, RulesError};
+pub use pattern::glob_matches;
+
+use serde::Serialize;
+use std::path::Path;
+
+/// A rule for one quota.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QuotaRule {
+    pub name: String,
+    /// Alarm-name pattern; without one the rule applies when the usage metric identifies its quota.
+    pub alarm: Option<String>,
+    pub service_code: String,
+    pub quota_code: String,
+    pub increase: Increase,
+    /// The highest value selfheal may ask for.
+    pub ceiling: f64,
+    /// Runbook named in this quota's escalations instead of the reason's own.
+    pub runbook: Option<String>,
+    /// Whether Service Quotas may open a support case for the request.
+    pub support_case: bool,
+    /// Minimum time between two pages for the same quota and reason.
+    pub cooldown_minutes: Option<u32>,
+}
+
+/// What applies to a quota that no rule names.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Defaults {
+    pub increase: Increase,
+    /// Raise a quota no rule names, up to `ceiling_factor` times its AWS default value.
+    pub raise_unmatched: bool,
+    pub ceiling_factor: f64,
+    pub support_case: bool,
+    pub cooldown_minutes: u32,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            increase: Increase::Percent(50.0),
+            raise_unmatched: true,
+            ceiling_factor: 4.0,
+            support_case: false,
+            cooldown_minutes: 60,
+        }
+    }
+}
+
+/// Every rule of a rules folder.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RuleSet {
+    pub defaults: Defaults,
+    pub quotas: Vec<QuotaRule>,
+}
+
+/// The rules and runbook names compiled into the binaries from `rules/` and `runbooks/`.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+impl RuleSet {
+    /// The rules compiled into this binary.
+    pub fn embedded() -> Result<Self, RulesError> {
+        Self::from_sources(embedded::RULE_FILES, embedded::RUNBOOKS)
+    }
+
+    /// Names of the runbooks compiled into this binary.
+    pub fn embedded_runbooks() -> &'static [&'static str] {
+        embedded::RUNBOOKS
+    }
+
+    /// Reads every `*.toml` file of `dir`; runbook names are checked against `runbooks`.
+    pub fn from_dir(dir: &Path, runbooks: &[&str]) -> Result<Self, RulesError> {
+        let sources = load::read_dir(dir)?;
+        let borrowed: Vec<(&str, &str)> = sources
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_str()))
+            .collect();
+        Self::from_sources(&borrowed, runbooks)
+    }
+
+    /// Parses `(file name, TOML text)` pairs, collecting every error before failing.
+    pub fn from_sources(files: &[(&str, &str)], runbooks: &[&str]) -> Result<Self, RulesError> {
+        load::parse_sources(files, runbooks)
+    }
+
+    /// The first rule whose alarm pattern matches `alarm_name`.
+    pub fn rule_for_alarm(&self, alarm_name: &str) -> Option<&QuotaRule> {
+        self.quotas.iter().find(|rule| {
+            rule.alarm
+                .as_deref()
+                .is_some_and(|pattern| glob_matches(pattern, alarm_name))
+        })
+    }
+
+    /// The rule naming this quota, for alarms found through their usage metric.
+    pub fn rule_for_quota(&self, service_code: &str, quota_code: &str) -> Option<&QuotaRule> {
+        self.quotas
+            .iter()
+            .find(|rule| rule.service_code == service_code && rule.quota_code == quota_code)
+    }
+}
