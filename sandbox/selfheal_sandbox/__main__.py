@@ -1,0 +1,27 @@
+"""Starts moto's server with selfheal's extensions: `python -m selfheal_sandbox [--host H] [--port P]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="selfheal_sandbox")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5050)
+    args = parser.parse_args(argv)
+
+    from . import moto_api, servicequotas, sns
+
+    servicequotas.install()
+    sns.install()
+    moto_api.install()
+
+    from moto import server
+
+    server.main(["--host", args.host, "--port", str(args.port)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

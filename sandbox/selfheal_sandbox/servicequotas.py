@@ -1,0 +1,290 @@
+"""A Service Quotas model for moto: a catalog of real quotas, applied values, and increase requests.
+
+moto 5.2.5 knows only `vpc` defaults and lacks ListServiceQuotas, the increase request and the request
+history. This module replaces its backend methods and adds the missing operations to its response
+class; moto's server dispatches each `X-Amz-Target` action to the method of the same snake_case name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from typing import Any
+
+from moto.servicequotas import responses as sq_responses
+
+from .errors import (
+    IllegalArgumentException,
+    NoSuchResourceException,
+    QuotaExceededException,
+    ResourceAlreadyExistsException,
+)
+
+OPEN_STATUSES = ("PENDING", "CASE_OPENED")
+FINAL_STATUSES = ("APPROVED", "DENIED", "CASE_CLOSED", "NOT_APPROVED", "INVALID_REQUEST")
+MAX_OPEN_REQUESTS = 20
+DEFAULT_CATALOG = os.path.join(os.path.dirname(__file__), "quotas.json")
+
+_lock = threading.RLock()
+
+
+def load_catalog(path: str) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    quotas = data["quotas"] if isinstance(data, dict) else data
+    for q in quotas:
+        for field in ("ServiceCode", "ServiceName", "QuotaCode", "QuotaName", "Value", "Adjustable"):
+            if field not in q:
+                raise ValueError(f"{path}: quota {q.get('QuotaCode', '?')} lacks {field}")
+    return quotas
+
+
+CATALOG: list[dict[str, Any]] = load_catalog(os.environ.get("SELFHEAL_SANDBOX_QUOTAS", DEFAULT_CATALOG))
+
+
+def _quota_arn(region: str, account_id: str, service: str, code: str) -> str:
+    return f"arn:aws:servicequotas:{region}:{account_id}:{service}/{code}"
+
+
+class QuotaState:
+    """One account and Region: applied values and the requests made."""
+
+    def __init__(self, region: str, account_id: str) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.applied: dict[tuple[str, str], float] = {}
+        self.requests: list[dict[str, Any]] = []
+
+    def default(self, service_code: str, quota_code: str) -> dict[str, Any]:
+        services = {q["ServiceCode"] for q in CATALOG}
+        if service_code not in services:
+            raise NoSuchResourceException(
+                f"The service {service_code} is not available in the current Region."
+            )
+        for q in CATALOG:
+            if q["ServiceCode"] == service_code and q["QuotaCode"] == quota_code:
+                return q
+        raise NoSuchResourceException(f"The quota {quota_code} of {service_code} does not exist.")
+
+    def describe(self, q: dict[str, Any], applied: bool) -> dict[str, Any]:
+        key = (q["ServiceCode"], q["QuotaCode"])
+        out = {
+            "ServiceCode": q["ServiceCode"],
+            "ServiceName": q["ServiceName"],
+            "QuotaArn": _quota_arn(self.region, self.account_id, q["ServiceCode"], q["QuotaCode"]),
+            "QuotaCode": q["QuotaCode"],
+            "QuotaName": q["QuotaName"],
+            "Value": float(self.applied.get(key, q["Value"]) if applied else q["Value"]),
+            "Unit": q.get("Unit", "None"),
+            "Adjustable": bool(q["Adjustable"]),
+            "GlobalQuota": bool(q.get("GlobalQuota", False)),
+            "QuotaAppliedAtLevel": "ACCOUNT",
+        }
+        if q.get("UsageMetric"):
+            out["UsageMetric"] = q["UsageMetric"]
+        return out
+
+
+_states: dict[tuple[str, str], QuotaState] = {}
+
+
+def state(account_id: str, region: str) -> QuotaState:
+    with _lock:
+        key = (account_id, region)
+        if key not in _states:
+            _states[key] = QuotaState(region, account_id)
+        return _states[key]
+
+
+def reset() -> None:
+    with _lock:
+        _states.clear()
+
+
+def _page(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], str | None]:
+    max_results = int(params.get("MaxResults") or 100)
+    if not 1 <= max_results <= 100:
+        raise IllegalArgumentException("MaxResults must be between 1 and 100.")
+    start = int(params.get("NextToken") or 0)
+    page = items[start : start + max_results]
+    token = str(start + max_results) if start + max_results < len(items) else None
+    return page, token
+
+
+def _with_token(body: dict[str, Any], token: str | None) -> str:
+    if token:
+        body["NextToken"] = token
+    return json.dumps(body)
+
+
+class ServiceQuotasResponse(sq_responses.ServiceQuotasResponse):
+    """The operations selfheal uses, answered from the catalog and the request ledger."""
+
+    @property
+    def quotas(self) -> QuotaState:
+        return state(self.current_account, self.region)
+
+    def _params(self) -> dict[str, Any]:
+        return json.loads(self.body or "{}")
+
+    def list_services(self) -> str:
+        seen: dict[str, str] = {}
+        for q in CATALOG:
+            seen.setdefault(q["ServiceCode"], q["ServiceName"])
+        services = [{"ServiceCode": c, "ServiceName": n} for c, n in sorted(seen.items())]
+        page, token = _page(services, self._params())
+        return _with_token({"Services": page}, token)
+
+    def _quotas_of(self, service_code: str, applied: bool) -> list[dict[str, Any]]:
+        found = [q for q in CATALOG if q["ServiceCode"] == service_code]
+        if not found:
+            raise NoSuchResourceException(f"The service {service_code} is not available in the current Region.")
+        return [self.quotas.describe(q, applied) for q in found]
+
+    def list_service_quotas(self) -> str:
+        params = self._params()
+        with _lock:
+            quotas = self._quotas_of(params.get("ServiceCode", ""), applied=True)
+        if params.get("QuotaCode"):
+            quotas = [q for q in quotas if q["QuotaCode"] == params["QuotaCode"]]
+        page, token = _page(quotas, params)
+        return _with_token({"Quotas": page}, token)
+
+    def list_aws_default_service_quotas(self) -> str:
+        params = self._params()
+        with _lock:
+            quotas = self._quotas_of(params.get("ServiceCode", ""), applied=False)
+        page, token = _page(quotas, params)
+        return _with_token({"Quotas": page}, token)
+
+    def get_service_quota(self) -> str:
+        p = self._params()
+        with _lock:
+            q = self.quotas.default(p.get("ServiceCode", ""), p.get("QuotaCode", ""))
+            return json.dumps({"Quota": self.quotas.describe(q, applied=True)})
+
+    def get_aws_default_service_quota(self) -> str:
+        p = self._params()
+        with _lock:
+            q = self.quotas.default(p.get("ServiceCode", ""), p.get("QuotaCode", ""))
+            return json.dumps({"Quota": self.quotas.describe(q, applied=False)})
+
+    def request_service_quota_increase(self) -> str:
+        p = self._params()
+        desired = p.get("DesiredValue")
+        with _lock:
+            s = self.quotas
+            q = s.default(p.get("ServiceCode", ""), p.get("QuotaCode", ""))
+            if not isinstance(desired, (int, float)) or not 0 <= desired <= 10_000_000_000:
+                raise IllegalArgumentException("DesiredValue must be a number from 0 to 10000000000.")
+            if not q["Adjustable"]:
+                raise IllegalArgumentException(f"The quota {q['QuotaCode']} is not adjustable.")
+            current = s.applied.get((q["ServiceCode"], q["QuotaCode"]), q["Value"])
+            if desired <= current:
+                raise IllegalArgumentException(
+                    f"DesiredValue {desired} must be greater than the current value {current}."
+                )
+            open_requests = [r for r in s.requests if r["Status"] in OPEN_STATUSES]
+            if any(r["QuotaCode"] == q["QuotaCode"] and r["ServiceCode"] == q["ServiceCode"] for r in open_requests):
+                raise ResourceAlreadyExistsException(
+                    f"A quota increase request for {q['QuotaCode']} is already open."
+                )
+            if len(open_requests) >= MAX_OPEN_REQUESTS:
+                raise QuotaExceededException(
+                    f"You have reached the maximum number of open quota increase requests ({MAX_OPEN_REQUESTS})."
+                )
+            now = time.time()
+            request = {
+                "Id": uuid.uuid4().hex,
+                "ServiceCode": q["ServiceCode"],
+                "ServiceName": q["ServiceName"],
+                "QuotaCode": q["QuotaCode"],
+                "QuotaName": q["QuotaName"],
+                "DesiredValue": float(desired),
+                "Status": "PENDING",
+                "Created": now,
+                "LastUpdated": now,
+                "Requester": json.dumps({"accountId": s.account_id, "callerArn": "sandbox"}),
+                "QuotaArn": _quota_arn(s.region, s.account_id, q["ServiceCode"], q["QuotaCode"]),
+                "GlobalQuota": bool(q.get("GlobalQuota", False)),
+                "Unit": q.get("Unit", "None"),
+                "QuotaRequestedAtLevel": "ACCOUNT",
+                "SupportCaseAllowed": bool(p.get("SupportCaseAllowed", True)),
+            }
+            s.requests.append(request)
+            return json.dumps({"RequestedQuota": _public(request)})
+
+    def get_requested_service_quota_change(self) -> str:
+        request_id = self._params().get("RequestId", "")
+        with _lock:
+            for r in self.quotas.requests:
+                if r["Id"] == request_id:
+                    return json.dumps({"RequestedQuota": _public(r)})
+        raise NoSuchResourceException(f"The request {request_id} does not exist.")
+
+    def _history(self, p: dict[str, Any], by_quota: bool) -> str:
+        status = p.get("Status")
+        if status is not None and status not in OPEN_STATUSES + FINAL_STATUSES:
+            raise IllegalArgumentException(f"Status {status} is not valid.")
+        with _lock:
+            if by_quota:
+                self.quotas.default(p.get("ServiceCode", ""), p.get("QuotaCode", ""))
+            found = [
+                _public(r)
+                for r in self.quotas.requests
+                if (not p.get("ServiceCode") or r["ServiceCode"] == p["ServiceCode"])
+                and (not by_quota or r["QuotaCode"] == p.get("QuotaCode"))
+                and (status is None or r["Status"] == status)
+            ]
+        page, token = _page(found, p)
+        return _with_token({"RequestedQuotas": page}, token)
+
+    def list_requested_service_quota_change_history(self) -> str:
+        return self._history(self._params(), by_quota=False)
+
+    def list_requested_service_quota_change_history_by_quota(self) -> str:
+        return self._history(self._params(), by_quota=True)
+
+
+def _public(request: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in request.items() if k != "SupportCaseAllowed"}
+
+
+def decide(body: dict[str, Any]) -> dict[str, Any]:
+    """The sandbox's stand-in for AWS's reviewers: set a request's status, applying approvals."""
+    request_id = body.get("RequestId")
+    status = body.get("Status")
+    if status not in OPEN_STATUSES + FINAL_STATUSES:
+        raise ValueError(f"Status must be one of {OPEN_STATUSES + FINAL_STATUSES}")
+    with _lock:
+        for s in _states.values():
+            for r in s.requests:
+                if r["Id"] == request_id:
+                    r["Status"] = status
+                    r["LastUpdated"] = time.time()
+                    if status == "CASE_OPENED":
+                        r["CaseId"] = "case-" + request_id[:8]
+                    if status == "APPROVED":
+                        s.applied[(r["ServiceCode"], r["QuotaCode"])] = r["DesiredValue"]
+                    return _public(r)
+    raise KeyError(f"no request {request_id}")
+
+
+def set_value(body: dict[str, Any]) -> dict[str, Any]:
+    """Sets a quota's applied value for one account and Region, as an earlier increase would have."""
+    with _lock:
+        s = state(body.get("AccountId", "123456789012"), body.get("Region", "us-east-1"))
+        q = s.default(body["ServiceCode"], body["QuotaCode"])
+        s.applied[(q["ServiceCode"], q["QuotaCode"])] = float(body["Value"])
+        return s.describe(q, applied=True)
+
+
+def install() -> None:
+    """Routes moto's Service Quotas endpoint to this model."""
+    from moto.servicequotas import urls
+
+    urls.url_paths["{0}/$"] = ServiceQuotasResponse.dispatch
+    sq_responses.ServiceQuotasResponse = ServiceQuotasResponse  # type: ignore[misc]

@@ -1,0 +1,66 @@
+"""What SNS would have delivered to each email and SMS subscriber, and SNS's subject rules.
+
+moto drops messages for `email`, `email-json` and `sms` subscriptions. The sandbox keeps what each one
+would have received (with `MessageStructure=json`, the text under that protocol's key) so that tests and
+the demo can read the SMS and the email that went out.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from moto.sns import models as sns_models
+from moto.sns.exceptions import InvalidParameterValue
+
+DELIVERIES: list[dict[str, Any]] = []
+_lock = threading.Lock()
+RECORDED_PROTOCOLS = ("email", "email-json", "sms")
+
+
+def install() -> None:
+    original_publish = sns_models.Subscription.publish
+
+    def publish(self: Any, message: str, message_id: str, subject: str | None = None, **kwargs: Any) -> None:
+        original_publish(self, message, message_id, subject=subject, **kwargs)
+        if self.protocol in RECORDED_PROTOCOLS:
+            text = message
+            if kwargs.get("message_structure") == "json":
+                text = self._parse_message_structure(message, self.protocol)
+            with _lock:
+                DELIVERIES.append(
+                    {
+                        "topic_arn": self.topic.arn,
+                        "protocol": self.protocol,
+                        "endpoint": self.endpoint,
+                        "subject": subject,
+                        "message": text,
+                        "message_id": message_id,
+                        "at": time.time(),
+                    }
+                )
+
+    sns_models.Subscription.publish = publish
+
+    original_backend_publish = sns_models.SNSBackend.publish
+
+    def checked_publish(self: Any, message: str, arn: str | None, *args: Any, **kwargs: Any) -> str:
+        subject = kwargs.get("subject")
+        # Real SNS: "Subjects must be ASCII text that begins with a letter, number, or punctuation mark;
+        # must not include line breaks or control characters; and must be less than 100 characters long."
+        if subject is not None and any(ord(c) < 32 or ord(c) == 127 for c in subject):
+            raise InvalidParameterValue("Subject must not include line breaks or control characters")
+        return original_backend_publish(self, message, arn, *args, **kwargs)
+
+    sns_models.SNSBackend.publish = checked_publish
+
+
+def deliveries() -> list[dict[str, Any]]:
+    with _lock:
+        return list(DELIVERIES)
+
+
+def reset() -> None:
+    with _lock:
+        DELIVERIES.clear()
