@@ -1,0 +1,122 @@
+//! Every delivery path of an alarm, read from fixture files.
+
+use selfheal::alarm::{parse_alarm_event, AlarmEventError, AlarmState, Delivery};
+use serde_json::Value;
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_three_delivery_paths_read_the_same_alarm() {
+    let paths = [
+        (
+            "alarm-action-lambda-concurrency.json",
+            Delivery::AlarmAction,
+        ),
+        ("sns-lambda-concurrency.json", Delivery::Sns),
+        ("eventbridge-lambda-concurrency.json", Delivery::EventBridge),
+    ];
+    for (file, delivery) in paths {
+        let notices = parse_alarm_event(&fixture(file)).unwrap();
+        assert_eq!(notices.len(), 1, "{file}");
+        let notice = &notices[0];
+        assert_eq!(notice.delivery, delivery, "{file}");
+        assert_eq!(
+            notice.alarm_name, "prod-lambda-concurrent-executions",
+            "{file}"
+        );
+        assert_eq!(notice.state, AlarmState::Alarm, "{file}");
+        assert_eq!(notice.previous_state, AlarmState::Ok, "{file}");
+        assert_eq!(notice.account_id.as_deref(), Some("123456789012"), "{file}");
+        assert_eq!(notice.region.as_deref(), Some("us-east-1"), "{file}");
+        assert!(notice.reason.starts_with("Threshold Crossed"), "{file}");
+        let usage = notice
+            .usage_metric()
+            .unwrap_or_else(|| panic!("{file}: no usage metric"));
+        assert_eq!(
+            (usage.namespace.as_str(), usage.name.as_str()),
+            ("AWS/Lambda", "ConcurrentExecutions")
+        );
+        assert!(usage.dimensions.is_empty(), "{file}");
+    }
+}
+
+#[test]
+fn usage_dimensions_are_kept() {
+    let notice = &parse_alarm_event(&fixture("alarm-action-ec2-vcpu-usage.json")).unwrap()[0];
+    let usage = notice.usage_metric().unwrap();
+    assert_eq!(usage.namespace, "AWS/Usage");
+    assert_eq!(usage.dimensions["Class"], "Standard/OnDemand");
+    assert_eq!(usage.dimensions.len(), 4);
+}
+
+#[test]
+fn the_runtime_crates_own_samples_parse() {
+    // The SNS sample of aws_lambda_events: two records, metric math with MetricStat.
+    let sns = include_str!(
+        "fixtures/upstream/example-cloudwatch-alarm-sns-payload-multiple-metrics.json"
+    );
+    let notices = parse_alarm_event(&serde_json::from_str(sns).unwrap()).unwrap();
+    assert_eq!(notices.len(), 2);
+    // `e1 = m1*1` has no SERVICE_QUOTA; with one metric among the queries, that metric is the one watched.
+    assert_eq!(notices[0].usage_metric().unwrap().name, "NetworkOut");
+    let single =
+        include_str!("fixtures/upstream/example-cloudwatch-alarm-sns-payload-single-metric.json");
+    let notice = &parse_alarm_event(&serde_json::from_str(single).unwrap()).unwrap()[0];
+    let metric = notice.usage_metric().unwrap();
+    assert_eq!(
+        (metric.namespace.as_str(), metric.name.as_str()),
+        ("AWS/EC2", "NetworkOut")
+    );
+    assert_eq!(metric.dimensions["InstanceId"], "TestInstance");
+}
+
+#[test]
+fn other_events_and_broken_ones_are_refused_clearly() {
+    let err = parse_alarm_event(&fixture("eventbridge-ec2-state-change.json")).unwrap_err();
+    assert_eq!(
+        err,
+        AlarmEventError::NotAnAlarm(
+            "EventBridge event of type \"EC2 Instance State-change Notification\"".into()
+        )
+    );
+    let err = parse_alarm_event(&serde_json::json!({"alarmData": {"alarmName": 42}})).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AlarmEventError::Malformed {
+                delivery: "alarm action",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(matches!(
+        parse_alarm_event(&serde_json::json!([1, 2])),
+        Err(AlarmEventError::NotAnAlarm(_))
+    ));
+    assert!(matches!(
+        parse_alarm_event(&serde_json::json!({"hello": "world"})),
+        Err(AlarmEventError::NotAnAlarm(_))
+    ));
+    let not_alarm_sns = serde_json::json!({"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "arn:aws:sns:us-east-1:1:t:s",
+        "Sns": {"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:1:t",
+                "Timestamp": "2026-11-20T03:12:45.180Z", "SignatureVersion": "1", "Signature": "s",
+                "SigningCertUrl": "u", "UnsubscribeUrl": "u", "Message": "hello", "MessageAttributes": {}}}]});
+    assert!(matches!(
+        parse_alarm_event(&not_alarm_sns),
+        Err(AlarmEventError::NotAnAlarm(_))
+    ));
+}
+
+#[test]
+fn a_huge_hostile_description_still_parses() {
+    let mut event = fixture("alarm-action-lambda-concurrency.json");
+    let description = format!("\u{0}\u{1b}[31m\r\n{}", "x".repeat(10 * 1024));
+    event["alarmData"]["configuration"]["description"] = Value::String(description.clone());
+    let notice = &parse_alarm_event(&event).unwrap()[0];
+    assert_eq!(notice.description.as_deref(), Some(description.as_str()));
+}

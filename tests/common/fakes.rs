@@ -1,0 +1,93 @@
+//! In-memory stand-ins for the ledger and the topic, for tests that mock Service Quotas.
+//! Clones share their state, so a test keeps one handle while the healer owns another.
+
+use selfheal::escalation::{Notification, Notifier, NotifyError};
+use selfheal::ledger::{AuditRecord, Ledger, LedgerError, OpenEscalation};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+pub struct LedgerState {
+    pub cooldowns: Mutex<HashMap<String, u64>>,
+    pub escalations: Mutex<HashMap<String, OpenEscalation>>,
+    pub audit: Mutex<Vec<AuditRecord>>,
+}
+
+#[derive(Clone, Default)]
+pub struct MemoryLedger(pub Arc<LedgerState>);
+
+impl Ledger for MemoryLedger {
+    async fn claim_cooldown(&self, key: &str, now: u64, until: u64) -> Result<bool, LedgerError> {
+        let mut cooldowns = self.0.cooldowns.lock().unwrap();
+        match cooldowns.get(key) {
+            Some(&running) if running > now => Ok(false),
+            _ => {
+                cooldowns.insert(key.to_owned(), until);
+                Ok(true)
+            }
+        }
+    }
+
+    async fn release_cooldown(&self, key: &str) -> Result<(), LedgerError> {
+        self.0.cooldowns.lock().unwrap().remove(key);
+        Ok(())
+    }
+
+    async fn open_escalation(
+        &self,
+        alarm_key: &str,
+        escalation: &OpenEscalation,
+        _expires: u64,
+    ) -> Result<(), LedgerError> {
+        self.0
+            .escalations
+            .lock()
+            .unwrap()
+            .insert(alarm_key.to_owned(), escalation.clone());
+        Ok(())
+    }
+
+    async fn close_escalation(
+        &self,
+        alarm_key: &str,
+    ) -> Result<Option<OpenEscalation>, LedgerError> {
+        Ok(self.0.escalations.lock().unwrap().remove(alarm_key))
+    }
+
+    async fn record(&self, record: &AuditRecord) -> Result<(), LedgerError> {
+        self.0.audit.lock().unwrap().push(record.clone());
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct TopicState {
+    pub published: Mutex<Vec<Notification>>,
+    pub failing: AtomicBool,
+}
+
+/// Records what was published; fails every publish while `failing` is set.
+#[derive(Clone, Default)]
+pub struct MemoryTopic(pub Arc<TopicState>);
+
+impl MemoryTopic {
+    pub fn fail(&self, failing: bool) {
+        self.0.failing.store(failing, Ordering::SeqCst);
+    }
+
+    pub fn published(&self) -> Vec<Notification> {
+        self.0.published.lock().unwrap().clone()
+    }
+}
+
+impl Notifier for MemoryTopic {
+    async fn publish(&self, notification: &Notification) -> Result<String, NotifyError> {
+        if self.0.failing.load(Ordering::SeqCst) {
+            return Err(NotifyError("InternalError: SNS is down".into()));
+        }
+        let mut published = self.0.published.lock().unwrap();
+        published.push(notification.clone());
+        Ok(format!("message-{}", published.len()))
+    }
+}

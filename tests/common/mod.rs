@@ -1,0 +1,297 @@
+//! The sandbox as the integration tests see it: one fresh AWS account per test, over real HTTP.
+#![allow(dead_code)]
+
+pub mod fakes;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use selfheal::aws::dynamodb::DynamoLedger;
+use selfheal::aws::service_quotas::ServiceQuotas;
+use selfheal::aws::sns::SnsTopic;
+use selfheal::quota::{QuotaHealer, Settings};
+use selfheal::rules::RuleSet;
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const REGION: &str = "us-east-1";
+
+/// The sandbox's address: `SELFHEAL_SANDBOX_URL`, else the port `scripts/sandbox` uses.
+pub fn endpoint() -> String {
+    std::env::var("SELFHEAL_SANDBOX_URL").unwrap_or_else(|_| {
+        let port = std::env::var("SELFHEAL_SANDBOX_PORT").unwrap_or_else(|_| "5050".into());
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+/// moto keeps one state per account; the `x-moto-account-id` header picks it.
+#[derive(Debug)]
+struct MotoAccount(String);
+
+impl Intercept for MotoAccount {
+    fn name(&self) -> &'static str {
+        "MotoAccount"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-moto-account-id", self.0.clone());
+        Ok(())
+    }
+}
+
+/// A new account in the sandbox with its own topic (an SMS and an email subscriber) and ledger table.
+pub struct Account {
+    pub id: String,
+    pub sdk: SdkConfig,
+    pub topic_arn: String,
+    pub table: String,
+    pub quotas: aws_sdk_servicequotas::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+pub const PHONE: &str = "+15555550100";
+pub const EMAIL: &str = "oncall@example.com";
+
+fn unique_account_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{:06}{:06}",
+        (nanos / 1000 + u64::from(std::process::id())) % 1_000_000,
+        n
+    )
+}
+
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new(REGION))
+        .credentials_provider(aws_sdk_sns::config::Credentials::new(
+            "test", "test", None, None, "sandbox",
+        ))
+        .load()
+        .await
+}
+
+impl Account {
+    pub async fn new() -> Account {
+        let id = unique_account_id();
+        let sdk = sdk_config().await;
+        let header = || MotoAccount(id.clone());
+        let quotas = aws_sdk_servicequotas::Client::from_conf(
+            aws_sdk_servicequotas::config::Builder::from(&sdk)
+                .interceptor(header())
+                .build(),
+        );
+        let sns = aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(&sdk)
+                .interceptor(header())
+                .build(),
+        );
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .interceptor(header())
+                .build(),
+        );
+        let topic_arn = sns
+            .create_topic()
+            .name("selfheal-escalations")
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "the sandbox does not answer at {} ({}): start it with `scripts/sandbox start`",
+                    endpoint(),
+                    aws_smithy_types::error::display::DisplayErrorContext(e)
+                )
+            })
+            .topic_arn
+            .unwrap();
+        for (protocol, endpoint) in [("sms", PHONE), ("email", EMAIL)] {
+            sns.subscribe()
+                .topic_arn(&topic_arn)
+                .protocol(protocol)
+                .endpoint(endpoint)
+                .send()
+                .await
+                .unwrap();
+        }
+        let table = "selfheal-ledger".to_owned();
+        dynamodb
+            .create_table()
+            .table_name(&table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("sk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("sk")
+                    .key_type(KeyType::Range)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        Account {
+            id,
+            sdk,
+            topic_arn,
+            table,
+            quotas,
+            sns,
+            dynamodb,
+        }
+    }
+
+    pub fn settings(&self, dry_run: bool) -> Settings {
+        Settings {
+            runbook_base_url: "https://runbooks.example.com/selfheal".into(),
+            dry_run,
+            default_account_id: self.id.clone(),
+            default_region: REGION.into(),
+            escalation_memory_secs: 3600,
+            audit_retention_secs: 3600,
+        }
+    }
+
+    /// The quota function's core wired to this account, with the shipped rules.
+    pub fn healer(&self, dry_run: bool) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
+        QuotaHealer::new(
+            ServiceQuotas::new(self.quotas.clone()),
+            SnsTopic::new(self.sns.clone(), self.topic_arn.clone()),
+            DynamoLedger::new(self.dynamodb.clone(), self.table.clone()),
+            RuleSet::embedded().expect("shipped rules are valid"),
+            self.settings(dry_run),
+        )
+    }
+
+    /// What the topic's subscribers received, from the sandbox's record.
+    pub async fn deliveries(&self) -> Vec<Value> {
+        let url = format!("{}/moto-api/selfheal/sns/deliveries", endpoint());
+        let body: Value = serde_json::from_str(&http(&url, "GET", None).await).unwrap();
+        body["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["topic_arn"] == self.topic_arn.as_str())
+            .cloned()
+            .collect()
+    }
+
+    pub async fn requests(
+        &self,
+        service: &str,
+        quota: &str,
+    ) -> Vec<aws_sdk_servicequotas::types::RequestedServiceQuotaChange> {
+        self.quotas
+            .list_requested_service_quota_change_history_by_quota()
+            .service_code(service)
+            .quota_code(quota)
+            .send()
+            .await
+            .unwrap()
+            .requested_quotas
+            .unwrap_or_default()
+    }
+
+    /// Sets a quota's applied value, as an earlier approved increase would have.
+    pub async fn set_quota_value(&self, service: &str, quota: &str, value: f64) {
+        let body = serde_json::json!({
+            "AccountId": self.id, "Region": REGION, "ServiceCode": service, "QuotaCode": quota, "Value": value
+        });
+        http(
+            &format!("{}/moto-api/selfheal/servicequotas/set-value", endpoint()),
+            "POST",
+            Some(body),
+        )
+        .await;
+    }
+
+    /// Plays AWS's reviewer: sets a request's status.
+    pub async fn decide_request(&self, request_id: &str, status: &str) {
+        let body = serde_json::json!({"RequestId": request_id, "Status": status});
+        http(
+            &format!("{}/moto-api/selfheal/servicequotas/decide", endpoint()),
+            "POST",
+            Some(body),
+        )
+        .await;
+    }
+}
+
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .unwrap()
+}
+
+pub fn notice(name: &str) -> selfheal::alarm::AlarmNotice {
+    selfheal::alarm::parse_alarm_event(&fixture(name))
+        .unwrap()
+        .remove(0)
+}
+
+/// A plain HTTP/1.1 request to the sandbox's control routes (no client crate needed for these).
+pub async fn http(url: &str, method: &str, body: Option<Value>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .expect("sandbox reachable");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    assert!(
+        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+        "{method} {url}: {head}\n{body}"
+    );
+    body.to_owned()
+}

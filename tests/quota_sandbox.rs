@@ -1,0 +1,375 @@
+//! The quota function's core against the sandbox (moto's server over real HTTP, through the real
+//! SDK clients). Needs `scripts/sandbox start`; `scripts/test` starts it.
+
+mod common;
+
+use common::{notice, Account, EMAIL, PHONE};
+use selfheal::quota::Decision;
+
+const LAMBDA: (&str, &str) = ("lambda", "L-B99A9384");
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn every_delivery_path_raises_lambda_concurrency_by_half() {
+    for fixture in [
+        "alarm-action-lambda-concurrency.json",
+        "sns-lambda-concurrency.json",
+        "eventbridge-lambda-concurrency.json",
+    ] {
+        let account = Account::new().await;
+        let outcome = account
+            .healer(false)
+            .handle(&notice(fixture), "req-1", now())
+            .await
+            .unwrap();
+        assert_eq!(outcome.decision, Decision::Raise, "{fixture}: {outcome:#?}");
+        assert_eq!(outcome.quota_code.as_deref(), Some(LAMBDA.1));
+        assert_eq!(outcome.current_value, Some(1000.0));
+        assert_eq!(outcome.desired_value, Some(1500.0));
+        assert_eq!(
+            outcome.rule.as_deref(),
+            Some("lambda-concurrent-executions")
+        );
+        let requests = account.requests(LAMBDA.0, LAMBDA.1).await;
+        assert_eq!(requests.len(), 1, "{fixture}");
+        assert_eq!(requests[0].desired_value, Some(1500.0));
+        assert_eq!(requests[0].status.as_ref().unwrap().as_str(), "PENDING");
+        assert_eq!(
+            outcome.request.as_ref().unwrap().id,
+            requests[0].id.clone().unwrap()
+        );
+        assert!(
+            account.deliveries().await.is_empty(),
+            "{fixture}: nobody is paged for a raise"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_pending_request_is_never_filed_twice() {
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    let alarm = notice("alarm-action-lambda-concurrency.json");
+    assert_eq!(
+        healer.handle(&alarm, "r1", now()).await.unwrap().decision,
+        Decision::Raise
+    );
+    let again = healer.handle(&alarm, "r2", now()).await.unwrap();
+    assert_eq!(again.decision, Decision::None);
+    assert_eq!(again.reason, "request-pending");
+    let id = account.requests(LAMBDA.0, LAMBDA.1).await[0]
+        .id
+        .clone()
+        .unwrap();
+    account.decide_request(&id, "CASE_OPENED").await;
+    let third = healer.handle(&alarm, "r3", now()).await.unwrap();
+    assert_eq!(third.reason, "request-pending");
+    assert_eq!(account.requests(LAMBDA.0, LAMBDA.1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn after_an_approval_the_next_alarm_raises_from_the_new_value() {
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    let alarm = notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    account
+        .decide_request(&first.request.unwrap().id, "APPROVED")
+        .await;
+    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    assert_eq!(second.decision, Decision::Raise, "{second:#?}");
+    assert_eq!(
+        (second.current_value, second.desired_value),
+        (Some(1500.0), Some(2250.0))
+    );
+}
+
+#[tokio::test]
+async fn the_usage_metric_alone_finds_the_quota_and_its_rule() {
+    let account = Account::new().await;
+    let outcome = account
+        .healer(false)
+        .handle(&notice("alarm-action-ec2-vcpu-usage.json"), "r", now())
+        .await
+        .unwrap();
+    assert_eq!(outcome.decision, Decision::Raise, "{outcome:#?}");
+    assert_eq!(outcome.quota_code.as_deref(), Some("L-1216C47A"));
+    assert_eq!(
+        outcome.rule.as_deref(),
+        Some("ec2-on-demand-standard-vcpus")
+    );
+    assert_eq!(
+        (outcome.current_value, outcome.desired_value),
+        (Some(5.0), Some(69.0))
+    );
+}
+
+#[tokio::test]
+async fn a_quota_without_a_rule_gets_the_defaults_within_a_derived_ceiling() {
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    let alarm = notice("alarm-action-logs-call-rate.json");
+    let outcome = healer.handle(&alarm, "r", now()).await.unwrap();
+    assert_eq!(outcome.decision, Decision::Raise, "{outcome:#?}");
+    assert_eq!(outcome.rule, None);
+    assert_eq!(
+        (outcome.desired_value, outcome.ceiling),
+        (Some(7500.0), Some(20000.0))
+    );
+
+    // At the derived ceiling (4 x the AWS default of 5000) there is no room left.
+    let account = Account::new().await;
+    account.set_quota_value("logs", "L-7E1FAE88", 20000.0).await;
+    let outcome = account
+        .healer(false)
+        .handle(&alarm, "r", now())
+        .await
+        .unwrap();
+    assert_eq!(outcome.decision, Decision::Escalate);
+    assert_eq!(outcome.reason, "ceiling-reached");
+}
+
+#[tokio::test]
+async fn the_ceiling_caps_the_request_then_escalates() {
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    let alarm = notice("alarm-action-lambda-concurrency.json");
+    account.set_quota_value(LAMBDA.0, LAMBDA.1, 8000.0).await;
+    let capped = healer.handle(&alarm, "r1", now()).await.unwrap();
+    assert_eq!(
+        (capped.decision, capped.desired_value),
+        (Decision::Raise, Some(10000.0))
+    );
+
+    let account = Account::new().await;
+    account.set_quota_value(LAMBDA.0, LAMBDA.1, 10000.0).await;
+    let outcome = account
+        .healer(false)
+        .handle(&alarm, "r2", now())
+        .await
+        .unwrap();
+    assert_eq!(outcome.decision, Decision::Escalate, "{outcome:#?}");
+    assert_eq!(outcome.reason, "ceiling-reached");
+    assert_eq!(outcome.runbook.as_deref(), Some("lambda-concurrency"));
+    assert!(account.requests(LAMBDA.0, LAMBDA.1).await.is_empty());
+    let deliveries = account.deliveries().await;
+    let sms = deliveries
+        .iter()
+        .find(|d| d["protocol"] == "sms")
+        .expect("an SMS");
+    let email = deliveries
+        .iter()
+        .find(|d| d["protocol"] == "email")
+        .expect("an email");
+    assert_eq!(sms["endpoint"], PHONE);
+    assert_eq!(email["endpoint"], EMAIL);
+    let sms_text = sms["message"].as_str().unwrap();
+    assert!(sms_text.len() <= 140, "{sms_text}");
+    assert!(sms_text.contains("RB:lambda-concurrency"), "{sms_text}");
+    let email_text = email["message"].as_str().unwrap();
+    assert!(email_text.contains("Ceiling      : 10000"), "{email_text}");
+    assert!(email_text.contains("https://runbooks.example.com/selfheal/lambda-concurrency.md"));
+    assert!(email_text.contains("servicequotas/home/services/lambda/quotas/L-B99A9384"));
+    let subject = email["subject"].as_str().unwrap();
+    assert!(
+        subject.len() < 100 && subject.starts_with("[selfheal] ESCALATION"),
+        "{subject}"
+    );
+}
+
+#[tokio::test]
+async fn a_flapping_unadjustable_quota_pages_once() {
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    let alarm = notice("alarm-action-alb-targets.json");
+    let mut outcomes = Vec::new();
+    for i in 0..5 {
+        outcomes.push(
+            healer
+                .handle(&alarm, &format!("r{i}"), now())
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(outcomes
+        .iter()
+        .all(|o| o.decision == Decision::Escalate && o.reason == "not-adjustable"));
+    let sent: Vec<bool> = outcomes
+        .iter()
+        .map(|o| o.notification.as_ref().unwrap().sent)
+        .collect();
+    assert_eq!(sent, [true, false, false, false, false]);
+    let deliveries = account.deliveries().await;
+    assert_eq!(
+        deliveries.len(),
+        2,
+        "one SMS and one email: {deliveries:#?}"
+    );
+    assert_eq!(
+        outcomes[0].notification.as_ref().unwrap().dedup_key,
+        "selfheal:123456789012:us-east-1:elasticloadbalancing/L-7E6692B2:not-adjustable"
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_that_identifies_no_quota_is_escalated() {
+    let account = Account::new().await;
+    let outcome = account
+        .healer(false)
+        .handle(&notice("alarm-action-unknown-metric.json"), "r", now())
+        .await
+        .unwrap();
+    assert_eq!(outcome.decision, Decision::Escalate);
+    assert_eq!(outcome.reason, "no-quota-found");
+    assert_eq!(outcome.quota_code, None);
+    let deliveries = account.deliveries().await;
+    assert!(deliveries
+        .iter()
+        .any(|d| d["protocol"] == "sms"
+            && d["message"].as_str().unwrap().contains("RB:no-quota-found")));
+}
+
+#[tokio::test]
+async fn a_denied_request_is_escalated_not_retried() {
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    let alarm = notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    account
+        .decide_request(&first.request.unwrap().id, "DENIED")
+        .await;
+    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    assert_eq!(second.decision, Decision::Escalate, "{second:#?}");
+    assert_eq!(second.reason, "request-denied");
+    assert_eq!(account.requests(LAMBDA.0, LAMBDA.1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_resolution_goes_out_only_after_an_escalation() {
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    let ok = notice("alarm-action-lambda-concurrency-ok.json");
+    let quiet = healer.handle(&ok, "r1", now()).await.unwrap();
+    assert_eq!(
+        (quiet.decision, quiet.reason.as_str()),
+        (Decision::None, "ok-nothing-escalated")
+    );
+    assert!(account.deliveries().await.is_empty());
+
+    account.set_quota_value(LAMBDA.0, LAMBDA.1, 10000.0).await;
+    let alarm = notice("alarm-action-lambda-concurrency.json");
+    assert_eq!(
+        healer.handle(&alarm, "r2", now()).await.unwrap().decision,
+        Decision::Escalate
+    );
+    let resolved = healer.handle(&ok, "r3", now()).await.unwrap();
+    assert_eq!(resolved.reason, "resolved", "{resolved:#?}");
+    let deliveries = account.deliveries().await;
+    assert_eq!(
+        deliveries.len(),
+        4,
+        "escalation and resolution, SMS and email each"
+    );
+    assert!(deliveries[2..]
+        .iter()
+        .all(|d| d["subject"].as_str().unwrap().contains("RESOLVED")));
+    // A second OK finds nothing open.
+    let again = healer.handle(&ok, "r4", now()).await.unwrap();
+    assert_eq!(again.reason, "ok-nothing-escalated");
+    assert_eq!(account.deliveries().await.len(), 4);
+}
+
+#[tokio::test]
+async fn other_states_are_ignored() {
+    let account = Account::new().await;
+    let outcome = account
+        .healer(false)
+        .handle(&notice("alarm-action-insufficient-data.json"), "r", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.decision, outcome.reason.as_str()),
+        (Decision::None, "ignored-state")
+    );
+    assert!(account.requests(LAMBDA.0, LAMBDA.1).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_dry_run_plans_and_changes_nothing() {
+    let account = Account::new().await;
+    let raise = account
+        .healer(true)
+        .handle(&notice("alarm-action-lambda-concurrency.json"), "r", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (raise.decision, raise.desired_value, raise.dry_run),
+        (Decision::Raise, Some(1500.0), true)
+    );
+    let escalate = account
+        .healer(true)
+        .handle(&notice("alarm-action-alb-targets.json"), "r", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (escalate.decision, escalate.reason.as_str()),
+        (Decision::Escalate, "not-adjustable")
+    );
+    assert!(account.requests(LAMBDA.0, LAMBDA.1).await.is_empty());
+    assert!(account.deliveries().await.is_empty());
+    let items = account
+        .dynamodb
+        .scan()
+        .table_name(&account.table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(items.count, 0, "a dry run writes no ledger or audit item");
+}
+
+#[tokio::test]
+async fn every_decision_is_audited_with_a_ttl() {
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    healer
+        .handle(
+            &notice("alarm-action-lambda-concurrency.json"),
+            "req-a",
+            now(),
+        )
+        .await
+        .unwrap();
+    healer
+        .handle(&notice("alarm-action-alb-targets.json"), "req-b", now())
+        .await
+        .unwrap();
+    let items = account
+        .dynamodb
+        .scan()
+        .table_name(&account.table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    let audits: Vec<_> = items
+        .iter()
+        .filter(|i| i["pk"].as_s().unwrap().starts_with("audit#"))
+        .collect();
+    assert_eq!(audits.len(), 2);
+    let decisions: Vec<&str> = audits
+        .iter()
+        .map(|i| i["decision"].as_s().unwrap().as_str())
+        .collect();
+    assert!(
+        decisions.contains(&"raise") && decisions.contains(&"escalate"),
+        "{decisions:?}"
+    );
+    assert!(audits.iter().all(|i| i.contains_key("expires_at")));
+}
