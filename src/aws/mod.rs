@@ -9,6 +9,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use std::time::Duration;
 
+/// Attempts per AWS call, the first included: throttling and 5xx answers are retried with backoff.
+pub const MAX_ATTEMPTS: u32 = 4;
+
 /// The SDK configuration every function shares: the standard environment (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL`, credentials), standard retries with backoff for throttling and 5xx, and
 /// timeouts that leave room inside a Lambda invocation.
@@ -16,7 +19,7 @@ pub async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(
             RetryConfig::standard()
-                .with_max_attempts(4)
+                .with_max_attempts(MAX_ATTEMPTS)
                 .with_initial_backoff(Duration::from_millis(200)),
         )
         .timeout_config(

@@ -1,0 +1,324 @@
+//! Failures no emulator produces on demand — throttling sequences, 5xx answers,
+//! `QuotaExceededException`, `AccessDeniedException` — through the SDK's own `aws-smithy-mocks`,
+//! which answer inside the real client (its retry policy and error parsing included). The ledger
+//! and the topic are in-memory fakes here; the sandbox tests cover the real ones.
+
+mod common;
+
+use aws_sdk_servicequotas::operation::get_service_quota::GetServiceQuotaOutput;
+use aws_sdk_servicequotas::operation::list_requested_service_quota_change_history_by_quota::ListRequestedServiceQuotaChangeHistoryByQuotaOutput;
+use aws_sdk_servicequotas::operation::list_service_quotas::ListServiceQuotasOutput;
+use aws_sdk_servicequotas::operation::request_service_quota_increase::RequestServiceQuotaIncreaseOutput;
+use aws_sdk_servicequotas::types::{
+    MetricInfo, RequestStatus, RequestedServiceQuotaChange, ServiceQuota,
+};
+use aws_sdk_servicequotas::Client;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use common::fakes::{MemoryLedger, MemoryTopic};
+use common::notice;
+use selfheal::aws::service_quotas::ServiceQuotas;
+use selfheal::quota::{Decision, HealError, QuotaHealer, Settings};
+use selfheal::rules::RuleSet;
+use std::time::Duration;
+
+fn error_body(code: &str, message: &str) -> Option<String> {
+    Some(format!(r#"{{"__type":"{code}","message":"{message}"}}"#))
+}
+
+fn lambda_quota(value: f64, adjustable: bool) -> GetServiceQuotaOutput {
+    GetServiceQuotaOutput::builder()
+        .quota(
+            ServiceQuota::builder()
+                .service_code("lambda")
+                .quota_code("L-B99A9384")
+                .quota_name("Concurrent executions")
+                .value(value)
+                .adjustable(adjustable)
+                .build(),
+        )
+        .build()
+}
+
+fn empty_history() -> Rule {
+    mock!(Client::list_requested_service_quota_change_history_by_quota)
+        .then_output(|| ListRequestedServiceQuotaChangeHistoryByQuotaOutput::builder().build())
+}
+
+fn request_accepted() -> Rule {
+    mock!(Client::request_service_quota_increase).then_compute_output(|input| {
+        RequestServiceQuotaIncreaseOutput::builder()
+            .requested_quota(
+                RequestedServiceQuotaChange::builder()
+                    .id("request-1")
+                    .status(RequestStatus::Pending)
+                    .set_desired_value(input.desired_value())
+                    .build(),
+            )
+            .build()
+    })
+}
+
+struct Harness {
+    healer: QuotaHealer<ServiceQuotas, MemoryTopic, MemoryLedger>,
+    topic: MemoryTopic,
+    ledger: MemoryLedger,
+}
+
+fn harness(rules: &[&Rule]) -> Harness {
+    // The production retry policy, with short backoff to keep the test fast.
+    let client = mock_client!(aws_sdk_servicequotas, RuleMode::MatchAny, rules, |config| {
+        config.retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(selfheal::aws::MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+    });
+    let topic = MemoryTopic::default();
+    let ledger = MemoryLedger::default();
+    let healer = QuotaHealer::new(
+        ServiceQuotas::new(client),
+        topic.clone(),
+        ledger.clone(),
+        RuleSet::embedded().unwrap(),
+        Settings {
+            runbook_base_url: "https://runbooks.example.com".into(),
+            dry_run: false,
+            default_account_id: "123456789012".into(),
+            default_region: "us-east-1".into(),
+            escalation_memory_secs: 3600,
+            audit_retention_secs: 3600,
+        },
+    );
+    Harness {
+        healer,
+        topic,
+        ledger,
+    }
+}
+
+const NOW: u64 = 1_795_000_000;
+
+#[tokio::test]
+async fn throttled_calls_are_retried_with_backoff_then_succeed() {
+    let get = mock!(Client::get_service_quota)
+        .sequence()
+        .http_status(400, error_body("TooManyRequestsException", "Rate exceeded"))
+        .times(2)
+        .http_status(503, None)
+        .output(|| lambda_quota(1000.0, true))
+        .build();
+    let (history, request) = (empty_history(), request_accepted());
+    let h = harness(&[&get, &history, &request]);
+    let outcome = h
+        .healer
+        .handle(&notice("alarm-action-lambda-concurrency.json"), "r", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.decision, outcome.desired_value),
+        (Decision::Raise, Some(1500.0))
+    );
+    assert_eq!(
+        get.num_calls(),
+        4,
+        "two throttles and a 503, then the answer"
+    );
+    assert_eq!(request.num_calls(), 1);
+    assert!(h.topic.published().is_empty());
+}
+
+#[tokio::test]
+async fn throttling_that_outlives_the_retries_is_escalated_once() {
+    let get = mock!(Client::get_service_quota)
+        .sequence()
+        .http_status(400, error_body("TooManyRequestsException", "Rate exceeded"))
+        .repeatedly()
+        .build();
+    let h = harness(&[&get]);
+    let alarm = notice("alarm-action-lambda-concurrency.json");
+    let outcome = h.healer.handle(&alarm, "r1", NOW).await.unwrap();
+    assert_eq!(
+        (outcome.decision, outcome.reason.as_str()),
+        (Decision::Escalate, "aws-error")
+    );
+    assert_eq!(get.num_calls() as u32, selfheal::aws::MAX_ATTEMPTS);
+    let published = h.topic.published();
+    assert_eq!(published.len(), 1);
+    assert!(
+        published[0].email.contains("throttled after retries"),
+        "{}",
+        published[0].email
+    );
+    // The next delivery of the same alarm within the cooldown pages nobody.
+    let again = h.healer.handle(&alarm, "r2", NOW + 60).await.unwrap();
+    assert!(again.notification.unwrap().suppressed_by_cooldown);
+    assert_eq!(h.topic.published().len(), 1);
+}
+
+#[tokio::test]
+async fn too_many_open_requests_is_escalated() {
+    let get = mock!(Client::get_service_quota).then_output(|| lambda_quota(1000.0, true));
+    let history = empty_history();
+    let request = mock!(Client::request_service_quota_increase).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            400.try_into().unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"QuotaExceededException","message":"You have reached the maximum number of open requests"}"#,
+            ),
+        )
+    });
+    let h = harness(&[&get, &history, &request]);
+    let outcome = h
+        .healer
+        .handle(&notice("alarm-action-lambda-concurrency.json"), "r", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.decision, outcome.reason.as_str()),
+        (Decision::Escalate, "too-many-open-requests")
+    );
+    assert_eq!(outcome.desired_value, Some(1500.0));
+    assert_eq!(
+        request.num_calls(),
+        1,
+        "a QuotaExceededException is not retried"
+    );
+    let sms = &h.topic.published()[0].sms;
+    assert!(
+        sms.contains("RB:lambda-concurrency") && sms.len() <= 140,
+        "{sms}"
+    );
+}
+
+#[tokio::test]
+async fn an_already_open_request_counts_as_pending() {
+    let get = mock!(Client::get_service_quota).then_output(|| lambda_quota(1000.0, true));
+    let history = empty_history();
+    let request = mock!(Client::request_service_quota_increase)
+        .sequence()
+        .http_status(
+            400,
+            error_body(
+                "ResourceAlreadyExistsException",
+                "A request is already open",
+            ),
+        )
+        .build();
+    let h = harness(&[&get, &history, &request]);
+    let outcome = h
+        .healer
+        .handle(&notice("alarm-action-lambda-concurrency.json"), "r", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.decision, outcome.reason.as_str()),
+        (Decision::None, "request-pending")
+    );
+    assert!(h.topic.published().is_empty());
+}
+
+#[tokio::test]
+async fn access_denied_is_escalated_with_the_error() {
+    let get = mock!(Client::get_service_quota)
+        .sequence()
+        .http_status(
+            400,
+            error_body(
+                "AccessDeniedException",
+                "not authorized to perform servicequotas:GetServiceQuota",
+            ),
+        )
+        .build();
+    let h = harness(&[&get]);
+    let outcome = h
+        .healer
+        .handle(&notice("alarm-action-lambda-concurrency.json"), "r", NOW)
+        .await
+        .unwrap();
+    assert_eq!(outcome.reason, "aws-error");
+    assert_eq!(get.num_calls(), 1, "AccessDenied is not retried");
+    assert!(h.topic.published()[0].email.contains("access denied"));
+}
+
+#[tokio::test]
+async fn a_page_that_cannot_be_sent_fails_the_invocation_and_frees_the_cooldown() {
+    let get = mock!(Client::get_service_quota)
+        .sequence()
+        .output(|| lambda_quota(1000.0, false))
+        .repeatedly()
+        .build();
+    let h = harness(&[&get]);
+    let alarm = notice("alarm-action-lambda-concurrency.json");
+    h.topic.fail(true);
+    let error = h.healer.handle(&alarm, "r1", NOW).await.unwrap_err();
+    assert!(matches!(error, HealError::Notify(_)), "{error}");
+    assert!(
+        h.ledger.0.cooldowns.lock().unwrap().is_empty(),
+        "the unsent page holds no cooldown"
+    );
+    // Lambda retries the event: this time the page goes out.
+    h.topic.fail(false);
+    let outcome = h.healer.handle(&alarm, "r1", NOW + 60).await.unwrap();
+    assert!(outcome.notification.unwrap().sent);
+    assert_eq!(h.topic.published().len(), 1);
+}
+
+#[tokio::test]
+async fn a_warm_alarm_makes_three_calls_and_the_catalog_is_read_once() {
+    let list = mock!(Client::list_service_quotas).then_output(|| {
+        ListServiceQuotasOutput::builder()
+            .quotas(
+                ServiceQuota::builder()
+                    .service_code("ec2")
+                    .quota_code("L-1216C47A")
+                    .quota_name("Running On-Demand Standard instances")
+                    .value(5.0)
+                    .adjustable(true)
+                    .usage_metric(
+                        MetricInfo::builder()
+                            .metric_namespace("AWS/Usage")
+                            .metric_name("ResourceCount")
+                            .metric_dimensions("Service", "EC2")
+                            .metric_dimensions("Type", "Resource")
+                            .metric_dimensions("Resource", "vCPU")
+                            .metric_dimensions("Class", "Standard/OnDemand")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let get = mock!(Client::get_service_quota).then_output(|| {
+        GetServiceQuotaOutput::builder()
+            .quota(
+                ServiceQuota::builder()
+                    .service_code("ec2")
+                    .quota_code("L-1216C47A")
+                    .value(5.0)
+                    .adjustable(true)
+                    .build(),
+            )
+            .build()
+    });
+    let (history, request) = (empty_history(), request_accepted());
+    let h = harness(&[&list, &get, &history, &request]);
+    let alarm = notice("alarm-action-ec2-vcpu-usage.json");
+    for i in 0..3 {
+        let outcome = h
+            .healer
+            .handle(&alarm, &format!("r{i}"), NOW)
+            .await
+            .unwrap();
+        assert_eq!(outcome.decision, Decision::Raise);
+    }
+    assert_eq!(
+        list.num_calls(),
+        1,
+        "ListServiceQuotas is cached for the container's life"
+    );
+    assert_eq!(
+        get.num_calls() + history.num_calls() + request.num_calls(),
+        9,
+        "three calls per warm alarm"
+    );
+}
