@@ -3,9 +3,10 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// JSON logs on standard error, `warn` and above unless `RUST_LOG` says otherwise.
+/// JSON logs on standard error, errors only unless `RUST_LOG` says otherwise: the command line
+/// reports its outcome on standard output and its failure in one line.
 pub fn init_cli_logs() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error"));
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

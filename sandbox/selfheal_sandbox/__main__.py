@@ -12,8 +12,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=5050)
     args = parser.parse_args(argv)
 
-    from . import moto_api, servicequotas, sns
+    from . import accounts, moto_api, servicequotas, sns
 
+    accounts.install()
     servicequotas.install()
     sns.install()
     moto_api.install()

@@ -1,6 +1,6 @@
 //! `selfheal`: the functions' code, run locally against the SDK's standard environment.
 
-use selfheal::quota_function::QuotaFunction;
+use selfheal::quota_function::{QuotaFunction, QuotaFunctionError};
 use selfheal::rules::RuleSet;
 use selfheal::settings::{quota_environment, DRY_RUN, TABLE_NAME, TOPIC_ARN};
 use std::path::{Path, PathBuf};
@@ -111,7 +111,10 @@ async fn alarm(args: &[String]) -> Result<(), Failure> {
     let outcomes = function
         .handle(&event, "local")
         .await
-        .map_err(|e| Failure(1, format!("selfheal: {e}")))?;
+        .map_err(|e| match e {
+            QuotaFunctionError::Event(_) => Failure(2, format!("selfheal: {event_file}: {e}")),
+            other => Failure(1, format!("selfheal: {other}")),
+        })?;
     let output = match outcomes.as_slice() {
         [only] => serde_json::to_string_pretty(only),
         many => serde_json::to_string_pretty(&serde_json::json!({ "outcomes": many })),

@@ -64,3 +64,28 @@ impl EscalationReason {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::EscalationReason;
+    use crate::rules::RuleSet;
+
+    #[test]
+    fn every_reason_has_a_runbook() {
+        for reason in EscalationReason::ALL {
+            assert!(
+                RuleSet::embedded_runbooks().contains(&reason.slug()),
+                "runbooks/{}.md is missing",
+                reason.slug()
+            );
+        }
+    }
+
+    #[test]
+    fn the_shipped_rules_are_valid() {
+        let rules = RuleSet::embedded().unwrap_or_else(|e| panic!("{e}"));
+        assert!(rules
+            .rule_for_alarm("prod-lambda-concurrent-executions")
+            .is_some());
+    }
+}

@@ -210,3 +210,223 @@ pub fn decide(s: &Situation<'_>) -> Plan {
         rule: s.rule.map(|r| r.name.clone()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alarm::{AlarmState, Delivery};
+    use crate::quota::api::RequestStatus;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn notice() -> AlarmNotice {
+        AlarmNotice {
+            delivery: Delivery::AlarmAction,
+            alarm_name: "lambda-concurrency".into(),
+            alarm_arn: None,
+            account_id: Some("123456789012".into()),
+            region: Some("us-east-1".into()),
+            description: None,
+            state: AlarmState::Alarm,
+            previous_state: AlarmState::Ok,
+            reason: "Threshold Crossed".into(),
+            queries: Vec::new(),
+        }
+    }
+
+    fn quota(value: f64, adjustable: bool) -> QuotaInfo {
+        QuotaInfo {
+            service_code: "lambda".into(),
+            quota_code: "L-B99A9384".into(),
+            quota_name: "Concurrent executions".into(),
+            value: Some(value),
+            adjustable,
+            unit: None,
+            usage_metric: None,
+        }
+    }
+
+    fn rule(increase: &str, ceiling: f64) -> QuotaRule {
+        QuotaRule {
+            name: "lambda".into(),
+            alarm: Some("lambda-*".into()),
+            service_code: "lambda".into(),
+            quota_code: "L-B99A9384".into(),
+            increase: Increase::parse(increase).unwrap(),
+            ceiling,
+            runbook: None,
+            support_case: true,
+            cooldown_minutes: None,
+        }
+    }
+
+    fn request(status: RequestStatus, desired: f64, age_days: i64) -> ChangeRequest {
+        ChangeRequest {
+            id: format!("req-{age_days}"),
+            status,
+            desired_value: Some(desired),
+            created: Some(NOW - age_days * 86_400),
+        }
+    }
+
+    fn plan(
+        quota: &QuotaInfo,
+        rule: Option<&QuotaRule>,
+        requests: &[ChangeRequest],
+        aws_default: Option<f64>,
+    ) -> Plan {
+        let notice = notice();
+        let defaults = Defaults::default();
+        decide(&Situation {
+            notice: &notice,
+            account_id: "123456789012",
+            region: "us-east-1",
+            rule,
+            defaults: &defaults,
+            quota,
+            aws_default_value: aws_default,
+            requests,
+            now: NOW,
+            tried: &[],
+        })
+    }
+
+    fn escalation_reason(plan: &Plan) -> EscalationReason {
+        match plan {
+            Plan::Escalate(e) => e.reason,
+            other => panic!("expected an escalation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn raises_by_the_rule_rounded_up() {
+        let Plan::Raise(raise) = plan(
+            &quota(1000.0, true),
+            Some(&rule("50%", 10_000.0)),
+            &[],
+            None,
+        ) else {
+            panic!("expected a raise");
+        };
+        assert_eq!((raise.current_value, raise.desired_value), (1000.0, 1500.0));
+        assert!(raise.support_case_allowed);
+        let Plan::Raise(raise) = plan(&quota(7.0, true), Some(&rule("15%", 100.0)), &[], None)
+        else {
+            panic!("expected a raise");
+        };
+        assert_eq!(raise.desired_value, 9.0, "8.05 rounds up to 9");
+    }
+
+    #[test]
+    fn the_ceiling_caps_and_then_stops() {
+        let Plan::Raise(raise) = plan(
+            &quota(9000.0, true),
+            Some(&rule("50%", 10_000.0)),
+            &[],
+            None,
+        ) else {
+            panic!("expected a raise");
+        };
+        assert_eq!(raise.desired_value, 10_000.0);
+        let stopped = plan(
+            &quota(10_000.0, true),
+            Some(&rule("50%", 10_000.0)),
+            &[],
+            None,
+        );
+        assert_eq!(
+            escalation_reason(&stopped),
+            EscalationReason::CeilingReached
+        );
+        let fractional = plan(&quota(10.0, true), Some(&rule("+5", 10.9)), &[], None);
+        assert_eq!(
+            escalation_reason(&fractional),
+            EscalationReason::CeilingReached
+        );
+    }
+
+    #[test]
+    fn not_adjustable_is_escalated_before_anything_else() {
+        let p = plan(
+            &quota(1000.0, false),
+            Some(&rule("50%", 10_000.0)),
+            &[],
+            None,
+        );
+        assert_eq!(escalation_reason(&p), EscalationReason::NotAdjustable);
+    }
+
+    #[test]
+    fn an_open_request_means_wait() {
+        for status in [RequestStatus::Pending, RequestStatus::CaseOpened] {
+            let p = plan(
+                &quota(1000.0, true),
+                Some(&rule("50%", 10_000.0)),
+                &[request(status, 1500.0, 1)],
+                None,
+            );
+            assert!(
+                matches!(
+                    p,
+                    Plan::Nothing {
+                        reason: "request-pending",
+                        ..
+                    }
+                ),
+                "{p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_recent_refusal_is_escalated_an_old_one_is_not() {
+        let refused = [request(RequestStatus::Denied, 1500.0, 2)];
+        let p = plan(
+            &quota(1000.0, true),
+            Some(&rule("50%", 10_000.0)),
+            &refused,
+            None,
+        );
+        assert_eq!(escalation_reason(&p), EscalationReason::RequestDenied);
+        let old = [request(RequestStatus::Denied, 1500.0, 40)];
+        assert!(matches!(
+            plan(
+                &quota(1000.0, true),
+                Some(&rule("50%", 10_000.0)),
+                &old,
+                None
+            ),
+            Plan::Raise(_)
+        ));
+        // Refused, then approved later: the latest request decides.
+        let history = [
+            request(RequestStatus::NotApproved, 1500.0, 5),
+            request(RequestStatus::Approved, 1500.0, 1),
+        ];
+        assert!(matches!(
+            plan(
+                &quota(1500.0, true),
+                Some(&rule("50%", 10_000.0)),
+                &history,
+                None
+            ),
+            Plan::Raise(_)
+        ));
+    }
+
+    #[test]
+    fn without_a_rule_the_defaults_and_a_derived_ceiling_apply() {
+        let Plan::Raise(raise) = plan(&quota(1000.0, true), None, &[], Some(1000.0)) else {
+            panic!("expected a raise");
+        };
+        assert_eq!(
+            (raise.desired_value, raise.ceiling, raise.rule),
+            (1500.0, 4000.0, None)
+        );
+        let unknown_default = plan(&quota(1000.0, true), None, &[], None);
+        assert_eq!(
+            escalation_reason(&unknown_default),
+            EscalationReason::NoMatchingRule
+        );
+    }
+}

@@ -7,11 +7,6 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use selfheal::aws::dynamodb::DynamoLedger;
 use selfheal::aws::service_quotas::ServiceQuotas;
 use selfheal::aws::sns::SnsTopic;
@@ -30,29 +25,6 @@ pub fn endpoint() -> String {
     })
 }
 
-/// moto keeps one state per account; the `x-moto-account-id` header picks it.
-#[derive(Debug)]
-struct MotoAccount(String);
-
-impl Intercept for MotoAccount {
-    fn name(&self) -> &'static str {
-        "MotoAccount"
-    }
-
-    fn modify_before_signing(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        context
-            .request_mut()
-            .headers_mut()
-            .insert("x-moto-account-id", self.0.clone());
-        Ok(())
-    }
-}
-
 /// A new account in the sandbox with its own topic (an SMS and an email subscriber) and ledger table.
 pub struct Account {
     pub id: String,
@@ -67,7 +39,7 @@ pub struct Account {
 pub const PHONE: &str = "+15555550100";
 pub const EMAIL: &str = "oncall@example.com";
 
-fn unique_account_id() -> String {
+pub fn unique_account_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -81,12 +53,13 @@ fn unique_account_id() -> String {
     )
 }
 
-pub async fn sdk_config() -> SdkConfig {
+/// A 12-digit access key id: the sandbox serves it as an account of its own.
+pub async fn sdk_config(account_id: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint())
         .region(Region::new(REGION))
         .credentials_provider(aws_sdk_sns::config::Credentials::new(
-            "test", "test", None, None, "sandbox",
+            account_id, "test", None, None, "sandbox",
         ))
         .load()
         .await
@@ -95,23 +68,10 @@ pub async fn sdk_config() -> SdkConfig {
 impl Account {
     pub async fn new() -> Account {
         let id = unique_account_id();
-        let sdk = sdk_config().await;
-        let header = || MotoAccount(id.clone());
-        let quotas = aws_sdk_servicequotas::Client::from_conf(
-            aws_sdk_servicequotas::config::Builder::from(&sdk)
-                .interceptor(header())
-                .build(),
-        );
-        let sns = aws_sdk_sns::Client::from_conf(
-            aws_sdk_sns::config::Builder::from(&sdk)
-                .interceptor(header())
-                .build(),
-        );
-        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .interceptor(header())
-                .build(),
-        );
+        let sdk = sdk_config(&id).await;
+        let quotas = aws_sdk_servicequotas::Client::new(&sdk);
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let topic_arn = sns
             .create_topic()
             .name("selfheal-escalations")
@@ -136,41 +96,7 @@ impl Account {
                 .unwrap();
         }
         let table = "selfheal-ledger".to_owned();
-        dynamodb
-            .create_table()
-            .table_name(&table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("sk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("sk")
-                    .key_type(KeyType::Range)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        create_ledger_table(&dynamodb, &table).await;
         Account {
             id,
             sdk,
@@ -294,4 +220,43 @@ pub async fn http(url: &str, method: &str, body: Option<Value>) -> String {
         "{method} {url}: {head}\n{body}"
     );
     body.to_owned()
+}
+
+/// The ledger table as `template.yaml` declares it: string `pk` and `sk`.
+pub async fn create_ledger_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
+    dynamodb
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("sk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("sk")
+                .key_type(KeyType::Range)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
 }

@@ -1,0 +1,174 @@
+//! The `selfheal` command line, run as a user runs it.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn selfheal(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_selfheal"));
+    command.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    for var in [
+        "AWS_PROFILE",
+        "SELFHEAL_TOPIC_ARN",
+        "SELFHEAL_TABLE",
+        "SELFHEAL_DRY_RUN",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied()).output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("selfheal-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_shipped_rules_pass_the_check() {
+    let output = selfheal(&["rules", "check", "rules"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("quota rules OK"));
+}
+
+#[test]
+fn a_broken_rule_is_named_by_file_rule_and_field() {
+    let dir = temp_dir("broken");
+    std::fs::write(
+        dir.join("team.toml"),
+        "[[quota]]\nname = \"sqs\"\nservice_code = \"sqs\"\nquota_code = \"L-1\"\nincrease = \"double\"\nceiling = 0\n",
+    )
+    .unwrap();
+    let output = selfheal(&["rules", "check", dir.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("team.toml: rule \"sqs\": field `increase`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("team.toml: rule \"sqs\": field `ceiling`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unreadable_input_exits_non_zero_with_one_line() {
+    for (file, expected) in [
+        ("no/such/event.json", "cannot read"),
+        ("Cargo.toml", "is not JSON"),
+        (
+            "tests/fixtures/eventbridge-ec2-state-change.json",
+            "not a CloudWatch alarm event",
+        ),
+    ] {
+        let output = selfheal(
+            &["alarm", file, "--dry-run"],
+            &[("AWS_REGION", "us-east-1")],
+        );
+        assert_eq!(output.status.code(), Some(2), "{file}");
+        let text = stderr(&output);
+        assert_eq!(text.trim_end().lines().count(), 1, "{file}: {text}");
+        assert!(text.contains(expected), "{file}: {text}");
+    }
+    let output = selfheal(&["alarm"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = selfheal(
+        &[
+            "alarm",
+            "tests/fixtures/alarm-action-lambda-concurrency.json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a real run needs the topic and table"
+    );
+    assert!(stderr(&output).contains("SELFHEAL_"));
+}
+
+/// The SDK's standard environment, pointed at a fresh account of the sandbox.
+fn sandbox_env(account_id: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", common::endpoint()),
+        ("AWS_REGION", common::REGION.into()),
+        ("AWS_ACCESS_KEY_ID", account_id.into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+    ]
+}
+
+fn run_alarm(args: &[&str], env: &[(&'static str, String)]) -> serde_json::Value {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let output = selfheal(args, &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn a_dry_run_prints_the_plan_as_json() {
+    let env = sandbox_env(&common::unique_account_id());
+    let outcome = run_alarm(
+        &[
+            "alarm",
+            "tests/fixtures/sns-lambda-concurrency.json",
+            "--dry-run",
+        ],
+        &env,
+    );
+    assert_eq!(outcome["decision"], "raise");
+    assert_eq!(outcome["service_code"], "lambda");
+    assert_eq!(outcome["quota_code"], "L-B99A9384");
+    assert_eq!(outcome["current_value"], 1000.0);
+    assert_eq!(outcome["desired_value"], 1500.0);
+    assert_eq!(outcome["reason"], "raise");
+    assert_eq!(outcome["dry_run"], true);
+}
+
+#[tokio::test]
+async fn a_real_run_raises_then_waits_with_rules_from_a_folder() {
+    let account_id = common::unique_account_id();
+    let mut env = sandbox_env(&account_id);
+    let sdk = common::sdk_config(&account_id).await;
+    let topic = aws_sdk_sns::Client::new(&sdk)
+        .create_topic()
+        .name("cli-escalations")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    common::create_ledger_table(&aws_sdk_dynamodb::Client::new(&sdk), "cli-ledger").await;
+    env.push(("SELFHEAL_TOPIC_ARN", topic));
+    env.push(("SELFHEAL_TABLE", "cli-ledger".into()));
+
+    let dir = temp_dir("rules");
+    std::fs::write(
+        dir.join("quotas.toml"),
+        "[[quota]]\nname = \"lambda\"\nalarm = \"prod-lambda-*\"\nservice_code = \"lambda\"\nquota_code = \"L-B99A9384\"\nincrease = \"+250\"\nceiling = 2000\n",
+    )
+    .unwrap();
+    let args = [
+        "alarm",
+        "tests/fixtures/eventbridge-lambda-concurrency.json",
+        "--rules",
+        dir.to_str().unwrap(),
+    ];
+    let first = run_alarm(&args, &env);
+    assert_eq!(
+        (first["decision"].as_str(), first["desired_value"].as_f64()),
+        (Some("raise"), Some(1250.0))
+    );
+    assert_eq!(first["rule"], "lambda");
+    let second = run_alarm(&args, &env);
+    assert_eq!(
+        (second["decision"].as_str(), second["reason"].as_str()),
+        (Some("none"), Some("request-pending"))
+    );
+}
