@@ -63,6 +63,7 @@ async fn a_pending_request_is_never_filed_twice() {
     let again = healer.handle(&alarm, "r2", now()).await.unwrap();
     assert_eq!(again.decision, Decision::None);
     assert_eq!(again.reason, "request-pending");
+    assert_eq!(again.quota_code.as_deref(), Some(LAMBDA.1));
     let id = account.requests(LAMBDA.0, LAMBDA.1).await[0]
         .id
         .clone()

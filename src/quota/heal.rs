@@ -134,6 +134,7 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
                         summary: format!(
                             "alarm moved to {other:?}; only ALARM and OK are acted on"
                         ),
+                        quota: None,
                     },
                     None,
                 )
@@ -352,9 +353,17 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
         steps: &mut Vec<String>,
     ) -> Result<Outcome, HealError> {
         match plan {
-            Plan::Nothing { reason, summary } => {
-                Ok(Outcome::nothing(notice, reason, summary, false))
-            }
+            Plan::Nothing {
+                reason,
+                summary,
+                quota,
+            } => Ok(Outcome::nothing_about(
+                notice,
+                reason,
+                summary,
+                quota.as_deref(),
+                false,
+            )),
             Plan::Resolve { alarm_key } => self.resolve(notice, &alarm_key, now, steps).await,
             Plan::Escalate(escalation) => {
                 self.escalate(notice, place, &escalation, rule, now, steps)

@@ -1,5 +1,6 @@
 //! What a run did, as the command line prints it and the audit table keeps it.
 
+use super::api::QuotaInfo;
 use super::plan::{Plan, RaisePlan};
 use crate::alarm::{AlarmNotice, AlarmState};
 use crate::escalation::Escalation;
@@ -98,6 +99,24 @@ impl Outcome {
         Self::base(notice, Decision::None, reason, summary, dry_run)
     }
 
+    /// Nothing to do about a known quota.
+    pub fn nothing_about(
+        notice: &AlarmNotice,
+        reason: &str,
+        summary: String,
+        quota: Option<&QuotaInfo>,
+        dry_run: bool,
+    ) -> Self {
+        let mut outcome = Self::nothing(notice, reason, summary, dry_run);
+        if let Some(quota) = quota {
+            outcome.service_code = Some(quota.service_code.clone());
+            outcome.quota_code = Some(quota.quota_code.clone());
+            outcome.quota_name = Some(quota.quota_name.clone());
+            outcome.current_value = quota.value;
+        }
+        outcome
+    }
+
     pub fn raise(notice: &AlarmNotice, plan: &RaisePlan, dry_run: bool) -> Self {
         let verb = if dry_run {
             "would request"
@@ -165,9 +184,11 @@ impl Outcome {
                 "would send a resolution notice if an escalation is open for this alarm".into(),
                 true,
             ),
-            Plan::Nothing { reason, summary } => {
-                Self::nothing(notice, reason, summary.clone(), true)
-            }
+            Plan::Nothing {
+                reason,
+                summary,
+                quota,
+            } => Self::nothing_about(notice, reason, summary.clone(), quota.as_deref(), true),
         }
     }
 }

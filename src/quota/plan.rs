@@ -37,6 +37,8 @@ pub enum Plan {
     Nothing {
         reason: &'static str,
         summary: String,
+        /// The quota concerned, when one was read.
+        quota: Option<Box<QuotaInfo>>,
     },
 }
 
@@ -134,6 +136,7 @@ pub fn decide(s: &Situation<'_>) -> Plan {
                 open.id,
                 open.status.name()
             ),
+            quota: Some(Box::new(quota.clone())),
         };
     }
     let latest = s

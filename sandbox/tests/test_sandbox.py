@@ -1,0 +1,190 @@
+"""The sandbox's extensions of moto, checked through boto3 against an in-process server.
+
+Run with `python -m unittest discover -s sandbox/tests -t sandbox` (scripts/test does).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import socket
+import tempfile
+import unittest
+import urllib.request
+import zipfile
+
+import boto3
+from botocore.exceptions import ClientError
+
+# A catalog of 22 adjustable quotas, so that the 20-open-requests limit can be reached.
+_catalog = {
+    "quotas": [
+        {
+            "ServiceCode": "demo",
+            "ServiceName": "Demo",
+            "QuotaCode": f"L-{i:08X}",
+            "QuotaName": f"Quota {i}",
+            "Value": 10,
+            "Adjustable": i != 0,
+            "UsageMetric": {
+                "MetricNamespace": "AWS/Usage",
+                "MetricName": "ResourceCount",
+                "MetricDimensions": {"Service": "Demo", "Resource": str(i)},
+                "MetricStatisticRecommendation": "Maximum",
+            },
+        }
+        for i in range(22)
+    ]
+}
+_catalog_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+json.dump(_catalog, _catalog_file)
+_catalog_file.close()
+os.environ["SELFHEAL_SANDBOX_QUOTAS"] = _catalog_file.name
+
+from selfheal_sandbox import accounts, moto_api, servicequotas, sns  # noqa: E402
+
+accounts.install()
+servicequotas.install()
+sns.install()
+moto_api.install()
+
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PORT = _free_port()
+URL = f"http://127.0.0.1:{PORT}"
+_server = ThreadedMotoServer(ip_address="127.0.0.1", port=PORT, verbose=False)
+_accounts = iter(range(100_000_000_000, 999_999_999_999, 7919))
+
+
+def setUpModule() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _server.start()
+
+
+def tearDownModule() -> None:
+    _server.stop()
+
+
+def client(service: str, account: str):
+    return boto3.client(
+        service,
+        endpoint_url=URL,
+        region_name="us-east-1",
+        aws_access_key_id=account,
+        aws_secret_access_key="test",
+    )
+
+
+def post(path: str, body: dict) -> dict:
+    request = urllib.request.Request(URL + path, data=json.dumps(body).encode(), method="POST")
+    request.add_header("Content-Type", "application/json")
+    return json.loads(urllib.request.urlopen(request).read())
+
+
+def error_code(call, **kwargs) -> str:
+    try:
+        call(**kwargs)
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+    raise AssertionError("no error")
+
+
+class ServiceQuotasTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.account = str(next(_accounts))
+        self.sq = client("service-quotas", self.account)
+
+    def test_quotas_carry_values_and_usage_metrics_with_pagination(self) -> None:
+        page = self.sq.list_service_quotas(ServiceCode="demo", MaxResults=5)
+        self.assertEqual(len(page["Quotas"]), 5)
+        self.assertIn("NextToken", page)
+        everything = [q for p in self.sq.get_paginator("list_service_quotas").paginate(ServiceCode="demo") for q in p["Quotas"]]
+        self.assertEqual(len(everything), 22)
+        quota = self.sq.get_service_quota(ServiceCode="demo", QuotaCode="L-00000001")["Quota"]
+        self.assertEqual(quota["Value"], 10.0)
+        self.assertEqual(quota["UsageMetric"]["MetricDimensions"]["Resource"], "1")
+        self.assertIn(self.account, quota["QuotaArn"])
+        self.assertEqual(error_code(self.sq.get_service_quota, ServiceCode="nope", QuotaCode="L-1"), "NoSuchResourceException")
+        self.assertEqual(error_code(self.sq.get_service_quota, ServiceCode="demo", QuotaCode="L-FFFFFFFF"), "NoSuchResourceException")
+
+    def test_one_open_request_per_quota_and_the_real_errors(self) -> None:
+        request = self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000001", DesiredValue=15)
+        self.assertEqual(request["RequestedQuota"]["Status"], "PENDING")
+        again = dict(ServiceCode="demo", QuotaCode="L-00000001", DesiredValue=20)
+        self.assertEqual(error_code(self.sq.request_service_quota_increase, **again), "ResourceAlreadyExistsException")
+        not_adjustable = dict(ServiceCode="demo", QuotaCode="L-00000000", DesiredValue=20)
+        self.assertEqual(error_code(self.sq.request_service_quota_increase, **not_adjustable), "IllegalArgumentException")
+        too_low = dict(ServiceCode="demo", QuotaCode="L-00000002", DesiredValue=10)
+        self.assertEqual(error_code(self.sq.request_service_quota_increase, **too_low), "IllegalArgumentException")
+
+    def test_twenty_open_requests_per_account(self) -> None:
+        for i in range(1, 21):
+            self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode=f"L-{i:08X}", DesiredValue=11)
+        over = dict(ServiceCode="demo", QuotaCode="L-00000015", DesiredValue=11)
+        self.assertEqual(error_code(self.sq.request_service_quota_increase, **over), "QuotaExceededException")
+        open_requests = self.sq.list_requested_service_quota_change_history(ServiceCode="demo", Status="PENDING")
+        self.assertEqual(len(open_requests["RequestedQuotas"]), 20)
+
+    def test_history_decisions_and_approval(self) -> None:
+        rid = self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000003", DesiredValue=40)["RequestedQuota"]["Id"]
+        post("/moto-api/selfheal/servicequotas/decide", {"RequestId": rid, "Status": "APPROVED"})
+        change = self.sq.get_requested_service_quota_change(RequestId=rid)["RequestedQuota"]
+        self.assertEqual(change["Status"], "APPROVED")
+        self.assertEqual(self.sq.get_service_quota(ServiceCode="demo", QuotaCode="L-00000003")["Quota"]["Value"], 40.0)
+        self.assertEqual(self.sq.get_aws_default_service_quota(ServiceCode="demo", QuotaCode="L-00000003")["Quota"]["Value"], 10.0)
+        by_quota = self.sq.list_requested_service_quota_change_history_by_quota(ServiceCode="demo", QuotaCode="L-00000003")
+        self.assertEqual([r["Id"] for r in by_quota["RequestedQuotas"]], [rid])
+        denied = self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000003", DesiredValue=80)["RequestedQuota"]["Id"]
+        post("/moto-api/selfheal/servicequotas/decide", {"RequestId": denied, "Status": "DENIED"})
+        filtered = self.sq.list_requested_service_quota_change_history_by_quota(ServiceCode="demo", QuotaCode="L-00000003", Status="DENIED")
+        self.assertEqual([r["Id"] for r in filtered["RequestedQuotas"]], [denied])
+        self.assertEqual(error_code(self.sq.get_requested_service_quota_change, RequestId="missing"), "NoSuchResourceException")
+
+    def test_accounts_are_apart(self) -> None:
+        self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000004", DesiredValue=12)
+        other = client("service-quotas", str(next(_accounts)))
+        history = other.list_requested_service_quota_change_history_by_quota(ServiceCode="demo", QuotaCode="L-00000004")
+        self.assertEqual(history["RequestedQuotas"], [])
+
+
+class SnsAndMotoApiTest(unittest.TestCase):
+    def test_email_and_sms_receive_their_own_text(self) -> None:
+        sns_client = client("sns", str(next(_accounts)))
+        topic = sns_client.create_topic(Name="escalations")["TopicArn"]
+        sns_client.subscribe(TopicArn=topic, Protocol="sms", Endpoint="+15555550100")
+        sns_client.subscribe(TopicArn=topic, Protocol="email", Endpoint="oncall@example.com")
+        message = json.dumps({"default": "d", "sms": "short", "email": "long"})
+        sns_client.publish(TopicArn=topic, Subject="quota", MessageStructure="json", Message=message)
+        deliveries = json.loads(urllib.request.urlopen(URL + "/moto-api/selfheal/sns/deliveries").read())["deliveries"]
+        mine = {d["protocol"]: d["message"] for d in deliveries if d["topic_arn"] == topic}
+        self.assertEqual(mine, {"sms": "short", "email": "long"})
+        with self.assertRaises(ClientError) as raised:
+            sns_client.publish(TopicArn=topic, Subject="line\nbreak", Message="x")
+        self.assertEqual(raised.exception.response["Error"]["Code"], "InvalidParameter")
+
+    def test_data_json_answers_once_a_lambda_function_exists(self) -> None:
+        account = str(next(_accounts))
+        post("/moto-api/config", {"lambda": {"use_docker": False}})
+        role = client("iam", account).create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr("index.py", "def handler(event, context):\n    return event\n")
+        client("lambda", account).create_function(
+            FunctionName="fn", Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": archive.getvalue()}
+        )
+        data = json.loads(urllib.request.urlopen(URL + "/moto-api/data.json").read())
+        functions = data["awslambda"]["LambdaFunction"]
+        self.assertIn("fn", [f["function_name"] for f in functions])
+
+
+if __name__ == "__main__":
+    unittest.main()
