@@ -71,9 +71,9 @@ pub fn render_escalation(e: &Escalation, links: &Links<'_>) -> Notification {
     let console = console_url(e);
     let subject_key = e.subject_key();
     let numbers = match (e.current_value, e.desired_value, e.ceiling) {
-        (Some(cur), Some(want), _) => format!(" {}->{}", number(cur), number(want)),
-        (Some(cur), None, Some(max)) => format!(" at {} max {}", number(cur), number(max)),
-        (Some(cur), None, None) => format!(" at {}", number(cur)),
+        (Some(cur), Some(want), _) => format!(" quota {}->{}", number(cur), number(want)),
+        (Some(cur), None, Some(max)) => format!(" quota {} max {}", number(cur), number(max)),
+        (Some(cur), None, None) => format!(" quota {}", number(cur)),
         _ => String::new(),
     };
     let what = e.quota_code.as_deref().map_or_else(
@@ -81,11 +81,11 @@ pub fn render_escalation(e: &Escalation, links: &Links<'_>) -> Notification {
         |code| format!("{} {code}", e.service_code.as_deref().unwrap_or("")),
     );
 
-    let sms_tail = sms_safe(&format!(" {} RB:{}", e.region, e.runbook));
+    let sms_tail = sms_safe(&format!("{} RB:{}", e.region, e.runbook));
     let sms_head = sms_safe(&format!("selfheal: {what} {}{numbers}.", e.reason.short()));
     let sms = format!(
-        "{}{sms_tail}",
-        cut_bytes(&sms_head, SMS_MAX_BYTES - sms_tail.len())
+        "{} {sms_tail}",
+        cut_bytes(&sms_head, SMS_MAX_BYTES - sms_tail.len() - 1)
     );
 
     let subject = subject_line(
@@ -270,7 +270,10 @@ mod tests {
             &LINKS,
         );
         assert!(n.sms.len() <= SMS_MAX_BYTES, "{}", n.sms);
-        assert!(n.sms.contains("RB:not-adjustable"), "{}", n.sms);
+        assert_eq!(
+            n.sms,
+            "selfheal: ec2 L-0263D0A3 not adjustable quota 5. eu-west-1 RB:not-adjustable"
+        );
         assert!(n
             .email
             .contains("https://example.com/runbooks/not-adjustable.md"));
