@@ -7,6 +7,8 @@ pub mod sns;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use std::time::Duration;
 
 /// Attempts per AWS call, the first included: throttling and 5xx answers are retried with backoff.
@@ -17,6 +19,7 @@ pub const MAX_ATTEMPTS: u32 = 4;
 /// timeouts that leave room inside a Lambda invocation.
 pub async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(MAX_ATTEMPTS)
@@ -31,6 +34,13 @@ pub async fn load_config() -> SdkConfig {
         )
         .load()
         .await
+}
+
+/// HTTPS for the SDK clients: rustls with ring, the platform's root certificates.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
 }
 
 /// The message of an SDK error with its code and cause, without the request.

@@ -14,6 +14,9 @@ use crate::ledger::{AuditRecord, Ledger, LedgerError, OpenEscalation};
 use crate::rules::RuleSet;
 use tracing::{error, info, warn};
 
+/// The function's name in logs and audit records.
+const FUNCTION: &str = "quota-alarm";
+
 /// How the quota function runs, from its environment.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -87,7 +90,7 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
         };
         let mut steps = Vec::new();
         let (plan, rule) = self.plan(notice, &place, now as i64, &mut steps).await;
-        info!(alarm = %notice.alarm_name, plan = plan_name(&plan), "planned");
+        info!(function = FUNCTION, request_id, alarm = %notice.alarm_name, plan = plan_name(&plan), "planned");
         let mut outcome = if self.settings.dry_run {
             Outcome::planned(notice, &plan, rule)
         } else {
@@ -96,6 +99,8 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
         };
         outcome.steps = steps;
         info!(
+            function = FUNCTION,
+            request_id,
             alarm = %notice.alarm_name,
             decision = outcome.decision.name(),
             reason = %outcome.reason,
@@ -597,7 +602,7 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
         now: u64,
     ) -> Result<(), HealError> {
         let record = AuditRecord {
-            function: "quota-alarm",
+            function: FUNCTION,
             subject: notice.alarm_name.clone(),
             at: now,
             expires: now + self.settings.audit_retention_secs,

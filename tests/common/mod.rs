@@ -56,6 +56,7 @@ pub fn unique_account_id() -> String {
 /// A 12-digit access key id: the sandbox serves it as an account of its own.
 pub async fn sdk_config(account_id: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(selfheal::aws::https_client())
         .endpoint_url(endpoint())
         .region(Region::new(REGION))
         .credentials_provider(aws_sdk_sns::config::Credentials::new(
