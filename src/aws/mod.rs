@@ -39,7 +39,9 @@ pub async fn load_config() -> SdkConfig {
 /// HTTPS for the SDK clients: rustls with ring, the platform's root certificates.
 pub fn https_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
         .build_https()
 }
 

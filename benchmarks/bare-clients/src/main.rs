@@ -10,7 +10,9 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     // The same HTTPS client as selfheal's (rustls with ring).
     let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
         .build_https();
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(https)
