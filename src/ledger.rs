@@ -1,7 +1,9 @@
-//! The state that must outlive a container: page cooldowns, open escalations, the audit trail.
+//! The state that must outlive a container: page cooldowns, open escalations, the audit trail, and
+//! how often a message was replayed into a function.
 //! Kept in DynamoDB (`crate::aws::dynamodb`), never in memory.
 
 use serde::Serialize;
+use std::collections::HashMap;
 use std::future::Future;
 
 /// A decision, as written to the audit table.
@@ -62,4 +64,17 @@ pub trait Ledger: Send + Sync {
     ) -> impl Future<Output = Result<Option<OpenEscalation>, LedgerError>> + Send;
 
     fn record(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// How many times each key (a replayed message body) was replayed before; absent keys are 0.
+    fn replay_counts(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, u32>, LedgerError>> + Send;
+
+    /// Stores new replay counts.
+    fn record_replays(
+        &self,
+        counts: &[(String, u32)],
+        expires: u64,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
 }

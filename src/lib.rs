@@ -10,6 +10,8 @@ pub mod escalation;
 pub mod ledger;
 pub mod quota;
 pub mod quota_function;
+pub mod replay;
+pub mod replay_function;
 pub mod rules;
 pub mod settings;
 pub mod telemetry;

@@ -12,11 +12,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=5050)
     args = parser.parse_args(argv)
 
-    from . import accounts, moto_api, servicequotas, sns
+    from . import accounts, moto_api, servicequotas, sns, sqs
 
     accounts.install()
     servicequotas.install()
     sns.install()
+    sqs.install()
     moto_api.install()
 
     from moto import server

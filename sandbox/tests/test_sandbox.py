@@ -43,11 +43,12 @@ json.dump(_catalog, _catalog_file)
 _catalog_file.close()
 os.environ["SELFHEAL_SANDBOX_QUOTAS"] = _catalog_file.name
 
-from selfheal_sandbox import accounts, moto_api, servicequotas, sns  # noqa: E402
+from selfheal_sandbox import accounts, moto_api, servicequotas, sns, sqs  # noqa: E402
 
 accounts.install()
 servicequotas.install()
 sns.install()
+sqs.install()
 moto_api.install()
 
 from moto.server import ThreadedMotoServer  # noqa: E402
@@ -154,6 +155,37 @@ class ServiceQuotasTest(unittest.TestCase):
         other = client("service-quotas", str(next(_accounts)))
         history = other.list_requested_service_quota_change_history_by_quota(ServiceCode="demo", QuotaCode="L-00000004")
         self.assertEqual(history["RequestedQuotas"], [])
+
+
+class SqsAtDepthTest(unittest.TestCase):
+    def test_a_receive_at_10000_deep_costs_about_what_it_costs_at_10(self) -> None:
+        import time
+
+        from moto.sqs.models import sqs_backends
+
+        account = str(next(_accounts))
+        sqs_client = client("sqs", account)
+        backend = sqs_backends[account]["us-east-1"]
+        timings = {}
+        for depth in (10, 10_000):
+            url = sqs_client.create_queue(QueueName=f"depth-{depth}")["QueueUrl"]
+            for i in range(depth):
+                backend.send_message(f"depth-{depth}", f"message {i}")
+            start = time.perf_counter()
+            received = 0
+            for _ in range(5):
+                batch = sqs_client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", [])
+                received += len(batch)
+                if not batch:
+                    continue
+                sqs_client.delete_message_batch(
+                    QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+                )
+            timings[depth] = (time.perf_counter() - start) / 5
+            self.assertEqual(received, min(depth, 50))
+            self.assertEqual(len(backend.get_queue(f"depth-{depth}")._messages), depth - min(depth, 50))
+        # moto alone: about 7 s a receive at 10,000 deep (0.7 ms per waiting message).
+        self.assertLess(timings[10_000], 3 * timings[10] + 0.05, timings)
 
 
 class SnsAndMotoApiTest(unittest.TestCase):

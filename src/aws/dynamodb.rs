@@ -2,8 +2,11 @@
 
 use super::error_text;
 use crate::ledger::{AuditRecord, Ledger, LedgerError, OpenEscalation};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest,
+};
 use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
 
 pub struct DynamoLedger {
     client: Client,
@@ -141,6 +144,114 @@ impl Ledger for DynamoLedger {
             .send()
             .await
             .map_err(|e| failed("PutItem (audit)")(error_text(&e)))?;
+        Ok(())
+    }
+
+    async fn replay_counts(&self, keys: &[String]) -> Result<HashMap<String, u32>, LedgerError> {
+        let mut counts = HashMap::new();
+        let unique: std::collections::BTreeSet<&String> = keys.iter().collect();
+        let unique: Vec<&String> = unique.into_iter().collect();
+        for chunk in unique.chunks(100) {
+            let mut request = KeysAndAttributes::builder();
+            for key in chunk {
+                request = request.keys(HashMap::from([
+                    ("pk".to_owned(), s(format!("replays#{key}"))),
+                    ("sk".to_owned(), s(SINGLE)),
+                ]));
+            }
+            let mut pending = Some(request.build().map_err(|e| LedgerError {
+                operation: "BatchGetItem (replays)",
+                message: e.to_string(),
+            })?);
+            // Unprocessed keys are asked again, a bounded number of times.
+            for _ in 0..5 {
+                let Some(keys_and_attributes) = pending.take() else {
+                    break;
+                };
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys_and_attributes)
+                    .send()
+                    .await
+                    .map_err(|e| failed("BatchGetItem (replays)")(error_text(&e)))?;
+                for item in output
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    let key = item
+                        .get("pk")
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|k| k.strip_prefix("replays#"));
+                    let count = item
+                        .get("count")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse().ok());
+                    if let (Some(key), Some(count)) = (key, count) {
+                        counts.insert(key.to_owned(), count);
+                    }
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
+            }
+            if pending.is_some() {
+                return Err(LedgerError {
+                    operation: "BatchGetItem (replays)",
+                    message: "keys left unprocessed after 5 attempts".into(),
+                });
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn record_replays(
+        &self,
+        counts: &[(String, u32)],
+        expires: u64,
+    ) -> Result<(), LedgerError> {
+        let unique: HashMap<&String, u32> = counts.iter().map(|(k, c)| (k, *c)).collect();
+        let unique: Vec<(&String, u32)> = unique.into_iter().collect();
+        for chunk in unique.chunks(25) {
+            let mut writes = Vec::with_capacity(chunk.len());
+            for (key, count) in chunk {
+                let put = PutRequest::builder()
+                    .item("pk", s(format!("replays#{key}")))
+                    .item("sk", s(SINGLE))
+                    .item("count", n(u64::from(*count)))
+                    .item("expires_at", n(expires))
+                    .build()
+                    .map_err(|e| LedgerError {
+                        operation: "BatchWriteItem (replays)",
+                        message: e.to_string(),
+                    })?;
+                writes.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut pending = Some(writes);
+            for _ in 0..5 {
+                let Some(items) = pending.take() else { break };
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, items)
+                    .send()
+                    .await
+                    .map_err(|e| failed("BatchWriteItem (replays)")(error_text(&e)))?;
+                pending = output
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|i| !i.is_empty());
+            }
+            if pending.is_some() {
+                return Err(LedgerError {
+                    operation: "BatchWriteItem (replays)",
+                    message: "items left unprocessed after 5 attempts".into(),
+                });
+            }
+        }
         Ok(())
     }
 }

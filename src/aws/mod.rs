@@ -1,8 +1,10 @@
 //! Adapters from the core's capability traits to the AWS SDK clients.
 
 pub mod dynamodb;
+pub mod lambda;
 pub mod service_quotas;
 pub mod sns;
+pub mod sqs;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;

@@ -1,6 +1,7 @@
 //! `selfheal`: the functions' code, run locally against the SDK's standard environment.
 
 use selfheal::quota_function::{QuotaFunction, QuotaFunctionError};
+use selfheal::replay_function::ReplayFunction;
 use selfheal::rules::RuleSet;
 use selfheal::settings::{quota_environment, DRY_RUN, TABLE_NAME, TOPIC_ARN};
 use std::path::{Path, PathBuf};
@@ -11,6 +12,11 @@ const USAGE: &str = "usage:
       run the quota function on an alarm event (alarm action, SNS or EventBridge) and print the outcome
       as JSON. Needs SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE unless --dry-run; uses AWS_REGION,
       AWS_ENDPOINT_URL and the usual credentials.
+  selfheal replay --queue Q [--dry-run] [--max N] [--rate R] [--keep-copy] [--rules DIR]
+                 [--error-code C]... [--min-age SECS] [--max-age SECS] [--body-contains TEXT]
+                 [--json-field PATH=JSON]
+      run the DLQ replay function's code with the same request the console takes, and print its
+      summary as JSON. Needs SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE unless --dry-run.
   selfheal rules check [DIR]
       validate a rules folder (default: rules); every error names its file, rule and field.";
 
@@ -27,6 +33,7 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("alarm") => alarm(&args[1..]).await,
+        Some("replay") => replay(&args[1..]).await,
         Some("rules") if args.get(1).map(String::as_str) == Some("check") => {
             rules_check(&args[2..])
         }
@@ -120,6 +127,125 @@ async fn alarm(args: &[String]) -> Result<(), Failure> {
         many => serde_json::to_string_pretty(&serde_json::json!({ "outcomes": many })),
     }
     .map_err(|e| Failure(1, format!("selfheal: {e}")))?;
+    println!("{output}");
+    Ok(())
+}
+
+/// The console request, from command-line options.
+fn replay_request(args: &[String]) -> Result<(serde_json::Value, Option<PathBuf>), Failure> {
+    use serde_json::{json, Map, Value};
+    let mut request = Map::new();
+    let mut filter = Map::new();
+    let mut codes = Vec::new();
+    let mut rules_dir = None;
+    let mut rest = args.iter();
+    let usage = |m: String| usage_error(format!("selfheal replay: {m}"));
+    while let Some(arg) = rest.next() {
+        let mut value = |name: &str| {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| usage(format!("{name} needs a value")))
+        };
+        let number = |name: &str, text: String| {
+            text.parse::<f64>()
+                .map_err(|_| usage(format!("{name} needs a number, got {text:?}")))
+                .map(|n| json!(n))
+        };
+        match arg.as_str() {
+            "--queue" => drop(request.insert("queue".into(), json!(value("--queue")?))),
+            "--dry-run" => drop(request.insert("dryRun".into(), json!(true))),
+            "--keep-copy" => drop(request.insert("keepCopy".into(), json!(true))),
+            "--max" => {
+                let text = value("--max")?;
+                let max: u64 = text
+                    .parse()
+                    .map_err(|_| usage(format!("--max needs a whole number, got {text:?}")))?;
+                request.insert("max".into(), json!(max));
+            }
+            "--rate" => drop(request.insert("rate".into(), number("--rate", value("--rate")?)?)),
+            "--rules" => rules_dir = Some(PathBuf::from(value("--rules")?)),
+            "--error-code" => codes.push(json!(value("--error-code")?)),
+            "--min-age" => drop(filter.insert(
+                "minAgeSeconds".into(),
+                number("--min-age", value("--min-age")?)?,
+            )),
+            "--max-age" => drop(filter.insert(
+                "maxAgeSeconds".into(),
+                number("--max-age", value("--max-age")?)?,
+            )),
+            "--body-contains" => {
+                drop(filter.insert("bodyContains".into(), json!(value("--body-contains")?)))
+            }
+            "--json-field" => {
+                let text = value("--json-field")?;
+                let (path, raw) = text
+                    .split_once('=')
+                    .ok_or_else(|| usage(format!("--json-field needs PATH=JSON, got {text:?}")))?;
+                let equals =
+                    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
+                filter.insert("jsonField".into(), json!({"path": path, "equals": equals}));
+            }
+            other => return Err(usage(format!("unknown option {other:?}"))),
+        }
+    }
+    // Integral numbers as integers, as the console would type them.
+    for key in ["minAgeSeconds", "maxAgeSeconds"] {
+        if let Some(n) = filter.get(key).and_then(Value::as_f64) {
+            if n >= 0.0 && n.fract() == 0.0 {
+                filter.insert(key.into(), json!(n as u64));
+            }
+        }
+    }
+    if !codes.is_empty() {
+        filter.insert("errorCode".into(), Value::Array(codes));
+    }
+    if !filter.is_empty() {
+        request.insert("filter".into(), Value::Object(filter));
+    }
+    if !request.contains_key("queue") {
+        return Err(usage("--queue is required".into()));
+    }
+    Ok((Value::Object(request), rules_dir))
+}
+
+async fn replay(args: &[String]) -> Result<(), Failure> {
+    let (request, rules_dir) = replay_request(args)?;
+    let dry_run = request["dryRun"] == serde_json::json!(true);
+    let environment = quota_environment(|name| match name {
+        TOPIC_ARN | TABLE_NAME if dry_run => {
+            Some(std::env::var(name).unwrap_or_else(|_| "(dry run)".into()))
+        }
+        _ => std::env::var(name).ok(),
+    })
+    .map_err(|e| Failure(2, format!("selfheal: {e}")))?;
+    let sdk = selfheal::aws::load_config().await;
+    let function = match rules_dir {
+        Some(dir) => {
+            let runbooks = runbooks_beside(&dir);
+            let names: Vec<&str> = runbooks.iter().map(String::as_str).collect();
+            let rules = RuleSet::from_dir(&dir, &names).map_err(|e| {
+                Failure(
+                    2,
+                    format!("selfheal: rules in {} are invalid:\n{e}", dir.display()),
+                )
+            })?;
+            ReplayFunction::with_rules(sdk, environment, rules)
+        }
+        None => ReplayFunction::new(sdk, environment),
+    };
+    let summary = function
+        .handle(&request, "local", None)
+        .await
+        .map_err(|e| {
+            let code = if matches!(e.kind(), "InvalidRequest" | "QueueNotAllowed") {
+                2
+            } else {
+                1
+            };
+            Failure(code, format!("selfheal: {e}"))
+        })?;
+    let output =
+        serde_json::to_string_pretty(&summary).map_err(|e| Failure(1, format!("selfheal: {e}")))?;
     println!("{output}");
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Parsing and validating rules files, naming the file, rule and field of every error.
 
-use super::{Defaults, Increase, QuotaRule, RuleSet};
+use super::{Defaults, DlqRule, DlqTarget, Increase, QuotaRule, RuleSet};
 use std::fmt;
 use std::path::Path;
 use toml::{Table, Value};
@@ -131,10 +131,24 @@ pub(super) fn parse_sources(
                                 "must be an array of tables ([[quota]])",
                             ),
                         },
+                        "dlq" => match value.as_array() {
+                            Some(rules) => {
+                                for (index, rule) in rules.iter().enumerate() {
+                                    if let Some(rule) = parse_dlq_rule(&mut check, index, rule) {
+                                        set.dlqs.push(rule);
+                                    }
+                                }
+                            }
+                            None => check.error(
+                                None,
+                                Some("dlq"),
+                                "must be an array of tables ([[dlq]])",
+                            ),
+                        },
                         other => check.error(
                             None,
                             Some(other),
-                            "unknown section (expected [defaults] or [[quota]])",
+                            "unknown section (expected [defaults], [[quota]] or [[dlq]])",
                         ),
                     }
                 }
@@ -152,11 +166,27 @@ pub(super) fn parse_sources(
 
 fn check_duplicates(set: &RuleSet, files: &[(&str, &str)], errors: &mut Vec<RuleError>) {
     let mut seen = std::collections::HashSet::new();
-    for rule in &set.quotas {
-        if !seen.insert(rule.name.as_str()) {
+    let mut queues = std::collections::HashSet::new();
+    for rule in &set.dlqs {
+        if !queues.insert(rule.queue.as_str()) {
             errors.push(RuleError {
                 file: files.iter().map(|f| f.0).collect::<Vec<_>>().join(", "),
                 rule: Some(format!("{:?}", rule.name)),
+                field: Some("queue".into()),
+                message: format!("two [[dlq]] rules name the queue {:?}", rule.queue),
+            });
+        }
+    }
+    let names = set
+        .quotas
+        .iter()
+        .map(|r| &r.name)
+        .chain(set.dlqs.iter().map(|r| &r.name));
+    for name in names {
+        if !seen.insert(name.as_str()) {
+            errors.push(RuleError {
+                file: files.iter().map(|f| f.0).collect::<Vec<_>>().join(", "),
+                rule: Some(format!("{name:?}")),
                 field: Some("name".into()),
                 message: "two rules share this name".into(),
             });
@@ -291,6 +321,89 @@ fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> O
         runbook,
         support_case,
         cooldown_minutes,
+    })
+}
+
+const DLQ_FIELDS: &[&str] = &[
+    "name",
+    "queue",
+    "function",
+    "qualifier",
+    "target_queue",
+    "max_replays",
+];
+
+fn parse_dlq_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> Option<DlqRule> {
+    let Some(table) = value.as_table() else {
+        check.error(
+            Some(&format!("dlq #{}", index + 1)),
+            None,
+            "must be a table",
+        );
+        return None;
+    };
+    let label = match table.get("name").and_then(Value::as_str) {
+        Some(name) => format!("{name:?}"),
+        None => format!("dlq #{}", index + 1),
+    };
+    let before = check.errors.len();
+    let mut fields = Fields {
+        check,
+        table,
+        rule: Some(label),
+    };
+    let name = fields.required_str("name");
+    let queue = fields.required_str("queue");
+    let function = fields.optional_str("function");
+    let qualifier = fields.optional_str("qualifier");
+    let target_queue = fields.optional_str("target_queue");
+    let max_replays = match fields.table.get("max_replays") {
+        None => Some(3),
+        Some(Value::Integer(n)) if (1..=100).contains(n) => Some(*n as u32),
+        Some(_) => {
+            fields.error("max_replays", "must be a whole number from 1 to 100");
+            None
+        }
+    };
+    fields.reject_unknown(DLQ_FIELDS);
+    for (field, value) in [
+        ("queue", &queue),
+        ("target_queue", &target_queue),
+        ("function", &function),
+    ] {
+        if let Some(value) = value {
+            let valid = !value.is_empty()
+                && value.len() <= 80
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+            if !valid {
+                fields.error(field, format!("{value:?} is not a queue or function name (letters, digits, - and _; not a URL or ARN)"));
+            }
+        }
+    }
+    if function.is_some() && target_queue.is_some() {
+        fields.error(
+            "target_queue",
+            "a rule has one target: `function` or `target_queue`, not both",
+        );
+    }
+    if qualifier.is_some() && function.is_none() {
+        fields.error("qualifier", "only a `function` target takes a qualifier");
+    }
+    if fields.check.errors.len() > before {
+        return None;
+    }
+    let target = match (function, target_queue) {
+        (Some(name), _) => DlqTarget::Function { name, qualifier },
+        (None, Some(name)) => DlqTarget::Queue { name },
+        (None, None) => DlqTarget::SourceQueue,
+    };
+    Some(DlqRule {
+        name: name?,
+        queue: queue?,
+        target,
+        max_replays: max_replays?,
     })
 }
 
@@ -494,6 +607,38 @@ mod tests {
         );
         let err = parse("[[quota]\n").unwrap_err();
         assert!(err.to_string().starts_with("quotas.toml: not valid TOML"));
+    }
+
+    #[test]
+    fn dlq_rules_name_one_target() {
+        let set = parse(
+            "[[dlq]]\nname = \"orders\"\nqueue = \"orders-worker-dlq\"\nfunction = \"orders-worker\"\nqualifier = \"live\"\n\
+             [[dlq]]\nname = \"billing\"\nqueue = \"billing-dlq\"\nmax_replays = 5\n",
+        )
+        .unwrap();
+        assert_eq!(
+            set.dlq("orders-worker-dlq").unwrap().target,
+            DlqTarget::Function {
+                name: "orders-worker".into(),
+                qualifier: Some("live".into())
+            }
+        );
+        assert_eq!(
+            set.dlq("billing-dlq").unwrap().target,
+            DlqTarget::SourceQueue
+        );
+        assert_eq!(set.dlq("billing-dlq").unwrap().max_replays, 5);
+        let err = parse(
+            "[[dlq]]\nname = \"x\"\nqueue = \"https://sqs/1/q\"\nfunction = \"f\"\ntarget_queue = \"t\"\nmax_replays = 0\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for field in ["queue", "target_queue", "max_replays"] {
+            assert!(
+                err.contains(&format!("rule \"x\": field `{field}`")),
+                "{field}: {err}"
+            );
+        }
     }
 
     #[test]

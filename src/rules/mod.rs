@@ -30,6 +30,32 @@ pub struct QuotaRule {
     pub cooldown_minutes: Option<u32>,
 }
 
+/// Where the messages of a dead-letter queue go back to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DlqTarget {
+    /// A Lambda function (a Lambda async DLQ), re-invoked asynchronously with the original body.
+    Function {
+        name: String,
+        qualifier: Option<String>,
+    },
+    /// A queue named in the rule.
+    Queue { name: String },
+    /// The queue whose redrive policy names this DLQ (`ListDeadLetterSourceQueues`).
+    SourceQueue,
+}
+
+/// A dead-letter queue that may be replayed, and its target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DlqRule {
+    pub name: String,
+    /// The DLQ's name.
+    pub queue: String,
+    pub target: DlqTarget,
+    /// A message replayed this many times already is poison: it stays in the DLQ.
+    pub max_replays: u32,
+}
+
 /// What applies to a quota that no rule names.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Defaults {
@@ -58,6 +84,7 @@ impl Default for Defaults {
 pub struct RuleSet {
     pub defaults: Defaults,
     pub quotas: Vec<QuotaRule>,
+    pub dlqs: Vec<DlqRule>,
 }
 
 /// The rules and runbook names compiled into the binaries from `rules/` and `runbooks/`.
@@ -98,6 +125,11 @@ impl RuleSet {
                 .as_deref()
                 .is_some_and(|pattern| glob_matches(pattern, alarm_name))
         })
+    }
+
+    /// The rule of a dead-letter queue, by the queue's name.
+    pub fn dlq(&self, queue_name: &str) -> Option<&DlqRule> {
+        self.dlqs.iter().find(|rule| rule.queue == queue_name)
     }
 
     /// The rule naming this quota, for alarms found through their usage metric.

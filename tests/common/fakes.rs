@@ -12,6 +12,7 @@ pub struct LedgerState {
     pub cooldowns: Mutex<HashMap<String, u64>>,
     pub escalations: Mutex<HashMap<String, OpenEscalation>>,
     pub audit: Mutex<Vec<AuditRecord>>,
+    pub replays: Mutex<HashMap<String, u32>>,
 }
 
 #[derive(Clone, Default)]
@@ -57,6 +58,27 @@ impl Ledger for MemoryLedger {
 
     async fn record(&self, record: &AuditRecord) -> Result<(), LedgerError> {
         self.0.audit.lock().unwrap().push(record.clone());
+        Ok(())
+    }
+
+    async fn replay_counts(&self, keys: &[String]) -> Result<HashMap<String, u32>, LedgerError> {
+        let replays = self.0.replays.lock().unwrap();
+        Ok(keys
+            .iter()
+            .filter_map(|k| replays.get(k).map(|c| (k.clone(), *c)))
+            .collect())
+    }
+
+    async fn record_replays(
+        &self,
+        counts: &[(String, u32)],
+        _expires: u64,
+    ) -> Result<(), LedgerError> {
+        self.0
+            .replays
+            .lock()
+            .unwrap()
+            .extend(counts.iter().cloned());
         Ok(())
     }
 }
