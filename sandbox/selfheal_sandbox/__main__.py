@@ -12,16 +12,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=5050)
     args = parser.parse_args(argv)
 
-    from . import accounts, moto_api, servicequotas, sns, sqs
+    from . import accounts, awslambda, moto_api, servicequotas, sns, sqs
 
     accounts.install()
     servicequotas.install()
     sns.install()
     sqs.install()
+    awslambda.install()
     moto_api.install()
 
     from moto import server
 
+    # Lambda functions are answered without Docker (moto's "simple" Lambda).
+    from moto.core.models import default_user_config
+
+    default_user_config.setdefault("lambda", {})["use_docker"] = False
     server.main(["--host", args.host, "--port", str(args.port)])
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from moto.moto_api._internal import urls as api_urls
 from moto.moto_api._internal.responses import MotoAPIResponse
 
-from . import servicequotas, sns
+from . import awslambda, servicequotas, sns
 
 Handler = Callable[[Any, str, Any], Any]
 JSON = {"Content-Type": "application/json"}
@@ -46,6 +46,10 @@ def set_value(request: Any, full_url: str, headers: Any) -> Any:
 
 def deliveries(request: Any, full_url: str, headers: Any) -> Any:
     return _json(200, {"deliveries": sns.deliveries()})
+
+
+def invocations(request: Any, full_url: str, headers: Any) -> Any:
+    return _json(200, {"invocations": awslambda.invocations()})
 
 
 def health(request: Any, full_url: str, headers: Any) -> Any:
@@ -89,6 +93,7 @@ def install() -> None:
     def reset(request: Any, full_url: str, headers: Any) -> Any:
         servicequotas.reset()
         sns.reset()
+        awslambda.reset()
         return original_reset(request, full_url, headers)
 
     api_urls.url_paths["{0}/moto-api/reset"] = reset
@@ -96,3 +101,4 @@ def install() -> None:
     api_urls.url_paths["{0}/moto-api/selfheal/servicequotas/decide"] = decide
     api_urls.url_paths["{0}/moto-api/selfheal/servicequotas/set-value"] = set_value
     api_urls.url_paths["{0}/moto-api/selfheal/sns/deliveries"] = deliveries
+    api_urls.url_paths["{0}/moto-api/selfheal/lambda/invocations"] = invocations

@@ -199,6 +199,33 @@ pub fn notice(name: &str) -> selfheal::alarm::AlarmNotice {
 
 /// A plain HTTP/1.1 request to the sandbox's control routes (no client crate needed for these).
 pub async fn http(url: &str, method: &str, body: Option<Value>) -> String {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    raw_http(url, method, &body, &[("Content-Type", "application/json")]).await
+}
+
+/// Creates an IAM role in `account_id` (moto's Lambda wants one) with a Query request; the sandbox
+/// reads the service and the account from the credential scope and does not check signatures.
+pub async fn create_role(account_id: &str, name: &str) -> String {
+    let body = format!(
+        "Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument=%7B%7D"
+    );
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential={account_id}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0"
+    );
+    raw_http(
+        &format!("{}/", endpoint()),
+        "POST",
+        &body,
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", &auth),
+        ],
+    )
+    .await;
+    format!("arn:aws:iam::{account_id}:role/{name}")
+}
+
+async fn raw_http(url: &str, method: &str, body: &str, headers: &[(&str, &str)]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest
@@ -207,11 +234,15 @@ pub async fn http(url: &str, method: &str, body: Option<Value>) -> String {
     let mut stream = tokio::net::TcpStream::connect(host)
         .await
         .expect("sandbox reachable");
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
@@ -225,38 +256,28 @@ pub async fn http(url: &str, method: &str, body: Option<Value>) -> String {
 
 /// The ledger table as `template.yaml` declares it: string `pk` and `sk`.
 pub async fn create_ledger_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
     dynamodb
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("sk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("sk")
-                .key_type(KeyType::Range)
-                .build()
-                .unwrap(),
-        )
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
         .send()
         .await
         .unwrap();
