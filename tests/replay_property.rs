@@ -1,0 +1,252 @@
+//! Conservation under random faults: whatever fails — sends, single entries, deletes, releases,
+//! receives, invocations — and however often SQS hands a message out twice, every message ends up
+//! delivered, still in the DLQ, or both; never neither. 400 seeded random cases.
+
+mod common;
+
+use common::fakes::MemoryLedger;
+use selfheal::replay::api::{
+    BatchResult, DlqMessage, FunctionApi, Outgoing, QueueApi, QueueInfo, Receipt, ReplayApiError,
+};
+use selfheal::replay::{ReplayRequest, ReplaySettings, Replayer};
+use selfheal::rules::RuleSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+/// xorshift64*: a small, seeded, reproducible generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() % 10_000) as f64 / 10_000.0 < p
+    }
+}
+
+#[derive(Default)]
+struct World {
+    /// DLQ: message id -> (body, current receipt, visible).
+    dlq: BTreeMap<String, (String, u64, bool)>,
+    /// What reached the target, by original id (bodies carry the id).
+    delivered: Vec<String>,
+    receipts: u64,
+    rng: Option<Rng>,
+    faults: Faults,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Faults {
+    call: f64,
+    entry: f64,
+    receive: f64,
+    duplicate: f64,
+}
+
+#[derive(Clone)]
+struct Fake(Arc<Mutex<World>>);
+
+fn fault(operation: &'static str) -> ReplayApiError {
+    ReplayApiError {
+        operation,
+        code: "ServiceUnavailable".into(),
+        message: "injected".into(),
+    }
+}
+
+impl Fake {
+    fn faults(&self) -> Faults {
+        self.0.lock().unwrap().faults
+    }
+
+    fn roll(&self, p: f64) -> bool {
+        self.0.lock().unwrap().rng.as_mut().unwrap().chance(p)
+    }
+}
+
+impl QueueApi for Fake {
+    async fn resolve(&self, name: &str) -> Result<QueueInfo, ReplayApiError> {
+        Ok(QueueInfo {
+            name: name.into(),
+            url: format!("https://sqs/{name}"),
+            fifo: false,
+        })
+    }
+
+    async fn source_queues(&self, _dlq_url: &str) -> Result<Vec<String>, ReplayApiError> {
+        Ok(vec!["https://sqs/source".into()])
+    }
+
+    async fn receive(&self, _url: &str, max: i32, _vis: i32, _wait: i32) -> Result<Vec<DlqMessage>, ReplayApiError> {
+        let mut w = self.0.lock().unwrap();
+        let faults = w.faults;
+        if w.rng.as_mut().unwrap().chance(faults.receive) {
+            return Err(fault("ReceiveMessage"));
+        }
+        let mut out = Vec::new();
+        let ids: Vec<String> = w.dlq.keys().cloned().collect();
+        for id in ids {
+            if out.len() as i32 >= max {
+                break;
+            }
+            let duplicate = w.rng.as_mut().unwrap().chance(faults.duplicate);
+            let (visible, body) = {
+                let entry = &w.dlq[&id];
+                (entry.2, entry.0.clone())
+            };
+            if visible || duplicate {
+                w.receipts += 1;
+                let receipt = w.receipts;
+                let entry = w.dlq.get_mut(&id).unwrap();
+                entry.1 = receipt;
+                entry.2 = false;
+                out.push(DlqMessage {
+                    id: id.clone(),
+                    receipt_handle: receipt.to_string(),
+                    body,
+                    ..Default::default()
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn send_batch(&self, _url: &str, entries: &[Outgoing]) -> Result<BatchResult, ReplayApiError> {
+        let faults = self.faults();
+        if self.roll(faults.call) {
+            return Err(fault("SendMessageBatch"));
+        }
+        let mut result = BatchResult::default();
+        for e in entries {
+            if self.roll(faults.entry) {
+                result.failed.push((e.id.clone(), "InternalError".into()));
+            } else {
+                self.0.lock().unwrap().delivered.push(e.body.clone());
+                result.ok.push(e.id.clone());
+            }
+        }
+        Ok(result)
+    }
+
+    async fn delete_batch(&self, _url: &str, receipts: &[Receipt]) -> Result<BatchResult, ReplayApiError> {
+        let faults = self.faults();
+        if self.roll(faults.call) {
+            return Err(fault("DeleteMessageBatch"));
+        }
+        let mut result = BatchResult::default();
+        for r in receipts {
+            let p = faults.entry;
+            let mut w = self.0.lock().unwrap();
+            let current = w.dlq.get(&r.id).map(|e| e.1.to_string());
+            if w.rng.as_mut().unwrap().chance(p) || current.as_deref() != Some(r.handle.as_str()) {
+                result.failed.push((r.id.clone(), "ReceiptHandleIsInvalid".into()));
+            } else {
+                w.dlq.remove(&r.id);
+                result.ok.push(r.id.clone());
+            }
+        }
+        Ok(result)
+    }
+
+    async fn release_batch(&self, _url: &str, receipts: &[Receipt]) -> Result<BatchResult, ReplayApiError> {
+        if self.roll(self.faults().call) {
+            return Err(fault("ChangeMessageVisibilityBatch"));
+        }
+        let mut w = self.0.lock().unwrap();
+        for r in receipts {
+            if let Some(entry) = w.dlq.get_mut(&r.id) {
+                entry.2 = true;
+            }
+        }
+        Ok(BatchResult {
+            ok: receipts.iter().map(|r| r.id.clone()).collect(),
+            failed: Vec::new(),
+        })
+    }
+
+    async fn depth(&self, _url: &str) -> Result<u64, ReplayApiError> {
+        Ok(self.0.lock().unwrap().dlq.len() as u64)
+    }
+}
+
+impl FunctionApi for Fake {
+    async fn exists(&self, _name: &str, _q: Option<&str>) -> Result<bool, ReplayApiError> {
+        Ok(true)
+    }
+
+    async fn invoke_async(&self, _name: &str, _q: Option<&str>, payload: &str) -> Result<(), ReplayApiError> {
+        if self.roll(self.faults().entry) {
+            return Err(fault("Invoke"));
+        }
+        self.0.lock().unwrap().delivered.push(payload.to_owned());
+        Ok(())
+    }
+}
+
+const RULES: &str = "[[dlq]]\nname = \"q\"\nqueue = \"q-dlq\"\nmax_replays = 100\n\
+                     [[dlq]]\nname = \"f\"\nqueue = \"f-dlq\"\nfunction = \"f\"\nmax_replays = 100\n";
+
+#[tokio::test]
+async fn no_message_is_ever_lost() {
+    let rules = RuleSet::from_sources(&[("replay.toml", RULES)], &[]).unwrap();
+    for seed in 1..=400u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let n = (rng.next() % 60) as usize;
+        let faults = Faults {
+            call: (rng.next() % 30) as f64 / 100.0,
+            entry: (rng.next() % 40) as f64 / 100.0,
+            receive: (rng.next() % 10) as f64 / 100.0,
+            duplicate: (rng.next() % 20) as f64 / 100.0,
+        };
+        let queue = if rng.next() % 2 == 0 { "q-dlq" } else { "f-dlq" };
+        let keep_copy = rng.next() % 5 == 0;
+        let max = if rng.next() % 3 == 0 { Some(1 + rng.next() % 40) } else { None };
+        let mut world = World {
+            rng: Some(rng),
+            faults,
+            ..Default::default()
+        };
+        for i in 0..n {
+            world.dlq.insert(format!("m{i:03}"), (format!("body-{i:03}"), 0, true));
+        }
+        let fake = Fake(Arc::new(Mutex::new(world)));
+        let replayer = Replayer::new(fake.clone(), fake.clone(), MemoryLedger::default(), rules.clone(), ReplaySettings::default());
+        let mut request = serde_json::json!({"queue": queue, "keepCopy": keep_copy});
+        if let Some(max) = max {
+            request["max"] = serde_json::json!(max);
+        }
+        let result = replayer.replay(&ReplayRequest::parse(&request).unwrap(), None, || 0).await;
+
+        let w = fake.0.lock().unwrap();
+        let delivered: BTreeSet<&str> = w.delivered.iter().map(String::as_str).collect();
+        let still: BTreeSet<&str> = w.dlq.values().map(|(body, _, _)| body.as_str()).collect();
+        let all: BTreeSet<String> = (0..n).map(|i| format!("body-{i:03}")).collect();
+        for body in &all {
+            assert!(
+                delivered.contains(body.as_str()) || still.contains(body.as_str()),
+                "seed {seed}: {body} was lost (delivered {delivered:?}, still {still:?}, result {result:?})"
+            );
+        }
+        // Nothing leaves the DLQ without having been delivered.
+        for body in all.iter().filter(|b| !still.contains(b.as_str())) {
+            assert!(delivered.contains(body.as_str()), "seed {seed}: {body} deleted but never delivered");
+        }
+        if keep_copy {
+            assert_eq!(still.len(), n, "seed {seed}: keepCopy deletes nothing");
+        }
+        if let Ok(summary) = &result {
+            // Count what left the DLQ: delivered and gone.
+            let gone = n - still.len();
+            assert_eq!(
+                summary.replayed - summary.delivered_not_deleted - if keep_copy { summary.replayed } else { 0 },
+                gone as u64,
+                "seed {seed}: {summary:?}"
+            );
+            assert_eq!(summary.remaining, Some(still.len() as u64));
+        }
+    }
+}
