@@ -81,7 +81,13 @@ impl QueueApi for Fake {
         Ok(vec!["https://sqs/source".into()])
     }
 
-    async fn receive(&self, _url: &str, max: i32, _vis: i32, _wait: i32) -> Result<Vec<DlqMessage>, ReplayApiError> {
+    async fn receive(
+        &self,
+        _url: &str,
+        max: i32,
+        _vis: i32,
+        _wait: i32,
+    ) -> Result<Vec<DlqMessage>, ReplayApiError> {
         let mut w = self.0.lock().unwrap();
         let faults = w.faults;
         if w.rng.as_mut().unwrap().chance(faults.receive) {
@@ -115,7 +121,11 @@ impl QueueApi for Fake {
         Ok(out)
     }
 
-    async fn send_batch(&self, _url: &str, entries: &[Outgoing]) -> Result<BatchResult, ReplayApiError> {
+    async fn send_batch(
+        &self,
+        _url: &str,
+        entries: &[Outgoing],
+    ) -> Result<BatchResult, ReplayApiError> {
         let faults = self.faults();
         if self.roll(faults.call) {
             return Err(fault("SendMessageBatch"));
@@ -132,7 +142,11 @@ impl QueueApi for Fake {
         Ok(result)
     }
 
-    async fn delete_batch(&self, _url: &str, receipts: &[Receipt]) -> Result<BatchResult, ReplayApiError> {
+    async fn delete_batch(
+        &self,
+        _url: &str,
+        receipts: &[Receipt],
+    ) -> Result<BatchResult, ReplayApiError> {
         let faults = self.faults();
         if self.roll(faults.call) {
             return Err(fault("DeleteMessageBatch"));
@@ -143,7 +157,9 @@ impl QueueApi for Fake {
             let mut w = self.0.lock().unwrap();
             let current = w.dlq.get(&r.id).map(|e| e.1.to_string());
             if w.rng.as_mut().unwrap().chance(p) || current.as_deref() != Some(r.handle.as_str()) {
-                result.failed.push((r.id.clone(), "ReceiptHandleIsInvalid".into()));
+                result
+                    .failed
+                    .push((r.id.clone(), "ReceiptHandleIsInvalid".into()));
             } else {
                 w.dlq.remove(&r.id);
                 result.ok.push(r.id.clone());
@@ -152,7 +168,11 @@ impl QueueApi for Fake {
         Ok(result)
     }
 
-    async fn release_batch(&self, _url: &str, receipts: &[Receipt]) -> Result<BatchResult, ReplayApiError> {
+    async fn release_batch(
+        &self,
+        _url: &str,
+        receipts: &[Receipt],
+    ) -> Result<BatchResult, ReplayApiError> {
         if self.roll(self.faults().call) {
             return Err(fault("ChangeMessageVisibilityBatch"));
         }
@@ -178,7 +198,12 @@ impl FunctionApi for Fake {
         Ok(true)
     }
 
-    async fn invoke_async(&self, _name: &str, _q: Option<&str>, payload: &str) -> Result<(), ReplayApiError> {
+    async fn invoke_async(
+        &self,
+        _name: &str,
+        _q: Option<&str>,
+        payload: &str,
+    ) -> Result<(), ReplayApiError> {
         if self.roll(self.faults().entry) {
             return Err(fault("Invoke"));
         }
@@ -202,24 +227,42 @@ async fn no_message_is_ever_lost() {
             receive: (rng.next() % 10) as f64 / 100.0,
             duplicate: (rng.next() % 20) as f64 / 100.0,
         };
-        let queue = if rng.next() % 2 == 0 { "q-dlq" } else { "f-dlq" };
+        let queue = if rng.next() % 2 == 0 {
+            "q-dlq"
+        } else {
+            "f-dlq"
+        };
         let keep_copy = rng.next() % 5 == 0;
-        let max = if rng.next() % 3 == 0 { Some(1 + rng.next() % 40) } else { None };
+        let max = if rng.next() % 3 == 0 {
+            Some(1 + rng.next() % 40)
+        } else {
+            None
+        };
         let mut world = World {
             rng: Some(rng),
             faults,
             ..Default::default()
         };
         for i in 0..n {
-            world.dlq.insert(format!("m{i:03}"), (format!("body-{i:03}"), 0, true));
+            world
+                .dlq
+                .insert(format!("m{i:03}"), (format!("body-{i:03}"), 0, true));
         }
         let fake = Fake(Arc::new(Mutex::new(world)));
-        let replayer = Replayer::new(fake.clone(), fake.clone(), MemoryLedger::default(), rules.clone(), ReplaySettings::default());
+        let replayer = Replayer::new(
+            fake.clone(),
+            fake.clone(),
+            MemoryLedger::default(),
+            rules.clone(),
+            ReplaySettings::default(),
+        );
         let mut request = serde_json::json!({"queue": queue, "keepCopy": keep_copy});
         if let Some(max) = max {
             request["max"] = serde_json::json!(max);
         }
-        let result = replayer.replay(&ReplayRequest::parse(&request).unwrap(), None, || 0).await;
+        let result = replayer
+            .replay(&ReplayRequest::parse(&request).unwrap(), None, || 0)
+            .await;
 
         let w = fake.0.lock().unwrap();
         let delivered: BTreeSet<&str> = w.delivered.iter().map(String::as_str).collect();
@@ -233,7 +276,10 @@ async fn no_message_is_ever_lost() {
         }
         // Nothing leaves the DLQ without having been delivered.
         for body in all.iter().filter(|b| !still.contains(b.as_str())) {
-            assert!(delivered.contains(body.as_str()), "seed {seed}: {body} deleted but never delivered");
+            assert!(
+                delivered.contains(body.as_str()),
+                "seed {seed}: {body} deleted but never delivered"
+            );
         }
         if keep_copy {
             assert_eq!(still.len(), n, "seed {seed}: keepCopy deletes nothing");
@@ -242,7 +288,9 @@ async fn no_message_is_ever_lost() {
             // Count what left the DLQ: delivered and gone.
             let gone = n - still.len();
             assert_eq!(
-                summary.replayed - summary.delivered_not_deleted - if keep_copy { summary.replayed } else { 0 },
+                summary.replayed
+                    - summary.delivered_not_deleted
+                    - if keep_copy { summary.replayed } else { 0 },
                 gone as u64,
                 "seed {seed}: {summary:?}"
             );

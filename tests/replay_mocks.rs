@@ -1,0 +1,165 @@
+//! A batch that partly fails while the call succeeds — something the sandbox never does — through the
+//! SDK's own `aws-smithy-mocks` inside the real SQS client: only `Successful` entries count as
+//! delivered, and a delivered message whose delete failed stays in the DLQ and is reported.
+
+mod common;
+
+use aws_sdk_sqs::operation::change_message_visibility_batch::ChangeMessageVisibilityBatchOutput;
+use aws_sdk_sqs::operation::delete_message_batch::DeleteMessageBatchOutput;
+use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput;
+use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlOutput;
+use aws_sdk_sqs::operation::list_dead_letter_source_queues::ListDeadLetterSourceQueuesOutput;
+use aws_sdk_sqs::operation::receive_message::ReceiveMessageOutput;
+use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput;
+use aws_sdk_sqs::types::{
+    BatchResultErrorEntry, DeleteMessageBatchResultEntry, Message, SendMessageBatchResultEntry,
+};
+use aws_sdk_sqs::Client;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use common::fakes::MemoryLedger;
+use selfheal::aws::lambda::Lambda;
+use selfheal::aws::sqs::Sqs;
+use selfheal::replay::{ReplayRequest, ReplaySettings, Replayer};
+use selfheal::rules::RuleSet;
+
+fn failed(id: &str, code: &str) -> BatchResultErrorEntry {
+    BatchResultErrorEntry::builder()
+        .id(id)
+        .code(code)
+        .sender_fault(false)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn only_acknowledged_entries_are_deleted() {
+    let url = mock!(Client::get_queue_url).then_compute_output(|input| {
+        GetQueueUrlOutput::builder()
+            .queue_url(format!(
+                "https://sqs.us-east-1.amazonaws.com/123456789012/{}",
+                input.queue_name().unwrap()
+            ))
+            .build()
+    });
+    let attributes = mock!(Client::get_queue_attributes)
+        .then_output(|| GetQueueAttributesOutput::builder().build());
+    let sources = mock!(Client::list_dead_letter_source_queues).then_output(|| {
+        ListDeadLetterSourceQueuesOutput::builder()
+            .queue_urls("https://sqs.us-east-1.amazonaws.com/123456789012/orders")
+            .build()
+            .unwrap()
+    });
+    let receive = mock!(Client::receive_message)
+        .sequence()
+        .output(|| {
+            ReceiveMessageOutput::builder()
+                .set_messages(Some(
+                    (0..4)
+                        .map(|i| {
+                            Message::builder()
+                                .message_id(format!("m{i}"))
+                                .receipt_handle(format!("r{i}"))
+                                .body(format!("body {i}"))
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build()
+        })
+        .output(|| ReceiveMessageOutput::builder().build())
+        .repeatedly()
+        .build();
+    // Entry 1 fails, entry 3 is missing from both lists: neither is delivered.
+    let send = mock!(Client::send_message_batch).then_output(|| {
+        SendMessageBatchOutput::builder()
+            .successful(
+                SendMessageBatchResultEntry::builder()
+                    .id("0")
+                    .message_id("n0")
+                    .md5_of_message_body("x")
+                    .build()
+                    .unwrap(),
+            )
+            .successful(
+                SendMessageBatchResultEntry::builder()
+                    .id("2")
+                    .message_id("n2")
+                    .md5_of_message_body("x")
+                    .build()
+                    .unwrap(),
+            )
+            .failed(failed("1", "KMS.ThrottlingException"))
+            .build()
+            .unwrap()
+    });
+    // Of the two delivered, the delete of one fails.
+    let delete = mock!(Client::delete_message_batch).then_compute_output(|input| {
+        let entries = input.entries().to_vec();
+        let mut output = DeleteMessageBatchOutput::builder();
+        for (i, e) in entries.iter().enumerate() {
+            output = if i == 0 {
+                output.successful(
+                    DeleteMessageBatchResultEntry::builder()
+                        .id(e.id())
+                        .build()
+                        .unwrap(),
+                )
+            } else {
+                output.failed(failed(e.id(), "InternalError"))
+            };
+        }
+        output.build().unwrap()
+    });
+    let release = mock!(Client::change_message_visibility_batch).then_compute_output(|input| {
+        assert!(input
+            .entries()
+            .iter()
+            .all(|e| e.visibility_timeout() == Some(0)));
+        let ids: Vec<String> = input.entries().iter().map(|e| e.id().to_owned()).collect();
+        assert_eq!(ids, ["m1", "m3"], "the undelivered are made visible again");
+        ChangeMessageVisibilityBatchOutput::builder()
+            .set_successful(Some(vec![]))
+            .set_failed(Some(vec![]))
+            .build()
+            .unwrap()
+    });
+    let client = mock_client!(
+        aws_sdk_sqs,
+        RuleMode::MatchAny,
+        [
+            &url,
+            &attributes,
+            &sources,
+            &receive,
+            &send,
+            &delete,
+            &release
+        ]
+    );
+    let lambda = mock_client!(
+        aws_sdk_lambda,
+        RuleMode::MatchAny,
+        Vec::<&aws_smithy_mocks::Rule>::new()
+    );
+    let rules = RuleSet::from_sources(
+        &[("r.toml", "[[dlq]]\nname = \"o\"\nqueue = \"orders-dlq\"\n")],
+        &[],
+    )
+    .unwrap();
+    let replayer = Replayer::new(
+        Sqs::new(client),
+        Lambda::new(lambda),
+        MemoryLedger::default(),
+        rules,
+        ReplaySettings::default(),
+    );
+    let request = ReplayRequest::parse(&serde_json::json!({"queue": "orders-dlq"})).unwrap();
+    let summary = replayer.replay(&request, None, || 0).await.unwrap();
+    assert_eq!(summary.replayed, 2, "{summary:#?}");
+    assert_eq!(summary.failed, 2);
+    assert_eq!(summary.failure_reasons["KMS.ThrottlingException"], 1);
+    assert_eq!(summary.failure_reasons["NotAcknowledged"], 1);
+    assert_eq!(summary.delivered_not_deleted, 1);
+    assert_eq!(delete.num_calls(), 1);
+    assert_eq!(release.num_calls(), 1);
+}
