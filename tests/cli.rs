@@ -179,7 +179,14 @@ async fn replay_runs_the_console_request_from_options() {
     let env = sandbox_env(&account_id);
     let sdk = common::sdk_config(&account_id).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let dlq = sqs.create_queue().queue_name("cli-dlq").send().await.unwrap().queue_url.unwrap();
+    let dlq = sqs
+        .create_queue()
+        .queue_name("cli-dlq")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
     let dlq_arn = "arn:aws:sqs:us-east-1:".to_owned() + &account_id + ":cli-dlq";
     sqs.create_queue()
         .queue_name("cli-source")
@@ -191,23 +198,64 @@ async fn replay_runs_the_console_request_from_options() {
         .await
         .unwrap();
     for i in 0..4 {
-        sqs.send_message().queue_url(&dlq).message_body(format!("{{\"n\": {i}}}")).send().await.unwrap();
+        sqs.send_message()
+            .queue_url(&dlq)
+            .message_body(format!("{{\"n\": {i}}}"))
+            .send()
+            .await
+            .unwrap();
     }
     let dir = temp_dir("replay-rules");
-    std::fs::write(dir.join("replay.toml"), "[[dlq]]\nname = \"cli\"\nqueue = \"cli-dlq\"\n").unwrap();
+    std::fs::write(
+        dir.join("replay.toml"),
+        "[[dlq]]\nname = \"cli\"\nqueue = \"cli-dlq\"\n",
+    )
+    .unwrap();
     let summary = run_alarm(
-        &["replay", "--queue", &dlq, "--dry-run", "--rules", dir.to_str().unwrap(), "--json-field", "n=2"],
+        &[
+            "replay",
+            "--queue",
+            &dlq,
+            "--dry-run",
+            "--rules",
+            dir.to_str().unwrap(),
+            "--json-field",
+            "n=2",
+        ],
         &env,
     );
     assert_eq!(summary["dryRun"], true);
     assert_eq!(summary["target"], "queue:cli-source");
-    assert_eq!((summary["replayed"].as_u64(), summary["skippedByFilter"].as_u64()), (Some(1), Some(3)));
+    assert_eq!(
+        (
+            summary["replayed"].as_u64(),
+            summary["skippedByFilter"].as_u64()
+        ),
+        (Some(1), Some(3))
+    );
     assert_eq!(summary["remaining"], 4);
 
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let refused = selfheal(&["replay", "--queue", "somebody-elses-dlq", "--dry-run", "--rules", dir.to_str().unwrap()], &env_refs);
+    let refused = selfheal(
+        &[
+            "replay",
+            "--queue",
+            "somebody-elses-dlq",
+            "--dry-run",
+            "--rules",
+            dir.to_str().unwrap(),
+        ],
+        &env_refs,
+    );
     assert_eq!(refused.status.code(), Some(2));
-    assert!(stderr(&refused).contains("not a replayable DLQ"), "{}", stderr(&refused));
-    let unknown = selfheal(&["replay", "--queue", "cli-dlq", "--colour", "red"], &env_refs);
+    assert!(
+        stderr(&refused).contains("not a replayable DLQ"),
+        "{}",
+        stderr(&refused)
+    );
+    let unknown = selfheal(
+        &["replay", "--queue", "cli-dlq", "--colour", "red"],
+        &env_refs,
+    );
     assert_eq!(unknown.status.code(), Some(2));
 }

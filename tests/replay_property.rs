@@ -188,6 +188,10 @@ impl QueueApi for Fake {
         })
     }
 
+    async fn visible(&self, _url: &str) -> Result<u64, ReplayApiError> {
+        Ok(self.0.lock().unwrap().dlq.values().filter(|e| e.2).count() as u64)
+    }
+
     async fn depth(&self, _url: &str) -> Result<u64, ReplayApiError> {
         Ok(self.0.lock().unwrap().dlq.len() as u64)
     }

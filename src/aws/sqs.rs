@@ -234,6 +234,23 @@ impl QueueApi for Sqs {
         ))
     }
 
+    async fn visible(&self, url: &str) -> Result<u64, ReplayApiError> {
+        let attributes = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map_err(api_error!("GetQueueAttributes"))?
+            .attributes
+            .unwrap_or_default();
+        Ok(attributes
+            .get(&QueueAttributeName::ApproximateNumberOfMessages)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
     async fn depth(&self, url: &str) -> Result<u64, ReplayApiError> {
         let attributes = self
             .client

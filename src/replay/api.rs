@@ -157,6 +157,8 @@ pub trait QueueApi: Send + Sync {
         url: &str,
         receipts: &[Receipt],
     ) -> impl Future<Output = Result<BatchResult, ReplayApiError>> + Send;
+    /// `ApproximateNumberOfMessages`: the messages visible now.
+    fn visible(&self, url: &str) -> impl Future<Output = Result<u64, ReplayApiError>> + Send;
     /// `ApproximateNumberOfMessages` plus `ApproximateNumberOfMessagesNotVisible`.
     fn depth(&self, url: &str) -> impl Future<Output = Result<u64, ReplayApiError>> + Send;
 }

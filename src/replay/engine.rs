@@ -18,8 +18,8 @@ use tracing::{info, warn};
 const MAX_ATTRIBUTES: usize = 10;
 const PREVIEW_MESSAGES: usize = 5;
 const PREVIEW_BODY_CHARS: usize = 200;
-/// Receives in a row that return nothing before the DLQ is taken to be empty.
-const EMPTY_RECEIVES: u32 = 2;
+/// Empty receives in a row (the last one long-polling) before the DLQ is taken to be empty.
+const EMPTY_RECEIVES: u32 = 3;
 
 /// Why a replay could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -199,8 +199,13 @@ impl<Q: QueueApi, F: FunctionApi, L: Ledger> Replayer<Q, F, L> {
                 Err(e) => break Err(ReplayError::Api(e)),
             };
             if batch.is_empty() {
+                // Short polling may miss messages; stop only when the queue says none are visible.
                 empty += 1;
-                if empty >= EMPTY_RECEIVES {
+                let visible = match self.queues.visible(&dlq.url).await {
+                    Ok(visible) => visible,
+                    Err(e) => break Err(ReplayError::Api(e)),
+                };
+                if visible == 0 || empty >= EMPTY_RECEIVES {
                     break Ok("empty");
                 }
                 continue;
