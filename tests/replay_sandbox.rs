@@ -588,3 +588,80 @@ async fn a_near_deadline_stops_cleanly_and_touches_nothing() {
     );
     assert_eq!(s.drain(&dlq).await.len(), 12);
 }
+
+#[tokio::test]
+async fn a_run_with_failures_is_audited_and_escalated() {
+    use selfheal::replay_function::ReplayFunction;
+    use selfheal::settings::QuotaEnvironment;
+    let s = Sandbox::new().await;
+    let dlq = s.queue("orders-dlq", &[]).await;
+    let arn = s.queue_arn(&dlq).await;
+    // The source queue takes at most 1 KB: the big bodies cannot go back.
+    s.queue(
+        "orders",
+        &[
+            (QueueAttributeName::MaximumMessageSize, "1024".to_owned()),
+            (
+                QueueAttributeName::RedrivePolicy,
+                json!({"deadLetterTargetArn": arn, "maxReceiveCount": 3}).to_string(),
+            ),
+        ],
+    )
+    .await;
+    let big: Vec<String> = (0..3)
+        .map(|i| format!("{{\"n\": {i}, \"pad\": \"{}\"}}", "x".repeat(2000)))
+        .collect();
+    s.put(&dlq, &big, &[], None).await;
+    let function = ReplayFunction::with_rules(
+        s.account.sdk.clone(),
+        QuotaEnvironment {
+            topic_arn: s.account.topic_arn.clone(),
+            table_name: s.account.table.clone(),
+            settings: s.account.settings(false),
+        },
+        RuleSet::from_sources(&[("replay.toml", RULES)], &[]).unwrap(),
+    );
+    let summary = function
+        .handle(&json!({"queue": "orders-dlq"}), "req-9", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.replayed, summary.failed, summary.remaining),
+        (0, 3, Some(3)),
+        "{summary:#?}"
+    );
+    let deliveries = s.account.deliveries().await;
+    let email = deliveries
+        .iter()
+        .find(|d| d["protocol"] == "email")
+        .expect("an email");
+    assert!(
+        email["subject"]
+            .as_str()
+            .unwrap()
+            .contains("REPLAY FAILURES orders-dlq"),
+        "{email}"
+    );
+    assert!(email["message"]
+        .as_str()
+        .unwrap()
+        .contains("replay-failures.md"));
+    let sms = deliveries
+        .iter()
+        .find(|d| d["protocol"] == "sms")
+        .expect("an SMS");
+    assert!(sms["message"].as_str().unwrap().len() <= 140);
+    let items = s
+        .account
+        .dynamodb
+        .scan()
+        .table_name(&s.account.table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    assert!(items
+        .iter()
+        .any(|i| i["pk"].as_s().unwrap() == "audit#dlq-replay#orders-dlq"));
+}

@@ -5,20 +5,30 @@ them too. The sandbox:
   deep as at 10 deep;
 - counts visible, in-flight and delayed messages in one pass with one clock reading (moto reads the clock
   twice per message);
-- finds a deleted message through an index of receipt handles instead of two scans.
+- finds a deleted message through an index of receipt handles instead of two scans;
+- lets SendMessage read the queue's settings without counting its messages (it only needs
+  `ContentBasedDeduplication`), so a send costs the same at any depth.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from moto.core.utils import unix_time, unix_time_millis
+from moto.core.utils import camelcase_to_underscores, unix_time, unix_time_millis
 from moto.sqs import models as sqs_models
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
 
 # Receipt handle -> message, filled as messages are handed out.
 _by_receipt: dict[str, Any] = {}
+# Set while a send runs on this thread: the queue's attributes are read without message counts.
+_sending = threading.local()
+_COUNTS = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible",
+)
 
 
 def install() -> None:
@@ -64,6 +74,32 @@ def install() -> None:
     def count_not_visible(self: Any) -> int:
         now = unix_time_millis()
         return sum(1 for m in self._messages if m.visible_at >= now)
+
+    full_attributes = sqs_models.Queue.attributes.fget
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if not getattr(_sending, "active", False):
+            return full_attributes(self)
+        # What a send reads: the settings, without the three counts that scan every message.
+        result = {
+            name: getattr(self, camelcase_to_underscores(name))
+            for name in self.FIFO_ATTRIBUTES
+            if self.fifo_queue
+        }
+        return {k: str(v).lower() if isinstance(v, bool) else v for k, v in result.items()}
+
+    sqs_models.Queue.attributes = property(attributes)
+
+    original_send = sqs_models.SQSBackend.send_message
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _sending.active = True
+        try:
+            return original_send(self, *args, **kwargs)
+        finally:
+            _sending.active = False
+
+    sqs_models.SQSBackend.send_message = send_message
 
     sqs_models.Queue.messages = property(visible_messages)
     sqs_models.Queue.approximate_number_of_messages = property(lambda self: len(visible_messages(self)))

@@ -111,6 +111,8 @@ struct Run {
     seen: HashSet<String>,
     /// Receipts to make visible again at the end: filtered, poison, failed.
     to_release: Vec<Receipt>,
+    /// Delivered messages still to delete.
+    to_delete: Vec<Receipt>,
     /// FIFO groups with an undelivered message: later messages of the group wait.
     blocked_groups: HashSet<String>,
     started: Instant,
@@ -174,6 +176,7 @@ impl<Q: QueueApi, F: FunctionApi, L: Ledger> Replayer<Q, F, L> {
             },
             seen: HashSet::new(),
             to_release: Vec::new(),
+            to_delete: Vec::new(),
             blocked_groups: HashSet::new(),
             started: Instant::now(),
             delivered_at: Vec::new(),
@@ -194,7 +197,14 @@ impl<Q: QueueApi, F: FunctionApi, L: Ledger> Replayer<Q, F, L> {
             let visibility = remaining.map_or(300, |r| (r.as_secs() + 30).clamp(30, 43_200)) as i32;
             let want = (limit - run.summary.received).min(10) as i32;
             let wait = if empty > 0 { 1 } else { 0 };
-            let batch = match self.queues.receive(&dlq.url, want, visibility, wait).await {
+            // The last batch's deletes travel alongside the next receive.
+            let pending = std::mem::take(&mut run.to_delete);
+            let (received, deleted) = tokio::join!(
+                self.queues.receive(&dlq.url, want, visibility, wait),
+                self.delete_receipts(&dlq, &pending),
+            );
+            run.summary.delivered_not_deleted += pending.len() as u64 - deleted;
+            let batch = match received {
                 Ok(batch) => batch,
                 Err(e) => break Err(ReplayError::Api(e)),
             };
@@ -218,6 +228,9 @@ impl<Q: QueueApi, F: FunctionApi, L: Ledger> Replayer<Q, F, L> {
                 break Err(e);
             }
         };
+        let pending = std::mem::take(&mut run.to_delete);
+        run.summary.delivered_not_deleted +=
+            pending.len() as u64 - self.delete_receipts(&dlq, &pending).await;
         // Whatever happened, what was held is made visible again: nothing stays hidden.
         self.release(&dlq, &mut run).await;
         let stopped_by = result?;
@@ -382,7 +395,9 @@ impl<Q: QueueApi, F: FunctionApi, L: Ledger> Replayer<Q, F, L> {
             run.to_release.extend(delivered.iter().map(|m| receipt(m)));
             return Ok(());
         }
-        self.delete_delivered(dlq, &delivered, run).await;
+        // Deleted with the next receive (or at the end of the run).
+        run.summary.replayed += delivered.len() as u64;
+        run.to_delete.extend(delivered.iter().map(|m| receipt(m)));
         Ok(())
     }
 
@@ -476,23 +491,18 @@ impl<Q: QueueApi, F: FunctionApi, L: Ledger> Replayer<Q, F, L> {
         Ok(delivered)
     }
 
-    async fn delete_delivered(&self, dlq: &QueueInfo, delivered: &[&DlqMessage], run: &mut Run) {
-        if delivered.is_empty() {
-            return;
+    /// Deletes delivered messages; returns how many are gone. A delivered message whose delete
+    /// failed stays in the DLQ: a later run delivers it again (at-least-once), it is never lost.
+    async fn delete_receipts(&self, dlq: &QueueInfo, receipts: &[Receipt]) -> u64 {
+        if receipts.is_empty() {
+            return 0;
         }
-        let receipts: Vec<Receipt> = delivered.iter().map(|m| receipt(m)).collect();
-        run.summary.replayed += receipts.len() as u64;
-        let deleted = match self.queues.delete_batch(&dlq.url, &receipts).await {
+        match self.queues.delete_batch(&dlq.url, receipts).await {
             Ok(result) => result.ok.len() as u64,
             Err(e) => {
                 warn!(error = %e, "delete of delivered messages failed; they stay in the DLQ");
                 0
             }
-        };
-        let kept = receipts.len() as u64 - deleted;
-        if kept > 0 {
-            // Delivered but still in the DLQ: a later run delivers them again (at-least-once), never lost.
-            run.summary.delivered_not_deleted += kept;
         }
     }
 
