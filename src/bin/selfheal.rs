@@ -91,28 +91,10 @@ async fn alarm(args: &[String]) -> Result<(), Failure> {
     let event: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Failure(2, format!("selfheal: {event_file} is not JSON: {e}")))?;
 
-    let environment = quota_environment(|name| match name {
-        DRY_RUN if dry_run => Some("true".into()),
-        // A dry run writes nothing, so it needs neither the topic nor the table.
-        TOPIC_ARN | TABLE_NAME if dry_run => {
-            Some(std::env::var(name).unwrap_or_else(|_| "(dry run)".into()))
-        }
-        _ => std::env::var(name).ok(),
-    })
-    .map_err(|e| Failure(2, format!("selfheal: {e}")))?;
+    let environment = environment(dry_run)?;
     let sdk = selfheal::aws::load_config().await;
     let function = match rules_dir {
-        Some(dir) => {
-            let runbooks = runbooks_beside(&dir);
-            let names: Vec<&str> = runbooks.iter().map(String::as_str).collect();
-            let rules = RuleSet::from_dir(&dir, &names).map_err(|e| {
-                Failure(
-                    2,
-                    format!("selfheal: rules in {} are invalid:\n{e}", dir.display()),
-                )
-            })?;
-            QuotaFunction::with_rules(sdk, environment, rules)
-        }
+        Some(dir) => QuotaFunction::with_rules(sdk, environment, rules_in(&dir)?),
         None => QuotaFunction::new(sdk, environment),
     };
     let outcomes = function
@@ -211,26 +193,10 @@ fn replay_request(args: &[String]) -> Result<(serde_json::Value, Option<PathBuf>
 async fn replay(args: &[String]) -> Result<(), Failure> {
     let (request, rules_dir) = replay_request(args)?;
     let dry_run = request["dryRun"] == serde_json::json!(true);
-    let environment = quota_environment(|name| match name {
-        TOPIC_ARN | TABLE_NAME if dry_run => {
-            Some(std::env::var(name).unwrap_or_else(|_| "(dry run)".into()))
-        }
-        _ => std::env::var(name).ok(),
-    })
-    .map_err(|e| Failure(2, format!("selfheal: {e}")))?;
+    let environment = environment(dry_run)?;
     let sdk = selfheal::aws::load_config().await;
     let function = match rules_dir {
-        Some(dir) => {
-            let runbooks = runbooks_beside(&dir);
-            let names: Vec<&str> = runbooks.iter().map(String::as_str).collect();
-            let rules = RuleSet::from_dir(&dir, &names).map_err(|e| {
-                Failure(
-                    2,
-                    format!("selfheal: rules in {} are invalid:\n{e}", dir.display()),
-                )
-            })?;
-            ReplayFunction::with_rules(sdk, environment, rules)
-        }
+        Some(dir) => ReplayFunction::with_rules(sdk, environment, rules_in(&dir)?),
         None => ReplayFunction::new(sdk, environment),
     };
     let summary = function
@@ -248,6 +214,30 @@ async fn replay(args: &[String]) -> Result<(), Failure> {
         serde_json::to_string_pretty(&summary).map_err(|e| Failure(1, format!("selfheal: {e}")))?;
     println!("{output}");
     Ok(())
+}
+
+/// The function's environment; a dry run writes nothing, so it needs neither the topic nor the table.
+fn environment(dry_run: bool) -> Result<selfheal::settings::QuotaEnvironment, Failure> {
+    quota_environment(|name| match name {
+        DRY_RUN if dry_run => Some("true".into()),
+        TOPIC_ARN | TABLE_NAME if dry_run => {
+            Some(std::env::var(name).unwrap_or_else(|_| "(dry run)".into()))
+        }
+        _ => std::env::var(name).ok(),
+    })
+    .map_err(|e| Failure(2, format!("selfheal: {e}")))
+}
+
+/// The rules of `--rules DIR`, checked against the runbooks beside it.
+fn rules_in(dir: &Path) -> Result<RuleSet, Failure> {
+    let runbooks = runbooks_beside(dir);
+    let names: Vec<&str> = runbooks.iter().map(String::as_str).collect();
+    RuleSet::from_dir(dir, &names).map_err(|e| {
+        Failure(
+            2,
+            format!("selfheal: rules in {} are invalid:\n{e}", dir.display()),
+        )
+    })
 }
 
 /// Runbook names from `runbooks/` beside the rules folder, else those compiled in.
