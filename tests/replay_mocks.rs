@@ -163,3 +163,106 @@ async fn only_acknowledged_entries_are_deleted() {
     assert_eq!(delete.num_calls(), 1);
     assert_eq!(release.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn throttled_calls_are_retried_and_a_send_that_stays_throttled_deletes_nothing() {
+    let throttled =
+        || Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned());
+    let url = mock!(Client::get_queue_url).then_compute_output(|input| {
+        GetQueueUrlOutput::builder()
+            .queue_url(format!("https://sqs/{}", input.queue_name().unwrap()))
+            .build()
+    });
+    let attributes = mock!(Client::get_queue_attributes)
+        .then_output(|| GetQueueAttributesOutput::builder().build());
+    let sources = mock!(Client::list_dead_letter_source_queues).then_output(|| {
+        ListDeadLetterSourceQueuesOutput::builder()
+            .queue_urls("https://sqs/orders")
+            .build()
+            .unwrap()
+    });
+    let message = |i: usize| {
+        Message::builder()
+            .message_id(format!("m{i}"))
+            .receipt_handle(format!("r{i}"))
+            .body("b")
+            .build()
+    };
+    let receive = mock!(Client::receive_message)
+        .sequence()
+        .http_status(400, throttled())
+        .times(2)
+        .output(move || {
+            ReceiveMessageOutput::builder()
+                .set_messages(Some((0..3).map(message).collect()))
+                .build()
+        })
+        .output(|| ReceiveMessageOutput::builder().build())
+        .repeatedly()
+        .build();
+    let send = mock!(Client::send_message_batch)
+        .sequence()
+        .http_status(400, throttled())
+        .repeatedly()
+        .build();
+    let delete = mock!(Client::delete_message_batch)
+        .then_output(|| DeleteMessageBatchOutput::builder().build().unwrap());
+    let release = mock!(Client::change_message_visibility_batch).then_output(|| {
+        ChangeMessageVisibilityBatchOutput::builder()
+            .set_successful(Some(vec![]))
+            .set_failed(Some(vec![]))
+            .build()
+            .unwrap()
+    });
+    let client = mock_client!(
+        aws_sdk_sqs,
+        RuleMode::MatchAny,
+        [
+            &url,
+            &attributes,
+            &sources,
+            &receive,
+            &send,
+            &delete,
+            &release
+        ],
+        |config| config.retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(selfheal::aws::MAX_ATTEMPTS)
+                .with_initial_backoff(std::time::Duration::from_millis(1))
+        )
+    );
+    let lambda = mock_client!(
+        aws_sdk_lambda,
+        RuleMode::MatchAny,
+        Vec::<&aws_smithy_mocks::Rule>::new()
+    );
+    let rules = RuleSet::from_sources(
+        &[("r.toml", "[[dlq]]\nname = \"o\"\nqueue = \"orders-dlq\"\n")],
+        &[],
+    )
+    .unwrap();
+    let replayer = Replayer::new(
+        Sqs::new(client),
+        Lambda::new(lambda),
+        MemoryLedger::default(),
+        rules,
+        ReplaySettings::default(),
+    );
+    let request = ReplayRequest::parse(&serde_json::json!({"queue": "orders-dlq"})).unwrap();
+    let summary = replayer.replay(&request, None, || 0).await.unwrap();
+    assert_eq!(
+        summary.received, 3,
+        "the receive got through after two throttles: {summary:#?}"
+    );
+    assert_eq!(
+        receive.num_calls(),
+        4,
+        "two throttled attempts, the batch, the empty receive"
+    );
+    assert_eq!(send.num_calls() as u32, selfheal::aws::MAX_ATTEMPTS);
+    assert_eq!((summary.replayed, summary.failed), (0, 3));
+    assert_eq!(summary.failure_reasons["ThrottlingException"], 3);
+    assert_eq!(delete.num_calls(), 0, "nothing undelivered is deleted");
+    assert_eq!(release.num_calls(), 1, "the three are made visible again");
+}
