@@ -45,8 +45,9 @@ pub struct Filter {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum OneOrMany {
-    One(Value),
+    // A list first: as a plain `Value`, a list would match `One`.
     Many(Vec<Value>),
+    One(Value),
 }
 
 impl OneOrMany {
