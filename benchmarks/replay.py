@@ -77,9 +77,6 @@ class Bench:
         )["Attributes"]
         return sum(int(v) for v in a.values())
 
-    def purge(self, url: str) -> None:
-        self.sqs.purge_queue(QueueUrl=url)
-
 
 def timed(fn) -> tuple[float, float]:
     """Wall seconds and CPU seconds (this process and its children) of fn()."""

@@ -67,10 +67,6 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
         }
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// Handles one alarm notice; `now` is seconds since the epoch.
     pub async fn handle(
         &self,

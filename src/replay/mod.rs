@@ -8,6 +8,5 @@ mod request;
 mod summary;
 
 pub use engine::{ReplayError, ReplaySettings, Replayer};
-pub use filter::filtered_out;
 pub use request::{Filter, JsonField, OneOrMany, ReplayRequest};
 pub use summary::{PreviewMessage, ReplaySummary};
