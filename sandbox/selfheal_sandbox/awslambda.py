@@ -1,32 +1,102 @@
-"""Lambda invocations, as the function would have received them.
+"""Lambda invocations as the function would have received them, provisioned concurrency, and faults.
 
 moto without Docker answers every `Invoke` with a canned result, even for a function that does not exist.
 The sandbox answers `ResourceNotFoundException` (404) for a missing function or qualifier, as Lambda does,
 and keeps what each function was sent: `GET /moto-api/selfheal/lambda/invocations`.
+
+moto lacks provisioned concurrency: the sandbox adds `PutProvisionedConcurrencyConfig`,
+`GetProvisionedConcurrencyConfig` and `DeleteProvisionedConcurrencyConfig` with Lambda's errors. A config is
+`READY` at once (Lambda takes minutes to allocate it).
+
+`POST /moto-api/selfheal/lambda/behaviour` makes one function slow or failing, as a real function or Lambda
+itself can be: `{"account_id": ..., "function": name, "delay_ms": 200, "fail": "throttle" | "error", "times": n}`
+(`times` absent: every call). Throttling is Lambda's `TooManyRequestsException` (429); an error is a
+function error (200 with `X-Amz-Function-Error: Unhandled`).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 
 from moto.awslambda import responses as lambda_responses
+from moto.awslambda import urls as lambda_urls
+from moto.core.exceptions import JsonRESTError
 
 INVOCATIONS: list[dict[str, Any]] = []
+PROVISIONED: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+BEHAVIOURS: dict[tuple[str, str], dict[str, Any]] = {}
 _lock = threading.Lock()
+
+
+class ProvisionedConcurrencyConfigNotFoundException(JsonRESTError):
+    code = 404
+
+    def __init__(self) -> None:
+        super().__init__(
+            "ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function"
+        )
+
+
+class InvalidParameterValueException(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidParameterValueException", message)
+
+
+def _behaviour(account_id: str, function_name: str) -> dict[str, Any] | None:
+    """The behaviour set for this function, spending one of its `times`."""
+    with _lock:
+        behaviour = BEHAVIOURS.get((account_id, function_name))
+        if behaviour is None:
+            return None
+        if behaviour.get("times") is not None:
+            if behaviour["times"] <= 0:
+                return None
+            behaviour["times"] -= 1
+        return dict(behaviour)
 
 
 def install() -> None:
     original_invoke = lambda_responses.LambdaResponse.invoke
+    prefix = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency"
+    lambda_urls.url_paths[prefix + "/?$"] = lambda_responses.LambdaResponse.dispatch
 
     def invoke(self: Any) -> Any:
         function_name = unquote(self.path.rsplit("/", 2)[-2])
         qualifier = self._get_param("qualifier")
         # Raises ResourceNotFoundException (404) when the function or the qualifier does not exist.
         function = self.backend.get_function(function_name, qualifier)
-        result = original_invoke(self)
+        started = time.time()
+        behaviour = _behaviour(self.current_account, function.function_name)
+        if behaviour and behaviour.get("delay_ms"):
+            time.sleep(behaviour["delay_ms"] / 1000)
+        fail = behaviour.get("fail") if behaviour else None
+        if fail == "throttle":
+            result: Any = (
+                429,
+                {"X-Amzn-ErrorType": "TooManyRequestsException", "Content-Type": "application/json", "status": 429},
+                json.dumps(
+                    {
+                        "Type": "User",
+                        "message": "Rate Exceeded.",
+                        "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                    }
+                ),
+            )
+        elif fail == "error":
+            result = (
+                200,
+                {"X-Amz-Function-Error": "Unhandled", "Content-Type": "application/json", "status": 200},
+                json.dumps({"errorType": "Runtime.ExitError", "errorMessage": "the function failed (sandbox fault)"}),
+            )
+        else:
+            result = original_invoke(self)
         body = self.body.decode() if isinstance(self.body, bytes) else self.body
         with _lock:
             INVOCATIONS.append(
@@ -36,12 +106,73 @@ def install() -> None:
                     "qualifier": qualifier,
                     "invocation_type": self.headers.get("X-Amz-Invocation-Type", "RequestResponse"),
                     "payload": body,
-                    "at": time.time(),
+                    "at": started,
+                    "finished": time.time(),
+                    "fault": fail,
                 }
             )
         return result
 
+    def _provisioned_key(self: Any) -> tuple[tuple[str, str, str, str], str]:
+        function_name = unquote(self.path.split("/")[-2])
+        qualifier = self._get_param("Qualifier") or self.querystring.get("Qualifier", [None])[0]
+        if not qualifier or qualifier == "$LATEST":
+            raise InvalidParameterValueException(
+                "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
+            )
+        function = self.backend.get_function(function_name, qualifier)
+        key = (self.current_account, self.region, function.function_name, qualifier)
+        return key, function.function_arn
+
+    def put_provisioned_concurrency_config(self: Any) -> Any:
+        key, _ = _provisioned_key(self)
+        requested = int(self.json_body.get("ProvisionedConcurrentExecutions", 0))
+        if requested < 1:
+            raise InvalidParameterValueException("ProvisionedConcurrentExecutions must be at least 1.")
+        config = {
+            "RequestedProvisionedConcurrentExecutions": requested,
+            "AvailableProvisionedConcurrentExecutions": requested,
+            "AllocatedProvisionedConcurrentExecutions": requested,
+            "Status": "READY",
+            "LastModified": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        }
+        with _lock:
+            PROVISIONED[key] = config
+        return 202, {"Content-Type": "application/json", "status": 202}, json.dumps(config)
+
+    def get_provisioned_concurrency_config(self: Any) -> Any:
+        key, _ = _provisioned_key(self)
+        with _lock:
+            config = PROVISIONED.get(key)
+        if config is None:
+            raise ProvisionedConcurrencyConfigNotFoundException()
+        return 200, {"Content-Type": "application/json", "status": 200}, json.dumps(config)
+
+    def delete_provisioned_concurrency_config(self: Any) -> Any:
+        key, _ = _provisioned_key(self)
+        with _lock:
+            PROVISIONED.pop(key, None)
+        return 204, {"status": 204}, ""
+
     lambda_responses.LambdaResponse.invoke = invoke
+    lambda_responses.LambdaResponse.put_provisioned_concurrency_config = put_provisioned_concurrency_config
+    lambda_responses.LambdaResponse.get_provisioned_concurrency_config = get_provisioned_concurrency_config
+    lambda_responses.LambdaResponse.delete_provisioned_concurrency_config = delete_provisioned_concurrency_config
+
+
+def set_behaviour(request: dict[str, Any]) -> dict[str, Any]:
+    account_id = str(request["account_id"])
+    function = str(request["function"])
+    fail = request.get("fail")
+    if fail not in (None, "throttle", "error"):
+        raise ValueError(f"fail must be throttle or error, not {fail!r}")
+    behaviour = {"delay_ms": int(request.get("delay_ms") or 0), "fail": fail, "times": request.get("times")}
+    with _lock:
+        if not behaviour["delay_ms"] and fail is None:
+            BEHAVIOURS.pop((account_id, function), None)
+        else:
+            BEHAVIOURS[(account_id, function)] = behaviour
+    return behaviour
 
 
 def invocations() -> list[dict[str, Any]]:
@@ -52,3 +183,5 @@ def invocations() -> list[dict[str, Any]]:
 def reset() -> None:
     with _lock:
         INVOCATIONS.clear()
+        PROVISIONED.clear()
+        BEHAVIOURS.clear()

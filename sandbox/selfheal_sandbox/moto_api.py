@@ -52,6 +52,15 @@ def invocations(request: Any, full_url: str, headers: Any) -> Any:
     return _json(200, {"invocations": awslambda.invocations()})
 
 
+def behaviour(request: Any, full_url: str, headers: Any) -> Any:
+    try:
+        return _json(200, {"behaviour": awslambda.set_behaviour(_body(request))})
+    except KeyError as e:
+        return _json(400, {"error": f"missing field {e}"})
+    except ValueError as e:
+        return _json(400, {"error": str(e)})
+
+
 def health(request: Any, full_url: str, headers: Any) -> Any:
     return _json(200, {"status": "ok", "sandbox": "selfheal"})
 
@@ -102,3 +111,4 @@ def install() -> None:
     api_urls.url_paths["{0}/moto-api/selfheal/servicequotas/set-value"] = set_value
     api_urls.url_paths["{0}/moto-api/selfheal/sns/deliveries"] = deliveries
     api_urls.url_paths["{0}/moto-api/selfheal/lambda/invocations"] = invocations
+    api_urls.url_paths["{0}/moto-api/selfheal/lambda/behaviour"] = behaviour

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import tempfile
+import time
 import unittest
 import urllib.request
 import zipfile
@@ -43,9 +44,10 @@ json.dump(_catalog, _catalog_file)
 _catalog_file.close()
 os.environ["SELFHEAL_SANDBOX_QUOTAS"] = _catalog_file.name
 
-from selfheal_sandbox import accounts, moto_api, servicequotas, sns, sqs  # noqa: E402
+from selfheal_sandbox import accounts, awslambda, moto_api, servicequotas, sns, sqs  # noqa: E402
 
 accounts.install()
+awslambda.install()
 servicequotas.install()
 sns.install()
 sqs.install()
@@ -216,6 +218,60 @@ class SnsAndMotoApiTest(unittest.TestCase):
         data = json.loads(urllib.request.urlopen(URL + "/moto-api/data.json").read())
         functions = data["awslambda"]["LambdaFunction"]
         self.assertIn("fn", [f["function_name"] for f in functions])
+
+    def _function(self, account: str, name: str) -> str:
+        post("/moto-api/config", {"lambda": {"use_docker": False}})
+        role = client("iam", account).create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr("index.py", "def handler(event, context):\n    return event\n")
+        lam = client("lambda", account)
+        lam.create_function(
+            FunctionName=name, Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": archive.getvalue()}
+        )
+        version = lam.publish_version(FunctionName=name)["Version"]
+        lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+        return version
+
+    def test_provisioned_concurrency_with_lambdas_errors(self) -> None:
+        account = str(next(_accounts))
+        self._function(account, "warm")
+        lam = client("lambda", account)
+        with self.assertRaises(ClientError) as raised:
+            lam.get_provisioned_concurrency_config(FunctionName="warm", Qualifier="live")
+        self.assertEqual(raised.exception.response["Error"]["Code"], "ProvisionedConcurrencyConfigNotFoundException")
+        with self.assertRaises(ClientError) as raised:
+            lam.put_provisioned_concurrency_config(
+                FunctionName="warm", Qualifier="$LATEST", ProvisionedConcurrentExecutions=2
+            )
+        self.assertEqual(raised.exception.response["Error"]["Code"], "InvalidParameterValueException")
+        lam.put_provisioned_concurrency_config(FunctionName="warm", Qualifier="live", ProvisionedConcurrentExecutions=5)
+        config = lam.get_provisioned_concurrency_config(FunctionName="warm", Qualifier="live")
+        self.assertEqual((config["AllocatedProvisionedConcurrentExecutions"], config["Status"]), (5, "READY"))
+        lam.delete_provisioned_concurrency_config(FunctionName="warm", Qualifier="live")
+        with self.assertRaises(ClientError):
+            lam.get_provisioned_concurrency_config(FunctionName="warm", Qualifier="live")
+
+    def test_invoke_faults_are_lambdas_own(self) -> None:
+        account = str(next(_accounts))
+        self._function(account, "flaky")
+        lam = client("lambda", account)
+        post("/moto-api/selfheal/lambda/behaviour", {"account_id": account, "function": "flaky", "fail": "throttle"})
+        with self.assertRaises(ClientError) as raised:  # after boto3's own retries
+            lam.invoke(FunctionName="flaky", Payload=b"{}")
+        self.assertEqual(raised.exception.response["Error"]["Code"], "TooManyRequestsException")
+        post("/moto-api/selfheal/lambda/behaviour", {"account_id": account, "function": "flaky", "fail": "throttle", "times": 1})
+        self.assertEqual(lam.invoke(FunctionName="flaky", Payload=b"{}")["StatusCode"], 200)
+        post("/moto-api/selfheal/lambda/behaviour", {"account_id": account, "function": "flaky", "fail": "error"})
+        answer = lam.invoke(FunctionName="flaky", Payload=b"{}")
+        self.assertEqual(answer["FunctionError"], "Unhandled")
+        post("/moto-api/selfheal/lambda/behaviour", {"account_id": account, "function": "flaky", "delay_ms": 300})
+        started = time.monotonic()
+        lam.invoke(FunctionName="flaky", Payload=b"{}")
+        self.assertGreaterEqual(time.monotonic() - started, 0.3)
+        with self.assertRaises(ClientError) as raised:
+            lam.invoke(FunctionName="missing", Payload=b"{}")
+        self.assertEqual(raised.exception.response["Error"]["Code"], "ResourceNotFoundException")
 
 
 if __name__ == "__main__":
