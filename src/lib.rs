@@ -6,8 +6,12 @@
 
 pub mod alarm;
 pub mod aws;
+mod concurrent;
 pub mod escalation;
+mod fnv;
 pub mod ledger;
+pub mod prewarm;
+pub mod prewarm_function;
 pub mod quota;
 pub mod quota_function;
 pub mod replay;

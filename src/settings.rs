@@ -39,21 +39,7 @@ pub fn quota_environment(
             .filter(|v| !v.is_empty())
             .ok_or(SettingsError::Missing(name))
     };
-    let dry_run = match lookup(DRY_RUN)
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("" | "0" | "false" | "no") => false,
-        Some("1" | "true" | "yes") => true,
-        Some(other) => {
-            return Err(SettingsError::Invalid {
-                name: DRY_RUN,
-                value: other.to_owned(),
-                expected: "true or false",
-            })
-        }
-    };
+    let dry_run = dry_run(&lookup)?;
     Ok(QuotaEnvironment {
         topic_arn: required(TOPIC_ARN)?,
         table_name: required(TABLE_NAME)?,
@@ -67,6 +53,59 @@ pub fn quota_environment(
             escalation_memory_secs: 7 * 24 * 3600,
             audit_retention_secs: 90 * 24 * 3600,
         },
+    })
+}
+
+fn dry_run(lookup: &impl Fn(&str) -> Option<String>) -> Result<bool, SettingsError> {
+    match lookup(DRY_RUN)
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("" | "0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(other) => Err(SettingsError::Invalid {
+            name: DRY_RUN,
+            value: other.to_owned(),
+            expected: "true or false",
+        }),
+    }
+}
+
+pub const PREWARM_PREFIX: &str = "SELFHEAL_PREWARM_PREFIX";
+pub const PREWARM_FUNCTION_ARN: &str = "SELFHEAL_PREWARM_FUNCTION_ARN";
+
+/// The pre-warm function's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrewarmEnvironment {
+    /// Name prefix of the rules selfheal owns.
+    pub prefix: String,
+    /// The pre-warm function's ARN; in Lambda, the ARN it was invoked with when unset.
+    pub pinger_arn: Option<String>,
+    pub dry_run: bool,
+}
+
+pub fn prewarm_environment(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<PrewarmEnvironment, SettingsError> {
+    let prefix = lookup(PREWARM_PREFIX)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| crate::prewarm::desired::DEFAULT_PREFIX.to_owned());
+    let valid = prefix.len() <= 40
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !valid {
+        return Err(SettingsError::Invalid {
+            name: PREWARM_PREFIX,
+            value: prefix,
+            expected: "at most 40 letters, digits, -, _ or .",
+        });
+    }
+    Ok(PrewarmEnvironment {
+        prefix,
+        pinger_arn: lookup(PREWARM_FUNCTION_ARN).filter(|v| !v.is_empty()),
+        dry_run: dry_run(&lookup)?,
     })
 }
 
@@ -103,5 +142,16 @@ mod tests {
             (DRY_RUN, "maybe")
         ]))
         .is_err());
+    }
+
+    #[test]
+    fn reads_the_prewarm_environment() {
+        let e = prewarm_environment(env(&[])).unwrap();
+        assert_eq!(e.prefix, "selfheal-prewarm-");
+        assert_eq!(e.pinger_arn, None);
+        let e = prewarm_environment(env(&[(PREWARM_PREFIX, "team-a-warm-"), (DRY_RUN, "yes")])).unwrap();
+        assert!(e.dry_run);
+        assert_eq!(e.prefix, "team-a-warm-");
+        assert!(prewarm_environment(env(&[(PREWARM_PREFIX, "no spaces")])).is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! `FunctionApi` over the Lambda SDK client.
+//! `FunctionApi` over the Lambda SDK client (`WarmApi` is in `lambda_warm.rs`).
 
 use super::error_text;
 use crate::replay::api::{FunctionApi, ReplayApiError};
@@ -7,7 +7,7 @@ use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_lambda::Client;
 
 pub struct Lambda {
-    client: Client,
+    pub(super) client: Client,
 }
 
 impl Lambda {

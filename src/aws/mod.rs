@@ -1,7 +1,10 @@
 //! Adapters from the core's capability traits to the AWS SDK clients.
 
+pub mod cfn_response;
 pub mod dynamodb;
+pub mod eventbridge;
 pub mod lambda;
+mod lambda_warm;
 pub mod service_quotas;
 pub mod sns;
 pub mod sqs;

@@ -471,7 +471,7 @@ impl<Q: QueueApi, F: FunctionApi, L: Ledger> Replayer<Q, F, L> {
         let invocations = messages
             .iter()
             .map(|(m, _)| self.functions.invoke_async(name, qualifier, &m.body));
-        let results = futures_join_all(invocations).await;
+        let results = crate::concurrent::join_all(invocations).await;
         let mut delivered = Vec::new();
         let mut counted = Vec::new();
         for (result, (message, replays)) in results.into_iter().zip(messages) {
@@ -571,40 +571,6 @@ fn outgoing(index: usize, message: &DlqMessage, replays: u32, fifo: bool) -> Out
 /// The ledger key counting the replays of a body re-invoked into a function (its DLQ message comes
 /// back without our attributes).
 fn body_key(queue: &str, body: &str) -> String {
-    // FNV-1a: stable across runs and builds, unlike std's hasher.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in body.as_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = crate::fnv::fnv1a(body.as_bytes());
     format!("{queue}#{hash:016x}#{}", body.len())
-}
-
-/// Runs the futures concurrently on this task and returns their results in order.
-async fn futures_join_all<T, Fut: std::future::Future<Output = T>>(
-    futures: impl IntoIterator<Item = Fut>,
-) -> Vec<T> {
-    let futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<T>> = futures.iter().map(|_| None).collect();
-    let mut pending: Vec<(usize, std::pin::Pin<Box<Fut>>)> =
-        futures.into_iter().enumerate().collect();
-    std::future::poll_fn(|cx| {
-        pending.retain_mut(|(i, f)| match f.as_mut().poll(cx) {
-            std::task::Poll::Ready(v) => {
-                results[*i] = Some(v);
-                false
-            }
-            std::task::Poll::Pending => true,
-        });
-        if pending.is_empty() {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    results
-        .into_iter()
-        .map(|r| r.expect("every future finished"))
-        .collect()
 }

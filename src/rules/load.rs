@@ -1,6 +1,7 @@
 //! Parsing and validating rules files, naming the file, rule and field of every error.
 
 use super::{Defaults, DlqRule, DlqTarget, Increase, QuotaRule, RuleSet};
+use super::prewarm::parse_prewarm_rule;
 use std::fmt;
 use std::path::Path;
 use toml::{Table, Value};
@@ -69,14 +70,19 @@ pub(super) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RulesError> 
 }
 
 /// Collects errors for one file, so that one run reports them all.
-struct FileCheck<'a> {
+pub(super) struct FileCheck<'a> {
     file: &'a str,
     runbooks: &'a [&'a str],
-    errors: Vec<RuleError>,
+    pub(super) errors: Vec<RuleError>,
 }
 
 impl FileCheck<'_> {
-    fn error(&mut self, rule: Option<&str>, field: Option<&str>, message: impl Into<String>) {
+    pub(super) fn error(
+        &mut self,
+        rule: Option<&str>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) {
         self.errors.push(RuleError {
             file: self.file.to_owned(),
             rule: rule.map(str::to_owned),
@@ -145,10 +151,25 @@ pub(super) fn parse_sources(
                                 "must be an array of tables ([[dlq]])",
                             ),
                         },
+                        "prewarm" => match value.as_array() {
+                            Some(rules) => {
+                                for (index, rule) in rules.iter().enumerate() {
+                                    if let Some(rule) = parse_prewarm_rule(&mut check, index, rule)
+                                    {
+                                        set.prewarm.push(rule);
+                                    }
+                                }
+                            }
+                            None => check.error(
+                                None,
+                                Some("prewarm"),
+                                "must be an array of tables ([[prewarm]])",
+                            ),
+                        },
                         other => check.error(
                             None,
                             Some(other),
-                            "unknown section (expected [defaults], [[quota]] or [[dlq]])",
+                            "unknown section (expected [defaults], [[quota]], [[dlq]] or [[prewarm]])",
                         ),
                     }
                 }
@@ -177,11 +198,26 @@ fn check_duplicates(set: &RuleSet, files: &[(&str, &str)], errors: &mut Vec<Rule
             });
         }
     }
+    let mut targets = std::collections::HashSet::new();
+    for rule in &set.prewarm {
+        if !targets.insert((rule.function.as_str(), rule.qualifier.as_deref())) {
+            errors.push(RuleError {
+                file: files.iter().map(|f| f.0).collect::<Vec<_>>().join(", "),
+                rule: Some(format!("{:?}", rule.name)),
+                field: Some("function".into()),
+                message: format!(
+                    "two [[prewarm]] rules warm {}: one target, one rule",
+                    rule.target_label()
+                ),
+            });
+        }
+    }
     let names = set
         .quotas
         .iter()
         .map(|r| &r.name)
-        .chain(set.dlqs.iter().map(|r| &r.name));
+        .chain(set.dlqs.iter().map(|r| &r.name))
+        .chain(set.prewarm.iter().map(|r| &r.name));
     for name in names {
         if !seen.insert(name.as_str()) {
             errors.push(RuleError {
@@ -417,19 +453,19 @@ fn looks_like_quota_code(code: &str) -> bool {
 }
 
 /// Typed access to one rule's fields, recording errors as it goes.
-struct Fields<'c, 'a> {
-    check: &'c mut FileCheck<'a>,
-    table: &'c Table,
-    rule: Option<String>,
+pub(super) struct Fields<'c, 'a> {
+    pub(super) check: &'c mut FileCheck<'a>,
+    pub(super) table: &'c Table,
+    pub(super) rule: Option<String>,
 }
 
 impl Fields<'_, '_> {
-    fn error(&mut self, field: &str, message: impl Into<String>) {
+    pub(super) fn error(&mut self, field: &str, message: impl Into<String>) {
         let rule = self.rule.clone();
         self.check.error(rule.as_deref(), Some(field), message);
     }
 
-    fn optional_str(&mut self, field: &str) -> Option<String> {
+    pub(super) fn optional_str(&mut self, field: &str) -> Option<String> {
         match self.table.get(field)? {
             Value::String(s) => Some(s.clone()),
             other => {
@@ -442,7 +478,7 @@ impl Fields<'_, '_> {
         }
     }
 
-    fn required_str(&mut self, field: &str) -> Option<String> {
+    pub(super) fn required_str(&mut self, field: &str) -> Option<String> {
         if !self.table.contains_key(field) {
             self.error(field, "is required");
             return None;
@@ -450,7 +486,7 @@ impl Fields<'_, '_> {
         self.optional_str(field)
     }
 
-    fn boolean(&mut self, field: &str) -> Option<bool> {
+    pub(super) fn boolean(&mut self, field: &str) -> Option<bool> {
         match self.table.get(field)? {
             Value::Boolean(b) => Some(*b),
             other => {
@@ -513,7 +549,7 @@ impl Fields<'_, '_> {
         }
     }
 
-    fn reject_unknown(&mut self, known: &[&str]) {
+    pub(super) fn reject_unknown(&mut self, known: &[&str]) {
         let unknown: Vec<String> = self
             .table
             .keys()

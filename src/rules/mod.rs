@@ -3,10 +3,12 @@
 mod increase;
 mod load;
 mod pattern;
+mod prewarm;
 
 pub use increase::Increase;
 pub use load::{RuleError, RulesError};
 pub use pattern::glob_matches;
+pub use prewarm::MAX_CONCURRENCY as MAX_PREWARM_CONCURRENCY;
 
 use serde::Serialize;
 use std::path::Path;
@@ -56,6 +58,37 @@ pub struct DlqRule {
     pub max_replays: u32,
 }
 
+/// A function kept warm by a schedule.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PrewarmRule {
+    /// Defaults to `function` or `function:qualifier`.
+    pub name: String,
+    /// The function's name (an ARN in the rules is reduced to it).
+    pub function: String,
+    /// Alias or version; `None` is `$LATEST`.
+    pub qualifier: Option<String>,
+    /// The schedule as written.
+    pub schedule: String,
+    /// What EventBridge runs: the schedule with the active window folded in.
+    pub expression: String,
+    /// How many containers to keep warm.
+    pub concurrency: u32,
+    /// The ping's payload, a JSON object.
+    pub payload: serde_json::Value,
+    /// How long one ping may take.
+    pub timeout_ms: u32,
+}
+
+impl PrewarmRule {
+    /// `function` or `function:qualifier`.
+    pub fn target_label(&self) -> String {
+        match &self.qualifier {
+            Some(q) => format!("{}:{q}", self.function),
+            None => self.function.clone(),
+        }
+    }
+}
+
 /// What applies to a quota that no rule names.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Defaults {
@@ -85,6 +118,7 @@ pub struct RuleSet {
     pub defaults: Defaults,
     pub quotas: Vec<QuotaRule>,
     pub dlqs: Vec<DlqRule>,
+    pub prewarm: Vec<PrewarmRule>,
 }
 
 /// The rules and runbook names compiled into the binaries from `rules/` and `runbooks/`.

@@ -1,0 +1,162 @@
+//! `WarmApi` over the Lambda SDK client.
+
+use super::error_text;
+use super::lambda::Lambda;
+use crate::prewarm::api::{Invoked, PrewarmApiError, Provisioned, WarmApi};
+use aws_sdk_lambda::error::SdkError;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{InvocationType, ProvisionedConcurrencyStatusEnum};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+fn api_error<E>(operation: &'static str) -> impl Fn(SdkError<E, aws_smithy_runtime_api::http::Response>) -> PrewarmApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    move |e| {
+        let (code, message) = error_text(&e);
+        PrewarmApiError {
+            operation,
+            code: code.unwrap_or_else(|| "Unknown".into()),
+            message,
+        }
+    }
+}
+
+impl WarmApi for Lambda {
+    async fn function_arn(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+    ) -> Result<Option<String>, PrewarmApiError> {
+        match self
+            .client
+            .get_function()
+            .function_name(function)
+            .set_qualifier(qualifier.map(str::to_owned))
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output
+                .configuration()
+                .and_then(|c| c.function_arn())
+                .map(|arn| crate::prewarm::desired::unqualified(arn).to_owned())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(api_error("GetFunction")(e)),
+        }
+    }
+
+    async fn provisioned(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<Provisioned>, PrewarmApiError> {
+        match self
+            .client
+            .get_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier(qualifier)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(Some(Provisioned {
+                allocated: output
+                    .allocated_provisioned_concurrent_executions()
+                    .unwrap_or(0)
+                    .max(0) as u32,
+                ready: output.status() == Some(&ProvisionedConcurrencyStatusEnum::Ready),
+            })),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_provisioned_concurrency_config_not_found_exception()
+                }) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(api_error("GetProvisionedConcurrencyConfig")(e)),
+        }
+    }
+
+    async fn allow_rule(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        statement_id: &str,
+        rule_arn: &str,
+    ) -> Result<(), PrewarmApiError> {
+        match self
+            .client
+            .add_permission()
+            .function_name(function)
+            .set_qualifier(qualifier.map(str::to_owned))
+            .statement_id(statement_id)
+            .action("lambda:InvokeFunction")
+            .principal("events.amazonaws.com")
+            .source_arn(rule_arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // The statement is there already (an earlier sync, or a repair).
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_conflict_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(api_error("AddPermission")(e)),
+        }
+    }
+
+    async fn disallow_rule(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        statement_id: &str,
+    ) -> Result<(), PrewarmApiError> {
+        match self
+            .client
+            .remove_permission()
+            .function_name(function)
+            .set_qualifier(qualifier.map(str::to_owned))
+            .statement_id(statement_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(api_error("RemovePermission")(e)),
+        }
+    }
+
+    async fn invoke(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+    ) -> Result<Invoked, PrewarmApiError> {
+        let output = self
+            .client
+            .invoke()
+            .function_name(function)
+            .set_qualifier(qualifier.map(str::to_owned))
+            .invocation_type(InvocationType::RequestResponse)
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map_err(api_error("Invoke"))?;
+        Ok(Invoked {
+            status: output.status_code,
+            function_error: output.function_error().map(str::to_owned),
+        })
+    }
+}

@@ -1,0 +1,17 @@
+//! Pre-warming: scheduled EventBridge rules that keep functions' containers warm.
+//!
+//! `sync` keeps the rules equal to `[[prewarm]]` (read, pure plan, minimal writes); `ping` is the
+//! pre-warm function's fan-out above concurrency 1; `guard` is what a warmed function wraps its handler
+//! in; `schedule` checks and shapes schedule expressions.
+
+pub mod api;
+pub mod desired;
+pub mod guard;
+pub mod metrics;
+pub mod ping;
+pub mod schedule;
+pub mod sync;
+
+pub use guard::PrewarmGuard;
+pub use ping::{ping, PingReport, PingRequest, PING_KEY};
+pub use sync::{SyncReport, SyncSettings, Syncer};

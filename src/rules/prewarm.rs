@@ -1,0 +1,349 @@
+//! `[[prewarm]]` rules: which function to keep warm, how often, how many containers, when.
+
+use super::load::{FileCheck, Fields};
+use super::PrewarmRule;
+use crate::prewarm::schedule::{ActiveWindow, Schedule};
+use toml::Value;
+
+const PREWARM_FIELDS: &[&str] = &[
+    "name",
+    "function",
+    "qualifier",
+    "schedule",
+    "concurrency",
+    "payload",
+    "active_hours",
+    "active_days",
+    "timeout_ms",
+];
+
+/// Most containers one rule may keep warm: each is one concurrent synchronous invocation.
+pub const MAX_CONCURRENCY: u32 = 100;
+/// The ping's payload travels inside an EventBridge target input (8 KB at most, with our wrapper).
+const MAX_PAYLOAD_BYTES: usize = 4096;
+
+pub(super) fn parse_prewarm_rule(
+    check: &mut FileCheck<'_>,
+    index: usize,
+    value: &Value,
+) -> Option<PrewarmRule> {
+    let Some(table) = value.as_table() else {
+        check.error(
+            Some(&format!("prewarm #{}", index + 1)),
+            None,
+            "must be a table",
+        );
+        return None;
+    };
+    let label = match (table.get("name"), table.get("function")) {
+        (Some(Value::String(name)), _) | (None, Some(Value::String(name))) => format!("{name:?}"),
+        _ => format!("prewarm #{}", index + 1),
+    };
+    let before = check.errors.len();
+    let mut fields = Fields {
+        check,
+        table,
+        rule: Some(label),
+    };
+    let name = fields.optional_str("name");
+    let function = fields.required_str("function");
+    let qualifier = fields.optional_str("qualifier");
+    let schedule_text = fields.required_str("schedule");
+    let concurrency = match fields.table.get("concurrency") {
+        None => Some(1),
+        Some(Value::Integer(n)) if (1..=i64::from(MAX_CONCURRENCY)).contains(n) => Some(*n as u32),
+        Some(other) => {
+            fields.error(
+                "concurrency",
+                format!(
+                    "must be a whole number of containers from 1 to {MAX_CONCURRENCY}, found {}",
+                    display(other)
+                ),
+            );
+            None
+        }
+    };
+    let timeout_ms = match fields.table.get("timeout_ms") {
+        None => Some(10_000),
+        Some(Value::Integer(n)) if (100..=30_000).contains(n) => Some(*n as u32),
+        Some(other) => {
+            fields.error(
+                "timeout_ms",
+                format!(
+                    "must be a whole number of milliseconds from 100 to 30000, found {}",
+                    display(other)
+                ),
+            );
+            None
+        }
+    };
+    let payload = match fields.table.get("payload") {
+        None => Some(serde_json::json!({ "isPrewarm": true })),
+        Some(Value::Table(table)) => match serde_json::to_value(table) {
+            Ok(json) if json.to_string().len() <= MAX_PAYLOAD_BYTES => Some(json),
+            Ok(_) => {
+                fields.error(
+                    "payload",
+                    format!("is larger than {MAX_PAYLOAD_BYTES} bytes as JSON"),
+                );
+                None
+            }
+            Err(e) => {
+                fields.error("payload", format!("cannot be written as JSON: {e}"));
+                None
+            }
+        },
+        Some(other) => {
+            fields.error(
+                "payload",
+                format!(
+                    "must be a table such as {{ isPrewarm = true }}, found {}",
+                    other.type_str()
+                ),
+            );
+            None
+        }
+    };
+    let active_hours = fields.optional_str("active_hours");
+    let active_days = fields.optional_str("active_days");
+    fields.reject_unknown(PREWARM_FIELDS);
+
+    let target = function
+        .as_deref()
+        .and_then(|text| match function_target(text) {
+            Ok(target) => Some(target),
+            Err(message) => {
+                fields.error("function", message);
+                None
+            }
+        });
+    let qualifier = match (target.as_ref().and_then(|t| t.1.clone()), qualifier) {
+        (Some(_), Some(_)) => {
+            fields.error(
+                "qualifier",
+                "the function ARN already names a qualifier; give it once",
+            );
+            None
+        }
+        (from_arn, given) => from_arn.or(given),
+    };
+    if let Some(q) = &qualifier {
+        if !valid_qualifier(q) {
+            fields.error(
+                "qualifier",
+                format!("{q:?} is not an alias or version (letters, digits, - and _; at most 128)"),
+            );
+        }
+    }
+    let qualifier = qualifier.filter(|q| q != "$LATEST");
+
+    let schedule = schedule_text
+        .as_deref()
+        .and_then(|text| match Schedule::parse(text) {
+            Ok(schedule) => Some(schedule),
+            Err(message) => {
+                fields.error("schedule", message);
+                None
+            }
+        });
+    let window = if active_hours.is_some() || active_days.is_some() {
+        match ActiveWindow::parse(active_hours.as_deref(), active_days.as_deref()) {
+            Ok(window) => Some(window),
+            Err(message) => {
+                let field = if message.contains("hour") {
+                    "active_hours"
+                } else {
+                    "active_days"
+                };
+                fields.error(field, message);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let expression = match (&schedule, &window) {
+        (Some(schedule), Some(window)) => match schedule.within(window) {
+            Ok(expression) => Some(expression.to_string()),
+            Err(message) => {
+                fields.error("schedule", message);
+                None
+            }
+        },
+        (Some(schedule), None) => Some(schedule.to_string()),
+        (None, _) => None,
+    };
+    if fields.check.errors.len() > before {
+        return None;
+    }
+    let (function, _) = target?;
+    let name = name.unwrap_or_else(|| match &qualifier {
+        Some(q) => format!("{function}:{q}"),
+        None => function.clone(),
+    });
+    Some(PrewarmRule {
+        name,
+        function,
+        qualifier,
+        schedule: schedule_text?,
+        expression: expression?,
+        concurrency: concurrency?,
+        payload: payload?,
+        timeout_ms: timeout_ms?,
+    })
+}
+
+fn display(value: &Value) -> String {
+    match value {
+        Value::Integer(i) => i.to_string(),
+        other => other.type_str().to_owned(),
+    }
+}
+
+/// A function name or ARN → (name, qualifier named in the ARN).
+fn function_target(text: &str) -> Result<(String, Option<String>), String> {
+    if let Some(rest) = text.strip_prefix("arn:") {
+        let parts: Vec<&str> = rest.split(':').collect();
+        // partition:lambda:region:account:function:name[:qualifier]
+        let valid = matches!(parts.len(), 6 | 7)
+            && parts[0].starts_with("aws")
+            && parts[1] == "lambda"
+            && !parts[2].is_empty()
+            && parts[3].len() == 12
+            && parts[3].bytes().all(|b| b.is_ascii_digit())
+            && parts[4] == "function"
+            && valid_function_name(parts[5]);
+        if !valid {
+            return Err(format!(
+                "{text:?} is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"
+            ));
+        }
+        return Ok((parts[5].to_owned(), parts.get(6).map(|q| (*q).to_owned())));
+    }
+    if valid_function_name(text) {
+        Ok((text.to_owned(), None))
+    } else {
+        Err(format!(
+            "{text:?} is not a function name (letters, digits, - and _; at most 64) or ARN"
+        ))
+    }
+}
+
+fn valid_function_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn valid_qualifier(qualifier: &str) -> bool {
+    qualifier == "$LATEST"
+        || (!qualifier.is_empty()
+            && qualifier.len() <= 128
+            && qualifier
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::RuleSet;
+
+    fn parse(text: &str) -> Result<RuleSet, String> {
+        RuleSet::from_sources(&[("prewarm.toml", text)], &[]).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_six_line_rule_of_the_story() {
+        let set = parse(
+            r#"
+            [[prewarm]]
+            function = "checkout-api"
+            qualifier = "live"
+            schedule = "rate(5 minutes)"
+            concurrency = 3
+            active_hours = "08-18"
+            active_days = "MON-FRI"
+            "#,
+        )
+        .unwrap();
+        let rule = &set.prewarm[0];
+        assert_eq!(rule.name, "checkout-api:live");
+        assert_eq!(rule.expression, "cron(0/5 8-17 ? * MON-FRI *)");
+        assert_eq!(rule.concurrency, 3);
+        assert_eq!(rule.payload, serde_json::json!({"isPrewarm": true}));
+        assert_eq!(rule.timeout_ms, 10_000);
+    }
+
+    #[test]
+    fn an_arn_target_and_a_custom_payload() {
+        let set = parse(
+            r#"
+            [[prewarm]]
+            name = "search"
+            function = "arn:aws:lambda:eu-west-1:123456789012:function:search-api:7"
+            schedule = "cron(0/10 * * * ? *)"
+            payload = { warmer = true, source = "selfheal" }
+            timeout_ms = 3000
+            "#,
+        )
+        .unwrap();
+        let rule = &set.prewarm[0];
+        assert_eq!(
+            (rule.function.as_str(), rule.qualifier.as_deref()),
+            ("search-api", Some("7"))
+        );
+        assert_eq!(rule.concurrency, 1);
+        assert_eq!(rule.expression, "cron(0/10 * * * ? *)");
+        assert_eq!(rule.payload["source"], "selfheal");
+    }
+
+    #[test]
+    fn every_mistake_is_named() {
+        let err = parse(
+            r#"
+            [[prewarm]]
+            name = "bad"
+            function = "arn:aws:lambda:eu-west-1:1234:function:x"
+            qualifier = "live!"
+            schedule = "rate(1 minutes)"
+            concurrency = 0
+            payload = "isPrewarm"
+            timeout_ms = 99999
+            active_hours = "9"
+            colour = "red"
+            "#,
+        )
+        .unwrap_err();
+        for field in [
+            "function",
+            "schedule",
+            "concurrency",
+            "payload",
+            "timeout_ms",
+            "active_hours",
+            "colour",
+        ] {
+            assert!(
+                err.contains(&format!("prewarm.toml: rule \"bad\": field `{field}`")),
+                "{field} missing from:\n{err}"
+            );
+        }
+        let err = parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\nconcurrency = 101\n").unwrap_err();
+        assert!(err.contains("from 1 to 100, found 101"), "{err}");
+        let err = parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"cron(0 * * * ? *)\"\nactive_days = \"MON-FRI\"\n").unwrap_err();
+        assert!(err.contains("put the window in it"), "{err}");
+    }
+
+    #[test]
+    fn a_target_is_warmed_by_one_rule() {
+        let rule = "[[prewarm]]\nfunction = \"checkout-api\"\nqualifier = \"live\"\nschedule = \"rate(5 minutes)\"\n";
+        let other = "[[prewarm]]\nname = \"again\"\nfunction = \"arn:aws:lambda:us-east-1:123456789012:function:checkout-api:live\"\nschedule = \"rate(1 minute)\"\n";
+        let err = parse(&format!("{rule}{other}")).unwrap_err();
+        assert!(err.contains("two [[prewarm]] rules warm checkout-api:live"), "{err}");
+        // Another qualifier of the same function is another target.
+        let ok = "[[prewarm]]\nfunction = \"checkout-api\"\nschedule = \"rate(5 minutes)\"\n";
+        assert_eq!(parse(&format!("{rule}{ok}")).unwrap().prewarm.len(), 2);
+    }
+}
