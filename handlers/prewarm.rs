@@ -13,7 +13,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let function = PrewarmFunction::new(selfheal::aws::load_config().await, environment);
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let invoked_arn = Some(event.context.invoked_function_arn.as_str()).filter(|a| !a.is_empty());
+        let invoked_arn =
+            Some(event.context.invoked_function_arn.as_str()).filter(|a| !a.is_empty());
         function
             .handle(&event.payload, invoked_arn)
             .await

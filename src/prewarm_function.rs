@@ -54,12 +54,11 @@ pub fn classify(event: &Value) -> Result<PrewarmEvent, PrewarmEventError> {
         return Ok(PrewarmEvent::Ping(request));
     }
     if event.get("RequestType").is_some() && event.get("ResponseURL").is_some() {
-        let request = serde_json::from_value(event.clone()).map_err(|e| {
-            PrewarmEventError::Invalid {
+        let request =
+            serde_json::from_value(event.clone()).map_err(|e| PrewarmEventError::Invalid {
                 kind: "CloudFormation custom resource request",
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         return Ok(PrewarmEvent::CustomResource(Box::new(request)));
     }
     if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
@@ -75,7 +74,9 @@ pub fn classify(event: &Value) -> Result<PrewarmEvent, PrewarmEventError> {
         if action != "sync" {
             return Err(invalid(format!("action {action} is not \"sync\"")));
         }
-        let fields = event.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+        let fields = event
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>());
         if let Some(unknown) = fields
             .unwrap_or_default()
             .into_iter()
@@ -88,7 +89,11 @@ pub fn classify(event: &Value) -> Result<PrewarmEvent, PrewarmEventError> {
         let dry_run = match event.get("dryRun") {
             None => false,
             Some(Value::Bool(b)) => *b,
-            Some(other) => return Err(invalid(format!("dryRun must be true or false, not {other}"))),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "dryRun must be true or false, not {other}"
+                )))
+            }
         };
         return Ok(PrewarmEvent::Sync { dry_run });
     }
@@ -247,15 +252,27 @@ impl PrewarmFunction {
         invoked_arn: Option<&str>,
     ) -> Result<Value, PrewarmFunctionError> {
         let (kind, url, stack_id, request_id, logical_id) = match &request {
-            CloudFormationCustomResourceRequest::Create(r) => {
-                ("Create", &r.response_url, &r.stack_id, &r.request_id, &r.logical_resource_id)
-            }
-            CloudFormationCustomResourceRequest::Update(r) => {
-                ("Update", &r.response_url, &r.stack_id, &r.request_id, &r.logical_resource_id)
-            }
-            CloudFormationCustomResourceRequest::Delete(r) => {
-                ("Delete", &r.response_url, &r.stack_id, &r.request_id, &r.logical_resource_id)
-            }
+            CloudFormationCustomResourceRequest::Create(r) => (
+                "Create",
+                &r.response_url,
+                &r.stack_id,
+                &r.request_id,
+                &r.logical_resource_id,
+            ),
+            CloudFormationCustomResourceRequest::Update(r) => (
+                "Update",
+                &r.response_url,
+                &r.stack_id,
+                &r.request_id,
+                &r.logical_resource_id,
+            ),
+            CloudFormationCustomResourceRequest::Delete(r) => (
+                "Delete",
+                &r.response_url,
+                &r.stack_id,
+                &r.request_id,
+                &r.logical_resource_id,
+            ),
             _ => {
                 return Err(PrewarmEventError::Invalid {
                     kind: "CloudFormation custom resource request",
@@ -370,10 +387,22 @@ mod tests {
             (json!({"action": "purge"}), "is not \"sync\""),
             (json!({"action": "sync", "dryRun": "yes"}), "dryRun must be"),
             (json!({"action": "sync", "force": true}), "unknown field"),
-            (json!({"selfhealPrewarm": {"function": "f", "concurrency": 0, "payload": {}, "timeoutMs": 1000}}), "concurrency"),
-            (json!({"selfhealPrewarm": {"function": "f", "concurrency": 2, "payload": 1, "timeoutMs": 1000}}), "payload"),
-            (json!({"selfhealPrewarm": {"function": "f"}}), "missing field"),
-            (json!({"RequestType": "Create", "ResponseURL": "https://x"}), "custom resource"),
+            (
+                json!({"selfhealPrewarm": {"function": "f", "concurrency": 0, "payload": {}, "timeoutMs": 1000}}),
+                "concurrency",
+            ),
+            (
+                json!({"selfhealPrewarm": {"function": "f", "concurrency": 2, "payload": 1, "timeoutMs": 1000}}),
+                "payload",
+            ),
+            (
+                json!({"selfhealPrewarm": {"function": "f"}}),
+                "missing field",
+            ),
+            (
+                json!({"RequestType": "Create", "ResponseURL": "https://x"}),
+                "custom resource",
+            ),
         ] {
             let err = classify(&bad).unwrap_err().to_string();
             assert!(err.contains(expected), "{bad}: {err}");

@@ -149,7 +149,8 @@ mod tests {
         let e = prewarm_environment(env(&[])).unwrap();
         assert_eq!(e.prefix, "selfheal-prewarm-");
         assert_eq!(e.pinger_arn, None);
-        let e = prewarm_environment(env(&[(PREWARM_PREFIX, "team-a-warm-"), (DRY_RUN, "yes")])).unwrap();
+        let e = prewarm_environment(env(&[(PREWARM_PREFIX, "team-a-warm-"), (DRY_RUN, "yes")]))
+            .unwrap();
         assert!(e.dry_run);
         assert_eq!(e.prefix, "team-a-warm-");
         assert!(prewarm_environment(env(&[(PREWARM_PREFIX, "no spaces")])).is_err());

@@ -34,7 +34,7 @@ fn temp_dir(name: &str) -> PathBuf {
 fn the_shipped_rules_pass_the_check() {
     let output = selfheal(&["rules", "check", "rules"], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("quota rules OK"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("prewarm rules OK"));
 }
 
 #[test]

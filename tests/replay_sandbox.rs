@@ -118,25 +118,7 @@ impl Sandbox {
     }
 
     async fn function(&self, name: &str) {
-        let role = common::create_role(&self.account.id, &format!("{name}-role")).await;
-        let mut zip = Vec::new();
-        // An empty zip archive: moto without Docker never runs the code.
-        zip.extend_from_slice(&[0x50, 0x4b, 0x05, 0x06]);
-        zip.extend_from_slice(&[0; 18]);
-        self.lambda
-            .create_function()
-            .function_name(name)
-            .runtime(aws_sdk_lambda::types::Runtime::Python311)
-            .role(role)
-            .handler("index.handler")
-            .code(
-                aws_sdk_lambda::types::FunctionCode::builder()
-                    .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        common::create_function(&self.lambda, &self.account.id, name, None).await;
     }
 
     /// Sends messages as the failing side would have left them.
@@ -223,20 +205,7 @@ impl Sandbox {
     }
 
     async fn invocations(&self, function: &str) -> Vec<Value> {
-        let url = format!(
-            "{}/moto-api/selfheal/lambda/invocations",
-            common::endpoint()
-        );
-        let body: Value = serde_json::from_str(&common::http(&url, "GET", None).await).unwrap();
-        body["invocations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| {
-                i["account_id"] == self.account.id.as_str() && i["function_name"] == function
-            })
-            .cloned()
-            .collect()
+        common::invocations(&self.account.id, function).await
     }
 }
 

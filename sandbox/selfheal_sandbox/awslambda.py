@@ -69,7 +69,8 @@ def install() -> None:
 
     def invoke(self: Any) -> Any:
         function_name = unquote(self.path.rsplit("/", 2)[-2])
-        qualifier = self._get_param("qualifier")
+        # The SDKs send `?Qualifier=`; moto reads only the lower-case spelling.
+        qualifier = self.querystring.get("Qualifier", [None])[0] or self._get_param("qualifier")
         # Raises ResourceNotFoundException (404) when the function or the qualifier does not exist.
         function = self.backend.get_function(function_name, qualifier)
         started = time.time()

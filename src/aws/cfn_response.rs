@@ -42,7 +42,9 @@ pub async fn put_response(url: &str, body: &str) -> Result<(), CfnResponseError>
                     response.status().as_u16()
                 )))
             }
-            Ok(Ok(response)) => last = format!("the response URL answered {}", response.status().as_u16()),
+            Ok(Ok(response)) => {
+                last = format!("the response URL answered {}", response.status().as_u16())
+            }
             Ok(Err(e)) => last = e.to_string(),
             Err(_) => last = format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs()),
         }

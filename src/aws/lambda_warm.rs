@@ -8,7 +8,9 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{InvocationType, ProvisionedConcurrencyStatusEnum};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-fn api_error<E>(operation: &'static str) -> impl Fn(SdkError<E, aws_smithy_runtime_api::http::Response>) -> PrewarmApiError
+fn api_error<E>(
+    operation: &'static str,
+) -> impl Fn(SdkError<E, aws_smithy_runtime_api::http::Response>) -> PrewarmApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -71,9 +73,8 @@ impl WarmApi for Lambda {
                 ready: output.status() == Some(&ProvisionedConcurrencyStatusEnum::Ready),
             })),
             Err(e)
-                if e.as_service_error().is_some_and(|s| {
-                    s.is_provisioned_concurrency_config_not_found_exception()
-                }) =>
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_provisioned_concurrency_config_not_found_exception()) =>
             {
                 Ok(None)
             }

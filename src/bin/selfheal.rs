@@ -17,6 +17,11 @@ const USAGE: &str = "usage:
                  [--json-field PATH=JSON]
       run the DLQ replay function's code with the same request the console takes, and print its
       summary as JSON. Needs SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE unless --dry-run.
+  selfheal prewarm sync [--dry-run] [--rules DIR] [--pinger-arn ARN]
+      make EventBridge hold exactly the [[prewarm]] rules (rules named SELFHEAL_PREWARM_PREFIX, default
+      selfheal-prewarm-, and tagged selfheal:managed-by=prewarm) and print the plan as JSON: create,
+      update, delete, unchanged. --pinger-arn (or SELFHEAL_PREWARM_FUNCTION_ARN) is the pre-warm
+      function, needed for rules above concurrency 1. Exit 1 when any part failed.
   selfheal rules check [DIR]
       validate a rules folder (default: rules); every error names its file, rule and field.";
 
@@ -34,6 +39,9 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("alarm") => alarm(&args[1..]).await,
         Some("replay") => replay(&args[1..]).await,
+        Some("prewarm") if args.get(1).map(String::as_str) == Some("sync") => {
+            prewarm_sync(&args[2..]).await
+        }
         Some("rules") if args.get(1).map(String::as_str) == Some("check") => {
             rules_check(&args[2..])
         }
@@ -259,6 +267,56 @@ fn runbooks_beside(rules_dir: &Path) -> Vec<String> {
         .collect()
 }
 
+async fn prewarm_sync(args: &[String]) -> Result<(), Failure> {
+    use selfheal::prewarm_function::PrewarmFunction;
+    use selfheal::settings::{prewarm_environment, PREWARM_FUNCTION_ARN};
+    let mut rules_dir = None;
+    let mut dry_run = false;
+    let mut pinger_arn = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let mut value = |what: &str| {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| usage_error(format!("selfheal prewarm sync: {arg} needs {what}")))
+        };
+        match arg.as_str() {
+            "--dry-run" => dry_run = true,
+            "--rules" => rules_dir = Some(PathBuf::from(value("a folder")?)),
+            "--pinger-arn" => pinger_arn = Some(value("an ARN")?),
+            other => {
+                return Err(usage_error(format!(
+                    "selfheal prewarm sync: unexpected argument {other:?}"
+                )))
+            }
+        }
+    }
+    let environment = prewarm_environment(|name| match name {
+        PREWARM_FUNCTION_ARN if pinger_arn.is_some() => pinger_arn.clone(),
+        _ => std::env::var(name).ok(),
+    })
+    .map_err(|e| Failure(2, format!("selfheal: {e}")))?;
+    let sdk = selfheal::aws::load_config().await;
+    let function = match rules_dir {
+        Some(dir) => PrewarmFunction::with_rules(sdk, environment, rules_in(&dir)?),
+        None => PrewarmFunction::new(sdk, environment),
+    };
+    let report = function
+        .sync(dry_run, None)
+        .await
+        .map_err(|e| Failure(2, format!("selfheal: {e}")))?;
+    let text = serde_json::to_string_pretty(&report).map_err(|e| Failure(1, e.to_string()))?;
+    println!("{text}");
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(Failure(
+            1,
+            format!("selfheal: the pre-warm sync failed ({})", report.counts()),
+        ))
+    }
+}
+
 fn rules_check(args: &[String]) -> Result<(), Failure> {
     let dir = match args {
         [] => PathBuf::from("rules"),
@@ -268,6 +326,12 @@ fn rules_check(args: &[String]) -> Result<(), Failure> {
     let runbooks = runbooks_beside(&dir);
     let names: Vec<&str> = runbooks.iter().map(String::as_str).collect();
     let rules = RuleSet::from_dir(&dir, &names).map_err(|e| Failure(1, e.to_string()))?;
-    println!("{}: {} quota rules OK", dir.display(), rules.quotas.len());
+    println!(
+        "{}: {} quota, {} dlq and {} prewarm rules OK",
+        dir.display(),
+        rules.quotas.len(),
+        rules.dlqs.len(),
+        rules.prewarm.len()
+    );
     Ok(())
 }

@@ -98,7 +98,9 @@ fn parse_rate(inner: &str) -> Result<Schedule, String> {
     };
     let value: u32 = value.parse().map_err(|_| bad())?;
     if value == 0 {
-        return Err(format!("rate({inner}): the value must be a positive whole number"));
+        return Err(format!(
+            "rate({inner}): the value must be a positive whole number"
+        ));
     }
     let (unit, plural) = match unit {
         "minute" => (RateUnit::Minute, false),
@@ -133,12 +135,48 @@ const MONTHS: &[&str] = &[
 const WEEKDAYS: &[&str] = &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 const CRON_FIELDS: [CronField; 6] = [
-    CronField { name: "minutes", min: 0, max: 59, names: &[], specials: &[] },
-    CronField { name: "hours", min: 0, max: 23, names: &[], specials: &[] },
-    CronField { name: "day-of-month", min: 1, max: 31, names: &[], specials: &["?", "L", "W"] },
-    CronField { name: "month", min: 1, max: 12, names: MONTHS, specials: &[] },
-    CronField { name: "day-of-week", min: 1, max: 7, names: WEEKDAYS, specials: &["?", "L", "#"] },
-    CronField { name: "year", min: 1970, max: 2199, names: &[], specials: &[] },
+    CronField {
+        name: "minutes",
+        min: 0,
+        max: 59,
+        names: &[],
+        specials: &[],
+    },
+    CronField {
+        name: "hours",
+        min: 0,
+        max: 23,
+        names: &[],
+        specials: &[],
+    },
+    CronField {
+        name: "day-of-month",
+        min: 1,
+        max: 31,
+        names: &[],
+        specials: &["?", "L", "W"],
+    },
+    CronField {
+        name: "month",
+        min: 1,
+        max: 12,
+        names: MONTHS,
+        specials: &[],
+    },
+    CronField {
+        name: "day-of-week",
+        min: 1,
+        max: 7,
+        names: WEEKDAYS,
+        specials: &["?", "L", "#"],
+    },
+    CronField {
+        name: "year",
+        min: 1970,
+        max: 2199,
+        names: &[],
+        specials: &[],
+    },
 ];
 
 fn check_cron(inner: &str) -> Result<(), String> {
@@ -177,7 +215,11 @@ fn check_cron_field(text: &str, field: &CronField) -> Result<(), String> {
 
 fn check_cron_item(item: &str, field: &CronField) -> Result<(), String> {
     let value = |token: &str| -> Result<u32, String> {
-        if let Some(index) = field.names.iter().position(|n| token.eq_ignore_ascii_case(n)) {
+        if let Some(index) = field
+            .names
+            .iter()
+            .position(|n| token.eq_ignore_ascii_case(n))
+        {
             return Ok(field.min + index as u32);
         }
         let number: u32 = token
@@ -195,7 +237,11 @@ fn check_cron_item(item: &str, field: &CronField) -> Result<(), String> {
     // L (last), W (nearest weekday) and # (nth weekday) where AWS allows them.
     if field.specials.contains(&"L") && (item == "L" || item.ends_with('L')) {
         let rest = item.trim_end_matches('L');
-        return if rest.is_empty() { Ok(()) } else { value(rest).map(drop) };
+        return if rest.is_empty() {
+            Ok(())
+        } else {
+            value(rest).map(drop)
+        };
     }
     if field.specials.contains(&"W") && item == "LW" {
         return Ok(());
@@ -219,7 +265,12 @@ fn check_cron_item(item: &str, field: &CronField) -> Result<(), String> {
     if let Some(step) = step {
         match step.parse::<u32>() {
             Ok(s) if s >= 1 && s <= field.max => {}
-            _ => return Err(format!("{item:?}: the step after / must be 1 to {}", field.max)),
+            _ => {
+                return Err(format!(
+                    "{item:?}: the step after / must be 1 to {}",
+                    field.max
+                ))
+            }
         }
     }
     if range == "*" {
@@ -251,7 +302,8 @@ impl ActiveWindow {
         let (from_hour, until_hour) = match hours {
             None => (0, 24),
             Some(text) => {
-                let bad = || format!("{text:?} is not an hour range such as \"08-18\" (UTC, 0 to 24)");
+                let bad =
+                    || format!("{text:?} is not an hour range such as \"08-18\" (UTC, 0 to 24)");
                 let (from, until) = text.split_once('-').ok_or_else(bad)?;
                 let from: u32 = from.trim().parse().map_err(|_| bad())?;
                 let until: u32 = until.trim().parse().map_err(|_| bad())?;
@@ -264,20 +316,29 @@ impl ActiveWindow {
         let days = match days {
             None => None,
             Some(text) => {
-                check_cron_field(text, &CRON_FIELDS[4])
-                    .map_err(|e| format!("{text:?} is not a day-of-week field such as \"MON-FRI\": {e}"))?;
+                check_cron_field(text, &CRON_FIELDS[4]).map_err(|e| {
+                    format!("{text:?} is not a day-of-week field such as \"MON-FRI\": {e}")
+                })?;
                 if text == "?" {
                     return Err("days cannot be ?".into());
                 }
                 Some(text.to_ascii_uppercase())
             }
         };
-        Ok(ActiveWindow { from_hour, until_hour, days })
+        Ok(ActiveWindow {
+            from_hour,
+            until_hour,
+            days,
+        })
     }
 
     /// The cron hours field for hours `from_hour..until_hour`, every `step` hours.
     fn hours_field(&self, step: u64) -> String {
-        let step = if step > 1 { format!("/{step}") } else { String::new() };
+        let step = if step > 1 {
+            format!("/{step}")
+        } else {
+            String::new()
+        };
         let range = |from: u32, until: u32| {
             if until - from == 1 {
                 format!("{from}{step}")
@@ -293,7 +354,11 @@ impl ActiveWindow {
         } else if self.until_hour == 0 {
             range(self.from_hour, 24)
         } else {
-            format!("{},{}", range(self.from_hour, 24), range(0, self.until_hour))
+            format!(
+                "{},{}",
+                range(self.from_hour, 24),
+                range(0, self.until_hour)
+            )
         }
     }
 }
@@ -304,19 +369,57 @@ mod tests {
 
     #[test]
     fn rates_are_checked_as_eventbridge_checks_them() {
-        assert_eq!(Schedule::parse("rate(5 minutes)").unwrap().to_string(), "rate(5 minutes)");
-        assert_eq!(Schedule::parse(" rate(1 hour) ").unwrap().to_string(), "rate(1 hour)");
-        for bad in ["rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "rate(5 weeks)", "rate(-1 minutes)", "rate(five minutes)", "rate(5)", "every 5 minutes", "rate(5 minutes"] {
+        assert_eq!(
+            Schedule::parse("rate(5 minutes)").unwrap().to_string(),
+            "rate(5 minutes)"
+        );
+        assert_eq!(
+            Schedule::parse(" rate(1 hour) ").unwrap().to_string(),
+            "rate(1 hour)"
+        );
+        for bad in [
+            "rate(1 minutes)",
+            "rate(5 minute)",
+            "rate(0 minutes)",
+            "rate(5 weeks)",
+            "rate(-1 minutes)",
+            "rate(five minutes)",
+            "rate(5)",
+            "every 5 minutes",
+            "rate(5 minutes",
+        ] {
             assert!(Schedule::parse(bad).is_err(), "{bad} accepted");
         }
     }
 
     #[test]
     fn cron_fields_are_checked() {
-        for good in ["cron(0/5 * * * ? *)", "cron(0 8-17 ? * MON-FRI *)", "cron(15 10 ? * 6L 2027-2029)", "cron(0 9 LW * ? *)", "cron(0 9 ? * 2#1 *)", "cron(0,30 * 1 JAN-MAR ? *)"] {
-            assert!(Schedule::parse(good).is_ok(), "{good}: {:?}", Schedule::parse(good));
+        for good in [
+            "cron(0/5 * * * ? *)",
+            "cron(0 8-17 ? * MON-FRI *)",
+            "cron(15 10 ? * 6L 2027-2029)",
+            "cron(0 9 LW * ? *)",
+            "cron(0 9 ? * 2#1 *)",
+            "cron(0,30 * 1 JAN-MAR ? *)",
+        ] {
+            assert!(
+                Schedule::parse(good).is_ok(),
+                "{good}: {:?}",
+                Schedule::parse(good)
+            );
         }
-        for bad in ["cron(* * * * *)", "cron(0 24 * * ? *)", "cron(60 * * * ? *)", "cron(0 * * * * *)", "cron(0 * ? * ? *)", "cron(0 * * 13 ? *)", "cron(0 * ? * FUNDAY *)", "cron(0/0 * * * ? *)", "cron(? * * * ? *)", "cron(0 * * * ? 1900)"] {
+        for bad in [
+            "cron(* * * * *)",
+            "cron(0 24 * * ? *)",
+            "cron(60 * * * ? *)",
+            "cron(0 * * * * *)",
+            "cron(0 * ? * ? *)",
+            "cron(0 * * 13 ? *)",
+            "cron(0 * ? * FUNDAY *)",
+            "cron(0/0 * * * ? *)",
+            "cron(? * * * ? *)",
+            "cron(0 * * * ? 1900)",
+        ] {
             assert!(Schedule::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -324,29 +427,64 @@ mod tests {
     #[test]
     fn a_window_becomes_the_hours_and_days_of_a_cron() {
         let office = ActiveWindow::parse(Some("08-18"), Some("MON-FRI")).unwrap();
-        let every = |text: &str| Schedule::parse(text).unwrap().within(&office).map(|s| s.to_string());
-        assert_eq!(every("rate(5 minutes)").unwrap(), "cron(0/5 8-17 ? * MON-FRI *)");
-        assert_eq!(every("rate(1 minute)").unwrap(), "cron(* 8-17 ? * MON-FRI *)");
+        let every = |text: &str| {
+            Schedule::parse(text)
+                .unwrap()
+                .within(&office)
+                .map(|s| s.to_string())
+        };
+        assert_eq!(
+            every("rate(5 minutes)").unwrap(),
+            "cron(0/5 8-17 ? * MON-FRI *)"
+        );
+        assert_eq!(
+            every("rate(1 minute)").unwrap(),
+            "cron(* 8-17 ? * MON-FRI *)"
+        );
         assert_eq!(every("rate(1 hour)").unwrap(), "cron(0 8-17 ? * MON-FRI *)");
         assert!(every("rate(7 minutes)").is_err());
         assert!(every("rate(1 day)").is_err());
         let night = ActiveWindow::parse(Some("22-06"), None).unwrap();
         assert_eq!(
-            Schedule::parse("rate(10 minutes)").unwrap().within(&night).unwrap().to_string(),
+            Schedule::parse("rate(10 minutes)")
+                .unwrap()
+                .within(&night)
+                .unwrap()
+                .to_string(),
             "cron(0/10 22-23,0-5 * * ? *)"
         );
         let all_day = ActiveWindow::parse(None, Some("SAT,SUN")).unwrap();
         assert_eq!(
-            Schedule::parse("rate(2 hours)").unwrap().within(&all_day).unwrap().to_string(),
+            Schedule::parse("rate(2 hours)")
+                .unwrap()
+                .within(&all_day)
+                .unwrap()
+                .to_string(),
             "cron(0 0/2 ? * SAT,SUN *)"
         );
-        assert!(Schedule::parse("cron(0 * * * ? *)").unwrap().within(&office).is_err());
-        for (hours, days) in [(Some("8"), None), (Some("25-3"), None), (Some("08-08"), None), (None, Some("MONDAY")), (None, Some("?"))] {
-            assert!(ActiveWindow::parse(hours, days).is_err(), "{hours:?} {days:?}");
+        assert!(Schedule::parse("cron(0 * * * ? *)")
+            .unwrap()
+            .within(&office)
+            .is_err());
+        for (hours, days) in [
+            (Some("8"), None),
+            (Some("25-3"), None),
+            (Some("08-08"), None),
+            (None, Some("MONDAY")),
+            (None, Some("?")),
+        ] {
+            assert!(
+                ActiveWindow::parse(hours, days).is_err(),
+                "{hours:?} {days:?}"
+            );
         }
         // Every generated expression passes our own cron check.
         for text in ["rate(5 minutes)", "rate(1 hour)", "rate(3 hours)"] {
-            let generated = Schedule::parse(text).unwrap().within(&night).unwrap().to_string();
+            let generated = Schedule::parse(text)
+                .unwrap()
+                .within(&night)
+                .unwrap()
+                .to_string();
             assert!(Schedule::parse(&generated).is_ok(), "{generated}");
         }
     }

@@ -138,11 +138,7 @@ pub enum Action {
 }
 
 /// Compares what should be with what is. Pure: the whole decision, no calls.
-pub fn plan(
-    wanted: &[Resolution],
-    observed: &[Observed],
-    report: &mut SyncReport,
-) -> Vec<Action> {
+pub fn plan(wanted: &[Resolution], observed: &[Observed], report: &mut SyncReport) -> Vec<Action> {
     let find = |name: &str| observed.iter().find(|o| o.listed.name == name);
     let mut actions = Vec::new();
     let mut claimed = std::collections::HashSet::new();
@@ -189,7 +185,11 @@ pub fn plan(
                     },
                 }
             }
-            Resolution::Skip { rule, target, reason } => {
+            Resolution::Skip {
+                rule,
+                target,
+                reason,
+            } => {
                 claimed.insert(rule.clone());
                 report.skipped.push(Skipped {
                     target: target.clone(),
@@ -204,7 +204,11 @@ pub fn plan(
                     actions.push(delete(o));
                 }
             }
-            Resolution::Problem { rule, target, message } => {
+            Resolution::Problem {
+                rule,
+                target,
+                message,
+            } => {
                 claimed.insert(rule.clone());
                 report.errors.push(SyncProblem {
                     rule: Some(rule.clone()),
@@ -381,7 +385,11 @@ impl<R: RuleApi, W: WarmApi> Syncer<R, W> {
     }
 
     async fn resolve(&self, rule: &PrewarmRule) -> Resolution {
-        let name = rule_name(&self.settings.prefix, &rule.function, rule.qualifier.as_deref());
+        let name = rule_name(
+            &self.settings.prefix,
+            &rule.function,
+            rule.qualifier.as_deref(),
+        );
         let target = rule.target_label();
         let problem = |message: String| Resolution::Problem {
             rule: name.clone(),
@@ -538,7 +546,8 @@ impl<R: RuleApi, W: WarmApi> Syncer<R, W> {
                     .await
                     .map_err(|e| failed(rule, e))?;
                 for target in targets.iter().filter(|t| {
-                    is_function(&t.arn) && Some(t.arn.as_str()) != self.settings.pinger_arn.as_deref()
+                    is_function(&t.arn)
+                        && Some(t.arn.as_str()) != self.settings.pinger_arn.as_deref()
                 }) {
                     self.disallow(rule, &target.arn).await?;
                 }

@@ -1,7 +1,7 @@
 //! Parsing and validating rules files, naming the file, rule and field of every error.
 
-use super::{Defaults, DlqRule, DlqTarget, Increase, QuotaRule, RuleSet};
 use super::prewarm::parse_prewarm_rule;
+use super::{Defaults, DlqRule, DlqTarget, Increase, QuotaRule, RuleSet};
 use std::fmt;
 use std::path::Path;
 use toml::{Table, Value};

@@ -1,6 +1,6 @@
 //! `[[prewarm]]` rules: which function to keep warm, how often, how many containers, when.
 
-use super::load::{FileCheck, Fields};
+use super::load::{Fields, FileCheck};
 use super::PrewarmRule;
 use crate::prewarm::schedule::{ActiveWindow, Schedule};
 use toml::Value;
@@ -330,7 +330,10 @@ mod tests {
                 "{field} missing from:\n{err}"
             );
         }
-        let err = parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\nconcurrency = 101\n").unwrap_err();
+        let err = parse(
+            "[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\nconcurrency = 101\n",
+        )
+        .unwrap_err();
         assert!(err.contains("from 1 to 100, found 101"), "{err}");
         let err = parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"cron(0 * * * ? *)\"\nactive_days = \"MON-FRI\"\n").unwrap_err();
         assert!(err.contains("put the window in it"), "{err}");
@@ -341,7 +344,10 @@ mod tests {
         let rule = "[[prewarm]]\nfunction = \"checkout-api\"\nqualifier = \"live\"\nschedule = \"rate(5 minutes)\"\n";
         let other = "[[prewarm]]\nname = \"again\"\nfunction = \"arn:aws:lambda:us-east-1:123456789012:function:checkout-api:live\"\nschedule = \"rate(1 minute)\"\n";
         let err = parse(&format!("{rule}{other}")).unwrap_err();
-        assert!(err.contains("two [[prewarm]] rules warm checkout-api:live"), "{err}");
+        assert!(
+            err.contains("two [[prewarm]] rules warm checkout-api:live"),
+            "{err}"
+        );
         // Another qualifier of the same function is another target.
         let ok = "[[prewarm]]\nfunction = \"checkout-api\"\nschedule = \"rate(5 minutes)\"\n";
         assert_eq!(parse(&format!("{rule}{ok}")).unwrap().prewarm.len(), 2);

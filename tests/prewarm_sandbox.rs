@@ -1,0 +1,573 @@
+//! Pre-warming against the sandbox: the sync through the real EventBridge and Lambda clients, the
+//! pings through the real Lambda client, faults from the sandbox's Lambda.
+
+mod common;
+
+use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
+use common::Account;
+use selfheal::aws::eventbridge::EventBridge;
+use selfheal::aws::lambda::Lambda;
+use selfheal::prewarm::ping::FailureKind;
+use selfheal::prewarm::{ping, PingRequest, SyncReport, SyncSettings, Syncer};
+use selfheal::prewarm_function::{PrewarmFunction, PrewarmFunctionError};
+use selfheal::rules::{PrewarmRule, RuleSet};
+use selfheal::settings::PrewarmEnvironment;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const PREFIX: &str = "selfheal-prewarm-";
+
+struct Sandbox {
+    account: Account,
+    events: aws_sdk_eventbridge::Client,
+    lambda: aws_sdk_lambda::Client,
+    pinger_arn: String,
+}
+
+fn rules(toml: &str) -> Vec<PrewarmRule> {
+    RuleSet::from_sources(&[("prewarm.toml", toml)], &[])
+        .unwrap()
+        .prewarm
+}
+
+const STORY: &str = r#"
+[[prewarm]]
+function = "checkout-api"
+qualifier = "live"
+schedule = "rate(5 minutes)"
+concurrency = 3
+active_hours = "08-18"
+active_days = "MON-FRI"
+
+[[prewarm]]
+function = "search-api"
+schedule = "rate(5 minutes)"
+"#;
+
+impl Sandbox {
+    async fn new() -> Sandbox {
+        let account = Account::new().await;
+        let events = aws_sdk_eventbridge::Client::new(&account.sdk);
+        let lambda = aws_sdk_lambda::Client::new(&account.sdk);
+        let pinger_arn =
+            common::create_function(&lambda, &account.id, "selfheal-prewarm", None).await;
+        common::create_function(&lambda, &account.id, "checkout-api", Some("live")).await;
+        common::create_function(&lambda, &account.id, "search-api", None).await;
+        Sandbox {
+            account,
+            events,
+            lambda,
+            pinger_arn,
+        }
+    }
+
+    fn syncer(&self, dry_run: bool) -> Syncer<EventBridge, Lambda> {
+        Syncer::new(
+            EventBridge::new(self.events.clone()),
+            Lambda::new(self.lambda.clone()),
+            SyncSettings {
+                prefix: PREFIX.into(),
+                pinger_arn: Some(self.pinger_arn.clone()),
+                dry_run,
+            },
+        )
+    }
+
+    async fn sync(&self, toml: &str) -> SyncReport {
+        self.syncer(false).sync(&rules(toml)).await
+    }
+
+    /// Every rule of the account: name → (schedule, state, targets, tags).
+    async fn rule(&self, name: &str) -> Option<(String, RuleState, Vec<Target>, Vec<Tag>)> {
+        let described = self.events.describe_rule().name(name).send().await.ok()?;
+        let targets = self
+            .events
+            .list_targets_by_rule()
+            .rule(name)
+            .send()
+            .await
+            .unwrap()
+            .targets
+            .unwrap_or_default();
+        let tags = self
+            .events
+            .list_tags_for_resource()
+            .resource_arn(described.arn().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .tags
+            .unwrap_or_default();
+        Some((
+            described.schedule_expression().unwrap().to_owned(),
+            described.state().unwrap().clone(),
+            targets,
+            tags,
+        ))
+    }
+
+    async fn rule_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .events
+            .list_rules()
+            .send()
+            .await
+            .unwrap()
+            .rules()
+            .iter()
+            .filter_map(|r| r.name().map(str::to_owned))
+            .collect();
+        names.sort();
+        names
+    }
+
+    async fn policy(&self, function: &str) -> String {
+        self.lambda
+            .get_policy()
+            .function_name(function)
+            .send()
+            .await
+            .map(|p| p.policy().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    }
+
+    async fn behaviour(&self, function: &str, behaviour: Value) {
+        let mut body = behaviour;
+        body["account_id"] = json!(self.account.id);
+        body["function"] = json!(function);
+        let url = format!("{}/moto-api/selfheal/lambda/behaviour", common::endpoint());
+        common::http(&url, "POST", Some(body)).await;
+    }
+
+    async fn provision(&self, function: &str, qualifier: &str, containers: i32) {
+        self.lambda
+            .put_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier(qualifier)
+            .provisioned_concurrent_executions(containers)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_sync_from_an_empty_account_creates_exactly_the_configured_rules() {
+    let s = Sandbox::new().await;
+    let report = s.sync(STORY).await;
+    assert!(report.ok(), "{report:#?}");
+    assert_eq!(report.create.len(), 2);
+    assert_eq!(
+        s.rule_names().await,
+        [
+            "selfheal-prewarm-checkout-api.live",
+            "selfheal-prewarm-search-api"
+        ]
+    );
+
+    // Concurrency 3: the pre-warm function, told what to ping.
+    let (schedule, state, targets, tags) =
+        s.rule("selfheal-prewarm-checkout-api.live").await.unwrap();
+    assert_eq!(schedule, "cron(0/5 8-17 ? * MON-FRI *)");
+    assert_eq!(state, RuleState::Enabled);
+    assert_eq!(targets.len(), 1);
+    assert_eq!(targets[0].arn(), s.pinger_arn);
+    let input: Value = serde_json::from_str(targets[0].input().unwrap()).unwrap();
+    assert_eq!(input["selfhealPrewarm"]["concurrency"], 3);
+    assert_eq!(input["selfhealPrewarm"]["qualifier"], "live");
+    assert_eq!(
+        input["selfhealPrewarm"]["payload"],
+        json!({"isPrewarm": true})
+    );
+    assert!(tags
+        .iter()
+        .any(|t| t.key() == "selfheal:managed-by" && t.value() == "prewarm"));
+
+    // Concurrency 1: the function itself, the ping as constant input, and EventBridge allowed to call it.
+    let (_, _, targets, _) = s.rule("selfheal-prewarm-search-api").await.unwrap();
+    assert!(targets[0].arn().ends_with(":function:search-api"));
+    assert_eq!(targets[0].input(), Some(r#"{"isPrewarm":true}"#));
+    let policy = s.policy("search-api").await;
+    assert!(policy.contains("events.amazonaws.com"), "{policy}");
+    assert!(
+        policy.contains("rule/selfheal-prewarm-search-api"),
+        "{policy}"
+    );
+
+    // Nothing differs: nothing is written.
+    let again = s.sync(STORY).await;
+    assert!(again.ok(), "{again:#?}");
+    assert_eq!(again.unchanged.len(), 2);
+    assert_eq!(again.calls.writes, 0, "{again:#?}");
+    // One listing, then per rule its tags and targets, per target GetFunction (+ provisioned
+    // concurrency for a qualified one).
+    assert_eq!(again.calls.reads, 1 + 2 * 2 + 2 + 1);
+}
+
+#[tokio::test]
+async fn a_changed_configuration_and_hand_edits_are_repaired() {
+    let s = Sandbox::new().await;
+    assert!(s.sync(STORY).await.ok());
+    // Someone disables one rule and adds a target to the other.
+    s.events
+        .disable_rule()
+        .name("selfheal-prewarm-search-api")
+        .send()
+        .await
+        .unwrap();
+    s.events
+        .put_targets()
+        .rule("selfheal-prewarm-checkout-api.live")
+        .targets(
+            Target::builder()
+                .id("by-hand")
+                .arn(&s.pinger_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // And the configuration changes: checkout down to 1 container, search every 10 minutes.
+    let changed = STORY.replace("concurrency = 3\n", "").replace(
+        "function = \"search-api\"\nschedule = \"rate(5 minutes)\"",
+        "function = \"search-api\"\nschedule = \"rate(10 minutes)\"",
+    );
+    let report = s.sync(&changed).await;
+    assert!(report.ok(), "{report:#?}");
+    assert_eq!(report.update.len(), 2, "{report:#?}");
+    let search = report
+        .update
+        .iter()
+        .find(|u| u.rule == "selfheal-prewarm-search-api")
+        .unwrap();
+    assert!(search
+        .changes
+        .contains(&"schedule rate(5 minutes) → rate(10 minutes)".to_owned()));
+    assert!(search
+        .changes
+        .contains(&"state DISABLED → ENABLED".to_owned()));
+
+    let (schedule, state, _, _) = s.rule("selfheal-prewarm-search-api").await.unwrap();
+    assert_eq!(
+        (schedule.as_str(), state),
+        ("rate(10 minutes)", RuleState::Enabled)
+    );
+    let (_, _, targets, _) = s.rule("selfheal-prewarm-checkout-api.live").await.unwrap();
+    assert_eq!(targets.len(), 1, "the hand-added target is removed");
+    assert!(targets[0].arn().ends_with(":function:checkout-api:live"));
+    assert!(s
+        .policy("checkout-api")
+        .await
+        .contains("events.amazonaws.com"));
+    assert_eq!(s.sync(&changed).await.unchanged.len(), 2);
+}
+
+#[tokio::test]
+async fn a_target_removed_from_the_rules_loses_its_rule_and_permission() {
+    let s = Sandbox::new().await;
+    assert!(s.sync(STORY).await.ok());
+    let only_checkout = STORY
+        .split("\n[[prewarm]]\nfunction = \"search-api\"")
+        .next()
+        .unwrap();
+    let report = s.sync(only_checkout).await;
+    assert!(report.ok(), "{report:#?}");
+    assert_eq!(report.delete.len(), 1);
+    assert_eq!(s.rule_names().await, ["selfheal-prewarm-checkout-api.live"]);
+    assert!(!s
+        .policy("search-api")
+        .await
+        .contains("selfheal-prewarm-search-api"));
+}
+
+#[tokio::test]
+async fn foreign_rules_are_never_touched() {
+    let s = Sandbox::new().await;
+    // No tag: not ours, whatever its name.
+    for name in [
+        "selfheal-prewarm-legacy",
+        "nightly-report",
+        "selfheal-prewarm-search-api",
+    ] {
+        s.events
+            .put_rule()
+            .name(name)
+            .schedule_expression("rate(1 day)")
+            .state(RuleState::Disabled)
+            .send()
+            .await
+            .unwrap();
+    }
+    let report = s.sync(STORY).await;
+    assert!(!report.ok());
+    assert_eq!(report.foreign, ["selfheal-prewarm-legacy"]);
+    assert_eq!(report.errors.len(), 1);
+    assert!(
+        report.errors[0].message.contains("is not selfheal's"),
+        "{report:#?}"
+    );
+    assert_eq!(report.create.len(), 1, "the other target is still synced");
+    for name in [
+        "selfheal-prewarm-legacy",
+        "nightly-report",
+        "selfheal-prewarm-search-api",
+    ] {
+        let (schedule, state, targets, _) = s.rule(name).await.unwrap();
+        assert_eq!(
+            (schedule.as_str(), state),
+            ("rate(1 day)", RuleState::Disabled)
+        );
+        assert!(targets.is_empty());
+    }
+    // Syncing nothing deletes only what is ours.
+    assert!(s.sync("").await.delete.len() == 1);
+    assert_eq!(
+        s.rule_names().await,
+        [
+            "nightly-report",
+            "selfheal-prewarm-legacy",
+            "selfheal-prewarm-search-api"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_the_plan_and_writes_nothing() {
+    let s = Sandbox::new().await;
+    let report = s.syncer(true).sync(&rules(STORY)).await;
+    assert!(report.dry_run && report.ok());
+    assert_eq!(report.create.len(), 2);
+    assert_eq!(report.calls.writes, 0);
+    assert!(s.rule_names().await.is_empty());
+    assert!(s.policy("search-api").await.is_empty());
+}
+
+#[tokio::test]
+async fn provisioned_concurrency_that_covers_the_target_replaces_its_rule() {
+    let s = Sandbox::new().await;
+    assert!(s.sync(STORY).await.ok());
+    s.provision("checkout-api", "live", 5).await;
+    let report = s.sync(STORY).await;
+    assert!(report.ok(), "{report:#?}");
+    assert_eq!(report.skipped.len(), 1);
+    assert!(report.skipped[0]
+        .reason
+        .contains("provisioned concurrency 5"));
+    assert_eq!(report.delete.len(), 1);
+    assert_eq!(s.rule_names().await, ["selfheal-prewarm-search-api"]);
+    // Two provisioned containers do not cover three: the rule comes back.
+    s.provision("checkout-api", "live", 2).await;
+    assert_eq!(s.sync(STORY).await.create.len(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_function_is_an_error_and_the_rest_still_syncs() {
+    let s = Sandbox::new().await;
+    let with_ghost =
+        format!("{STORY}\n[[prewarm]]\nfunction = \"ghost-api\"\nschedule = \"rate(5 minutes)\"\n");
+    let report = s.sync(&with_ghost).await;
+    assert!(!report.ok());
+    assert_eq!(report.create.len(), 2);
+    assert!(
+        report.errors[0]
+            .message
+            .contains("ghost-api does not exist"),
+        "{report:#?}"
+    );
+    assert!(!s.rule_names().await.iter().any(|n| n.contains("ghost")));
+}
+
+fn ping_request(
+    function: &str,
+    qualifier: Option<&str>,
+    concurrency: u32,
+    timeout_ms: u32,
+) -> PingRequest {
+    PingRequest {
+        function: function.into(),
+        qualifier: qualifier.map(str::to_owned),
+        concurrency,
+        payload: json!({"isPrewarm": true}),
+        timeout_ms,
+    }
+}
+
+#[tokio::test]
+async fn pings_go_out_at_once_one_per_container() {
+    let s = Sandbox::new().await;
+    let lambda = Lambda::new(s.lambda.clone());
+    let one = ping(&lambda, &ping_request("search-api", None, 1, 5000)).await;
+    assert!(one.ok() && one.sent == 1 && one.warm == 1, "{one:#?}");
+
+    // Each invocation takes 400 ms: five in a row would take 2 s.
+    s.behaviour("checkout-api", json!({"delay_ms": 400})).await;
+    let started = Instant::now();
+    let five = ping(
+        &lambda,
+        &ping_request("checkout-api", Some("live"), 5, 5000),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    assert!(five.ok() && five.warm == 5, "{five:#?}");
+    assert!(elapsed < Duration::from_millis(1200), "{elapsed:?}");
+    let seen = common::invocations(&s.account.id, "checkout-api").await;
+    assert_eq!(seen.len(), 5);
+    assert!(seen.iter().all(|i| i["payload"] == r#"{"isPrewarm":true}"#
+        && i["qualifier"] == "live"
+        && i["invocation_type"] == "RequestResponse"));
+    // All five were in flight together.
+    let last_start = seen
+        .iter()
+        .map(|i| i["at"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    let first_end = seen
+        .iter()
+        .map(|i| i["finished"].as_f64().unwrap())
+        .fold(f64::MAX, f64::min);
+    assert!(last_start < first_end, "the pings did not overlap");
+}
+
+#[tokio::test]
+async fn provisioned_concurrency_skips_the_pings() {
+    let s = Sandbox::new().await;
+    s.provision("checkout-api", "live", 3).await;
+    let report = ping(
+        &Lambda::new(s.lambda.clone()),
+        &ping_request("checkout-api", Some("live"), 3, 5000),
+    )
+    .await;
+    assert!(report.ok());
+    assert_eq!(report.sent, 0);
+    assert!(report
+        .skipped
+        .unwrap()
+        .contains("provisioned concurrency 3"));
+    assert!(common::invocations(&s.account.id, "checkout-api")
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn failed_pings_fail_the_invocation_and_say_why() {
+    let s = Sandbox::new().await;
+    let function = PrewarmFunction::new(
+        s.account.sdk.clone(),
+        PrewarmEnvironment {
+            prefix: PREFIX.into(),
+            pinger_arn: None,
+            dry_run: false,
+        },
+    );
+    let event = |function: &str, timeout_ms: u32| json!({"selfhealPrewarm": {"function": function, "concurrency": 2, "payload": {"isPrewarm": true}, "timeoutMs": timeout_ms}});
+    let lambda = Lambda::new(s.lambda.clone());
+    // Throttling is retried by the SDK (4 attempts with backoff) before it is reported.
+    for (behaviour, kind, timeout_ms) in [
+        (json!({"fail": "throttle"}), FailureKind::Throttled, 5000),
+        (json!({"fail": "error"}), FailureKind::FunctionError, 5000),
+        (json!({"delay_ms": 1500}), FailureKind::TimedOut, 300),
+    ] {
+        s.behaviour("search-api", behaviour.clone()).await;
+        let report = ping(&lambda, &ping_request("search-api", None, 2, timeout_ms)).await;
+        assert_eq!(report.failures.len(), 2, "{behaviour}: {report:#?}");
+        assert!(
+            report.failures.iter().all(|f| f.kind == kind),
+            "{report:#?}"
+        );
+        let err = function
+            .handle(&event("search-api", timeout_ms), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PrewarmFunctionError::PingFailed { failed: 2, .. }),
+            "{err}"
+        );
+    }
+    s.behaviour("search-api", json!({})).await;
+    let err = function
+        .handle(&event("ghost-api", 1000), None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("ResourceNotFoundException"),
+        "{err}"
+    );
+    assert!(function
+        .handle(&event("search-api", 1000), None)
+        .await
+        .is_ok());
+}
+
+/// Answers one HTTP request with 200 and returns it (CloudFormation's pre-signed S3 URL, played here).
+async fn one_request(listener: tokio::net::TcpListener) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut stream, _) = listener.accept().await.unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buffer).await.unwrap();
+        seen.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&seen).to_string();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await
+                    .unwrap();
+                return text;
+            }
+        }
+        if n == 0 {
+            return text;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_custom_resource_syncs_on_create_and_removes_everything_on_delete() {
+    let s = Sandbox::new().await;
+    let function = PrewarmFunction::with_rules(
+        s.account.sdk.clone(),
+        PrewarmEnvironment {
+            prefix: PREFIX.into(),
+            pinger_arn: None,
+            dry_run: false,
+        },
+        RuleSet::from_sources(&[("prewarm.toml", STORY)], &[]).unwrap(),
+    );
+    for (request_type, expected_rules) in [("Create", 2), ("Delete", 0)] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/response?X-Amz-Signature=0",
+            listener.local_addr().unwrap()
+        );
+        let server = tokio::spawn(one_request(listener));
+        let mut event = common::fixture("cfn-custom-resource-create.json");
+        event["RequestType"] = json!(request_type);
+        event["ResponseURL"] = json!(url);
+        if request_type == "Delete" {
+            event["PhysicalResourceId"] = json!("selfheal-prewarm-rules");
+        }
+        let answer = function.handle(&event, Some(&s.pinger_arn)).await.unwrap();
+        assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+        let request = server.await.unwrap();
+        assert!(
+            request.starts_with("PUT /response?X-Amz-Signature=0 HTTP/1.1"),
+            "{request}"
+        );
+        let body: Value = serde_json::from_str(request.split_once("\r\n\r\n").unwrap().1).unwrap();
+        assert_eq!(body["Status"], "SUCCESS");
+        assert_eq!(body["PhysicalResourceId"], "selfheal-prewarm-rules");
+        assert_eq!(body["LogicalResourceId"], "PrewarmRules");
+        assert_eq!(body["RequestId"], "82304eb2-bdda-469f-a33b-a3f1406d0a52");
+        assert_eq!(s.rule_names().await.len(), expected_rules, "{request_type}");
+    }
+}
