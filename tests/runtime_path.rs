@@ -1,11 +1,12 @@
-//! The quota function's real binary as a Lambda runtime client: `cargo lambda watch` serves the
-//! runtime API and the standard Invoke URL, `cargo lambda invoke` sends the events. Needs
-//! `cargo-lambda` on PATH (`scripts/bootstrap` puts it in .venv/bin) and the sandbox.
+//! The functions' real binaries as Lambda runtime clients: `cargo lambda watch` serves the runtime API
+//! and the standard Invoke URL, `cargo lambda invoke` sends the events. Needs `cargo-lambda` on PATH
+//! (`scripts/bootstrap` puts it in .venv/bin) and the sandbox.
 
 mod common;
 
 use common::Account;
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,22 +34,6 @@ fn cargo_lambda() -> Command {
     command
 }
 
-fn invoke(port: u16, payload_file: &str) -> Output {
-    cargo_lambda()
-        .args([
-            "invoke",
-            "quota-alarm",
-            "--invoke-address",
-            "127.0.0.1",
-            "--invoke-port",
-        ])
-        .arg(port.to_string())
-        .args(["--data-file", payload_file])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo lambda runs")
-}
-
 fn wait_for_port(port: u16) {
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -60,52 +45,143 @@ fn wait_for_port(port: u16) {
     }
 }
 
-#[tokio::test]
-async fn the_function_answers_alarm_events_through_the_runtime_api() {
-    let available = cargo_lambda().arg("--version").output();
-    assert!(
-        available.is_ok_and(|o| o.status.success()),
-        "cargo-lambda is not on PATH: run scripts/bootstrap and add .venv/bin to PATH (scripts/test does)"
-    );
-    let account = Account::new().await;
-    let port = free_port();
-    let _watch = Running(
-        cargo_lambda()
-            .args([
-                "watch",
-                "--only-lambda-apis",
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-            ])
-            .arg(port.to_string())
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(port);
-    let _function = Running(
-        Command::new(env!("CARGO_BIN_EXE_quota-alarm"))
+/// `cargo lambda watch` serving one function, and that function's binary polling it.
+struct Runtime {
+    name: &'static str,
+    port: u16,
+    _function: Running,
+    _watch: Running,
+}
+
+impl Runtime {
+    /// Starts `binary` as the function `name`, with the sandbox account's credentials and `env`.
+    fn start(
+        name: &'static str,
+        binary: &Path,
+        account_id: &str,
+        env: &[(&str, &str)],
+        stdout: Stdio,
+        watch_args: &[&str],
+    ) -> Runtime {
+        let available = cargo_lambda().arg("--version").output();
+        assert!(
+            available.is_ok_and(|o| o.status.success()),
+            "cargo-lambda is not on PATH: run scripts/bootstrap and add .venv/bin to PATH (scripts/test does)"
+        );
+        let port = free_port();
+        let watch = Running(
+            cargo_lambda()
+                .args([
+                    "watch",
+                    "--only-lambda-apis",
+                    "--invoke-address",
+                    "127.0.0.1",
+                    "--invoke-port",
+                ])
+                .arg(port.to_string())
+                .args(watch_args)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        wait_for_port(port);
+        let mut command = Command::new(binary);
+        command
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
-                format!("http://127.0.0.1:{port}/.rt/quota-alarm"),
+                format!("http://127.0.0.1:{port}/.rt/{name}"),
             )
-            .env("AWS_LAMBDA_FUNCTION_NAME", "quota-alarm")
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .env("AWS_ENDPOINT_URL", common::endpoint())
             .env("AWS_REGION", common::REGION)
-            .env("AWS_ACCESS_KEY_ID", &account.id)
+            .env("AWS_ACCESS_KEY_ID", account_id)
             .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("SELFHEAL_TOPIC_ARN", &account.topic_arn)
-            .env("SELFHEAL_TABLE", &account.table)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .stdout(stdout)
+            .stderr(Stdio::null());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let function = Running(command.spawn().unwrap());
+        Runtime {
+            name,
+            port,
+            _function: function,
+            _watch: watch,
+        }
+    }
+
+    /// `cargo lambda invoke` with a payload file (a path from the project root).
+    fn invoke_file(&self, payload_file: &str) -> Output {
+        cargo_lambda()
+            .args([
+                "invoke",
+                self.name,
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+            ])
+            .arg(self.port.to_string())
+            .arg("--data-file")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(payload_file))
+            // Outside the project: `cargo lambda invoke` checks the name against the project's binaries.
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("cargo lambda runs")
+    }
+
+    fn invoke(&self, payload: &serde_json::Value) -> Output {
+        cargo_lambda()
+            .args([
+                "invoke",
+                self.name,
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+            ])
+            .arg(self.port.to_string())
+            .args(["--data-ascii", &payload.to_string()])
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("cargo lambda runs")
+    }
+}
+
+fn answer(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn failure_text(output: &Output) -> String {
+    assert!(!output.status.success(), "expected an error");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[tokio::test]
+async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
+    let account = Account::new().await;
+    let runtime = Runtime::start(
+        "quota-alarm",
+        Path::new(env!("CARGO_BIN_EXE_quota-alarm")),
+        &account.id,
+        &[
+            ("SELFHEAL_TOPIC_ARN", &account.topic_arn),
+            ("SELFHEAL_TABLE", &account.table),
+        ],
+        Stdio::null(),
+        &[],
     );
 
     let mut decisions = Vec::new();
@@ -115,13 +191,7 @@ async fn the_function_answers_alarm_events_through_the_runtime_api() {
         "tests/fixtures/eventbridge-lambda-concurrency.json",
         "tests/fixtures/alarm-action-alb-targets.json",
     ] {
-        let output = invoke(port, fixture);
-        assert!(
-            output.status.success(),
-            "{fixture}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let response: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let response = answer(&runtime.invoke_file(fixture));
         let outcome = &response["outcomes"][0];
         decisions.push((
             outcome["decision"].as_str().unwrap().to_owned(),
@@ -146,15 +216,99 @@ async fn the_function_answers_alarm_events_through_the_runtime_api() {
         "the escalation's SMS and email"
     );
 
-    let refused = invoke(port, "tests/fixtures/eventbridge-ec2-state-change.json");
-    assert!(
-        !refused.status.success(),
-        "an event of another kind is an error"
-    );
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&refused.stdout),
-        String::from_utf8_lossy(&refused.stderr)
-    );
+    let text =
+        failure_text(&runtime.invoke_file("tests/fixtures/eventbridge-ec2-state-change.json"));
     assert!(text.contains("not a CloudWatch alarm event"), "{text}");
+}
+
+#[tokio::test]
+async fn the_guard_answers_pings_itself_and_hands_real_events_to_the_handler() {
+    let account = Account::new().await;
+    let log = std::env::temp_dir().join(format!("selfheal-warmed-{}.log", account.id));
+    let runtime = Runtime::start(
+        "warmed-example",
+        Path::new(env!("CARGO_BIN_EXE_warmed-example")),
+        &account.id,
+        &[("SELFHEAL_PREWARM_HOLD_MS", "150")],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+        &[],
+    );
+    for _ in 0..3 {
+        let started = Instant::now();
+        assert_eq!(
+            answer(&runtime.invoke(&serde_json::json!({"isPrewarm": true}))),
+            serde_json::json!({"prewarmed": true})
+        );
+        assert!(
+            started.elapsed() >= Duration::from_millis(150),
+            "the guard holds the container"
+        );
+    }
+    assert_eq!(
+        answer(&runtime.invoke(&serde_json::json!({"cart_id": "c-42"}))),
+        serde_json::json!({"handled": true, "cart": "c-42"})
+    );
+    let text = failure_text(&runtime.invoke(&serde_json::json!({"basket": 1})));
+    assert!(text.contains("InvalidEvent"), "{text}");
+    let handled = std::fs::read_to_string(&log).unwrap();
+    let runs: Vec<&str> = handled
+        .lines()
+        .filter(|l| l.starts_with("checkout handled"))
+        .collect();
+    assert_eq!(
+        runs,
+        ["checkout handled cart c-42"],
+        "only the real event reached the handler"
+    );
+    let _ = std::fs::remove_file(log);
+}
+
+#[tokio::test]
+async fn the_prewarm_function_syncs_on_its_schedule_and_pings_through_the_runtime_api() {
+    let account = Account::new().await;
+    let lambda = aws_sdk_lambda::Client::new(&account.sdk);
+    let pinger = common::create_function(&lambda, &account.id, "selfheal-prewarm", None).await;
+    common::create_function(&lambda, &account.id, "checkout-api", Some("live")).await;
+    common::create_function(&lambda, &account.id, "search-api", None).await;
+    let runtime = Runtime::start(
+        "prewarm",
+        Path::new(env!("CARGO_BIN_EXE_prewarm")),
+        &account.id,
+        &[("SELFHEAL_PREWARM_FUNCTION_ARN", &pinger)],
+        Stdio::null(),
+        &[],
+    );
+    // The daily schedule's event: a sync with the rules compiled in (rules/prewarm.toml).
+    let report = answer(&runtime.invoke_file("tests/fixtures/eventbridge-scheduled-event.json"));
+    assert_eq!(report["create"].as_array().unwrap().len(), 2, "{report}");
+    assert_eq!(
+        answer(&runtime.invoke(&serde_json::json!({"action": "sync", "dryRun": true})))
+            ["unchanged"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // What the rule above concurrency 1 sends: three pings at once.
+    let events = aws_sdk_eventbridge::Client::new(&account.sdk);
+    let targets = events
+        .list_targets_by_rule()
+        .rule("selfheal-prewarm-checkout-api.live")
+        .send()
+        .await
+        .unwrap();
+    let input: serde_json::Value =
+        serde_json::from_str(targets.targets()[0].input().unwrap()).unwrap();
+    let report = answer(&runtime.invoke(&input));
+    assert_eq!(
+        (report["sent"].as_u64(), report["warm"].as_u64()),
+        (Some(3), Some(3)),
+        "{report}"
+    );
+    assert_eq!(
+        common::invocations(&account.id, "checkout-api").await.len(),
+        3
+    );
+    let text = failure_text(&runtime.invoke(&serde_json::json!({"hello": "world"})));
+    assert!(text.contains("not a pre-warm event"), "{text}");
 }
