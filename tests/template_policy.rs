@@ -45,3 +45,52 @@ fn every_replayable_queue_and_function_is_granted_and_nothing_else() {
     assert!(extra.is_empty(), "granted but in no rule: {extra:?}");
     assert!(!role.contains("Resource: \"*\""), "no wildcard resource");
 }
+
+fn section<'a>(template: &'a str, from: &str, to: &str) -> &'a str {
+    let start = template
+        .find(from)
+        .unwrap_or_else(|| panic!("{from} in template.yaml"));
+    let end = template[start..]
+        .find(to)
+        .unwrap_or_else(|| panic!("{to} after {from}"));
+    &template[start..start + end]
+}
+
+#[test]
+fn the_prewarm_function_may_touch_only_the_configured_functions_and_its_own_rules() {
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap();
+    let role = section(&template, "  PrewarmRole:", "\n  PrewarmFunction:");
+    let rules = RuleSet::embedded().unwrap();
+    let mut granted: Vec<&str> = role
+        .lines()
+        .filter_map(|l| l.split(":function:").nth(1))
+        .map(|f| f.trim_end_matches(":*"))
+        .collect();
+    granted.sort();
+    granted.dedup();
+    let mut configured: Vec<&str> = rules.prewarm.iter().map(|r| r.function.as_str()).collect();
+    configured.sort();
+    configured.dedup();
+    assert_eq!(
+        granted, configured,
+        "the policy's functions are those of rules/prewarm.toml"
+    );
+    for function in &configured {
+        assert!(
+            role.contains(&format!(":function:{function}:*")),
+            "{function}'s aliases and versions (qualifiers) are granted"
+        );
+    }
+    // Rule writes are limited to the prefix; only ListRules, which takes no ARN, has "*".
+    assert!(role.contains(":rule/selfheal-prewarm-*"));
+    let wildcard = section(
+        role,
+        "- Sid: ListRules",
+        "- Sid: PingAndPermitWarmedFunctions",
+    );
+    assert!(wildcard.contains("Action: events:ListRules"));
+    assert_eq!(role.matches("Resource: \"*\"").count(), 1);
+    let prefix = section(&template, "SELFHEAL_PREWARM_PREFIX:", "\n");
+    assert!(prefix.contains(selfheal::prewarm::desired::DEFAULT_PREFIX));
+}
