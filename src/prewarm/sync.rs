@@ -612,3 +612,140 @@ fn failed(rule: &str, e: PrewarmApiError) -> SyncProblem {
         message: e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:checkout-api";
+    const PINGER: &str = "arn:aws:lambda:us-east-1:123456789012:function:selfheal-prewarm";
+
+    fn wanted(concurrency: u32) -> DesiredRule {
+        let text = format!("[[prewarm]]\nfunction = \"checkout-api\"\nqualifier = \"live\"\nschedule = \"rate(5 minutes)\"\nconcurrency = {concurrency}\n");
+        let rule = RuleSet::from_sources(&[("p.toml", &text)], &[])
+            .unwrap()
+            .prewarm[0]
+            .clone();
+        desired_rule(&rule, "selfheal-prewarm-", FUNCTION_ARN, Some(PINGER)).unwrap()
+    }
+
+    fn observed(desired: &DesiredRule, owned: bool) -> Observed {
+        Observed {
+            listed: ListedRule {
+                name: desired.definition.name.clone(),
+                arn: format!(
+                    "arn:aws:events:us-east-1:123456789012:rule/{}",
+                    desired.definition.name
+                ),
+                schedule: Some(desired.definition.schedule.clone()),
+                state: Some("ENABLED".into()),
+                description: Some(desired.definition.description.clone()),
+            },
+            owned,
+            targets: vec![desired.target()],
+            unreadable: None,
+        }
+    }
+
+    #[test]
+    fn an_identical_rule_needs_no_write_and_any_difference_is_named() {
+        let desired = wanted(3);
+        let mut report = SyncReport::default();
+        let same = observed(&desired, true);
+        assert!(plan(
+            &[Resolution::Want(Box::new(desired.clone()))],
+            &[same.clone()],
+            &mut report
+        )
+        .is_empty());
+        assert_eq!(report.unchanged.len(), 1);
+
+        let mut edited = same;
+        edited.listed.state = Some("DISABLED".into());
+        // Same JSON, other spacing: not a difference.
+        edited.targets[0].input = Some(format!(
+            " {} ",
+            serde_json::to_string_pretty(&desired.input).unwrap()
+        ));
+        edited.targets.push(RuleTarget {
+            id: "by-hand".into(),
+            arn: PINGER.into(),
+            input: None,
+        });
+        let mut report = SyncReport::default();
+        let actions = plan(
+            &[Resolution::Want(Box::new(desired.clone()))],
+            &[edited],
+            &mut report,
+        );
+        assert_eq!(
+            report.update[0].changes,
+            ["state DISABLED → ENABLED", "extra targets removed: by-hand"]
+        );
+        assert!(
+            matches!(&actions[0], Action::Update { put_rule: true, put_target: false, remove, .. } if remove == &["by-hand"])
+        );
+
+        // From 3 containers to 1: the target becomes the function itself.
+        let direct = wanted(1);
+        let mut report = SyncReport::default();
+        let actions = plan(
+            &[Resolution::Want(Box::new(direct))],
+            &[observed(&desired, true)],
+            &mut report,
+        );
+        assert!(
+            matches!(&actions[0], Action::Update { put_target: true, old_target: Some(old), .. } if old == PINGER)
+        );
+    }
+
+    #[test]
+    fn only_owned_rules_are_ever_written() {
+        let desired = wanted(3);
+        let foreign = observed(&desired, false);
+        let stray = Observed {
+            listed: ListedRule {
+                name: "selfheal-prewarm-old".into(),
+                ..foreign.listed.clone()
+            },
+            ..observed(&desired, true)
+        };
+        let unknown_foreign = Observed {
+            listed: ListedRule {
+                name: "selfheal-prewarm-theirs".into(),
+                ..foreign.listed.clone()
+            },
+            ..foreign.clone()
+        };
+        let mut report = SyncReport::default();
+        let actions = plan(
+            &[Resolution::Want(Box::new(desired))],
+            &[foreign, stray, unknown_foreign],
+            &mut report,
+        );
+        assert_eq!(actions.len(), 1, "{actions:?}");
+        assert!(
+            matches!(&actions[0], Action::Delete { rule, .. } if rule == "selfheal-prewarm-old")
+        );
+        assert!(report.errors[0].message.contains("is not selfheal's"));
+        assert_eq!(report.foreign, ["selfheal-prewarm-theirs"]);
+        // A target that cannot be resolved leaves its rule alone.
+        let mut report = SyncReport::default();
+        let problem = Resolution::Problem {
+            rule: "selfheal-prewarm-old".into(),
+            target: "old".into(),
+            message: "throttled".into(),
+        };
+        let kept = observed(&wanted(3), true);
+        let kept = Observed {
+            listed: ListedRule {
+                name: "selfheal-prewarm-old".into(),
+                ..kept.listed.clone()
+            },
+            ..kept
+        };
+        assert!(plan(&[problem], &[kept], &mut report).is_empty());
+        assert!(!report.ok());
+    }
+}
