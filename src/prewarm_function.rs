@@ -173,6 +173,11 @@ impl PrewarmFunction {
         match classify(event)? {
             PrewarmEvent::Ping(request) => {
                 let report = self.ping(&request).await;
+                // The round's metrics (EMF): one line on stdout, which CloudWatch Logs turns into metrics.
+                let line = ping_metrics(&report, now_ms());
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
                 ping_result(report)
             }
             PrewarmEvent::Sync { dry_run } => {
@@ -189,13 +194,9 @@ impl PrewarmFunction {
         }
     }
 
-    /// Pings, and writes the round's metrics (EMF) to stdout.
+    /// One round of pings, logged.
     pub async fn ping(&self, request: &PingRequest) -> PingReport {
         let report = ping(&self.lambda(), request).await;
-        let line = ping_metrics(&report, now_ms());
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
         for failure in &report.failures {
             error!(target = %report.target, ping = failure.ping, kind = ?failure.kind, error = %failure.message, "ping failed");
         }

@@ -22,6 +22,10 @@ const USAGE: &str = "usage:
       selfheal-prewarm-, and tagged selfheal:managed-by=prewarm) and print the plan as JSON: create,
       update, delete, unchanged. --pinger-arn (or SELFHEAL_PREWARM_FUNCTION_ARN) is the pre-warm
       function, needed for rules above concurrency 1. Exit 1 when any part failed.
+  selfheal prewarm ping FUNCTION [--qualifier Q] [--concurrency N] [--timeout-ms MS]
+      run one round of pings as the pre-warm function does (N synchronous invocations at once with
+      {\"isPrewarm\": true}, skipped when provisioned concurrency covers N) and print the report as JSON.
+      Exit 1 when any ping failed.
   selfheal rules check [DIR]
       validate a rules folder (default: rules); every error names its file, rule and field.";
 
@@ -41,6 +45,9 @@ async fn main() -> ExitCode {
         Some("replay") => replay(&args[1..]).await,
         Some("prewarm") if args.get(1).map(String::as_str) == Some("sync") => {
             prewarm_sync(&args[2..]).await
+        }
+        Some("prewarm") if args.get(1).map(String::as_str) == Some("ping") => {
+            prewarm_ping(&args[2..]).await
         }
         Some("rules") if args.get(1).map(String::as_str) == Some("check") => {
             rules_check(&args[2..])
@@ -313,6 +320,66 @@ async fn prewarm_sync(args: &[String]) -> Result<(), Failure> {
         Err(Failure(
             1,
             format!("selfheal: the pre-warm sync failed ({})", report.counts()),
+        ))
+    }
+}
+
+async fn prewarm_ping(args: &[String]) -> Result<(), Failure> {
+    use selfheal::prewarm::PingRequest;
+    use selfheal::prewarm_function::PrewarmFunction;
+    use selfheal::settings::prewarm_environment;
+    let mut function = None;
+    let mut qualifier = None;
+    let mut concurrency = 1u32;
+    let mut timeout_ms = 10_000u32;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let mut value = |what: &str| {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| usage_error(format!("selfheal prewarm ping: {arg} needs {what}")))
+        };
+        let number = |text: String, flag: &str| {
+            text.parse::<u32>()
+                .map_err(|_| usage_error(format!("selfheal prewarm ping: {flag} needs a whole number")))
+        };
+        match arg.as_str() {
+            "--qualifier" => qualifier = Some(value("an alias or version")?),
+            "--concurrency" => concurrency = number(value("a number")?, "--concurrency")?,
+            "--timeout-ms" => timeout_ms = number(value("a number")?, "--timeout-ms")?,
+            flag if flag.starts_with("--") => {
+                return Err(usage_error(format!("selfheal prewarm ping: unknown option {flag}")))
+            }
+            name if function.is_none() => function = Some(name.to_owned()),
+            extra => {
+                return Err(usage_error(format!(
+                    "selfheal prewarm ping: unexpected argument {extra:?}"
+                )))
+            }
+        }
+    }
+    let request = PingRequest {
+        function: function.ok_or_else(|| usage_error("selfheal prewarm ping: FUNCTION is required"))?,
+        qualifier,
+        concurrency,
+        payload: serde_json::json!({"isPrewarm": true}),
+        timeout_ms,
+    };
+    request
+        .validate()
+        .map_err(|e| usage_error(format!("selfheal prewarm ping: {e}")))?;
+    let environment = prewarm_environment(|name| std::env::var(name).ok())
+        .map_err(|e| Failure(2, format!("selfheal: {e}")))?;
+    let function = PrewarmFunction::new(selfheal::aws::load_config().await, environment);
+    let report = function.ping(&request).await;
+    let text = serde_json::to_string_pretty(&report).map_err(|e| Failure(1, e.to_string()))?;
+    println!("{text}");
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(Failure(
+            1,
+            format!("selfheal: {} of {} pings failed", report.failures.len(), report.sent),
         ))
     }
 }
