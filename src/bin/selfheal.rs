@@ -340,15 +340,20 @@ async fn prewarm_ping(args: &[String]) -> Result<(), Failure> {
                 .ok_or_else(|| usage_error(format!("selfheal prewarm ping: {arg} needs {what}")))
         };
         let number = |text: String, flag: &str| {
-            text.parse::<u32>()
-                .map_err(|_| usage_error(format!("selfheal prewarm ping: {flag} needs a whole number")))
+            text.parse::<u32>().map_err(|_| {
+                usage_error(format!(
+                    "selfheal prewarm ping: {flag} needs a whole number"
+                ))
+            })
         };
         match arg.as_str() {
             "--qualifier" => qualifier = Some(value("an alias or version")?),
             "--concurrency" => concurrency = number(value("a number")?, "--concurrency")?,
             "--timeout-ms" => timeout_ms = number(value("a number")?, "--timeout-ms")?,
             flag if flag.starts_with("--") => {
-                return Err(usage_error(format!("selfheal prewarm ping: unknown option {flag}")))
+                return Err(usage_error(format!(
+                    "selfheal prewarm ping: unknown option {flag}"
+                )))
             }
             name if function.is_none() => function = Some(name.to_owned()),
             extra => {
@@ -359,7 +364,8 @@ async fn prewarm_ping(args: &[String]) -> Result<(), Failure> {
         }
     }
     let request = PingRequest {
-        function: function.ok_or_else(|| usage_error("selfheal prewarm ping: FUNCTION is required"))?,
+        function: function
+            .ok_or_else(|| usage_error("selfheal prewarm ping: FUNCTION is required"))?,
         qualifier,
         concurrency,
         payload: serde_json::json!({"isPrewarm": true}),
@@ -379,7 +385,11 @@ async fn prewarm_ping(args: &[String]) -> Result<(), Failure> {
     } else {
         Err(Failure(
             1,
-            format!("selfheal: {} of {} pings failed", report.failures.len(), report.sent),
+            format!(
+                "selfheal: {} of {} pings failed",
+                report.failures.len(),
+                report.sent
+            ),
         ))
     }
 }
