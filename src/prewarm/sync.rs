@@ -655,7 +655,7 @@ mod tests {
         let same = observed(&desired, true);
         assert!(plan(
             &[Resolution::Want(Box::new(desired.clone()))],
-            &[same.clone()],
+            std::slice::from_ref(&same),
             &mut report
         )
         .is_empty());
