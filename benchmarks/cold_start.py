@@ -1,7 +1,7 @@
 """Cold start of Lambda runtime clients: process start to the first poll of the runtime API, and peak
 memory (VmHWM) at that moment. Runs are interleaved so that every binary sees the same machine.
 
-    cargo build --release -p selfheal --bin quota-alarm -p bare-clients
+    cargo build --release -p selfheal --bin quota-alarm --bin dlq-replay --bin prewarm -p bare-clients
     .venv/bin/python benchmarks/cold_start.py [--runs 30] [--python]
 
 `bare-clients` (benchmarks/bare-clients) only loads aws-config and builds the same SDK clients;
@@ -101,6 +101,8 @@ def main() -> None:
     }
     subjects = {
         "quota-alarm": [f"{args.target}/quota-alarm"],
+        "dlq-replay": [f"{args.target}/dlq-replay"],
+        "prewarm": [f"{args.target}/prewarm"],
         "bare-clients": [f"{args.target}/bare-clients"],
     }
     if args.python:
