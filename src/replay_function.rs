@@ -16,6 +16,18 @@ use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tracing::error;
 
+/// Time left before `deadline_ms`. Lambda sends milliseconds since the epoch; `cargo lambda watch`
+/// (1.9) sends the timeout itself (600000), which as a date would be 1970: a value that small is taken
+/// as milliseconds from now.
+fn remaining(deadline_ms: u64, now_ms: u64) -> std::time::Duration {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
+    if deadline_ms < YEAR_2001_MS {
+        std::time::Duration::from_millis(deadline_ms)
+    } else {
+        std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    }
+}
+
 pub type Replay = Replayer<Sqs, Lambda, DynamoLedger>;
 
 #[derive(Debug, thiserror::Error)]
@@ -100,8 +112,7 @@ impl ReplayFunction {
         deadline_ms: Option<u64>,
     ) -> Result<ReplaySummary, ReplayFunctionError> {
         let request = ReplayRequest::parse(event).map_err(ReplayError::InvalidRequest)?;
-        let deadline = deadline_ms
-            .map(|d| Instant::now() + std::time::Duration::from_millis(d.saturating_sub(now_ms())));
+        let deadline = deadline_ms.map(|d| Instant::now() + remaining(d, now_ms()));
         let summary = self.replayer()?.replay(&request, deadline, now_ms).await?;
         let at = now_ms() / 1000;
         let record = AuditRecord {
@@ -143,5 +154,19 @@ impl ReplayFunction {
             }
         }
         Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remaining;
+    use std::time::Duration;
+
+    #[test]
+    fn a_deadline_is_a_date_or_from_cargo_lambda_a_duration() {
+        let now = 1_795_840_000_000;
+        assert_eq!(remaining(now + 30_000, now), Duration::from_secs(30));
+        assert_eq!(remaining(now - 5, now), Duration::ZERO);
+        assert_eq!(remaining(600_000, now), Duration::from_secs(600));
     }
 }

@@ -312,3 +312,78 @@ async fn the_prewarm_function_syncs_on_its_schedule_and_pings_through_the_runtim
     let text = failure_text(&runtime.invoke(&serde_json::json!({"hello": "world"})));
     assert!(text.contains("not a pre-warm event"), "{text}");
 }
+
+#[tokio::test]
+async fn the_replay_function_answers_a_console_request_through_the_runtime_api() {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let account = Account::new().await;
+    let sqs = aws_sdk_sqs::Client::new(&account.sdk);
+    let dlq = sqs
+        .create_queue()
+        .queue_name("orders-dlq")
+        .send()
+        .await
+        .unwrap();
+    let dlq_url = dlq.queue_url().unwrap();
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let source = sqs
+        .create_queue()
+        .queue_name("orders")
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for i in 0..3 {
+        sqs.send_message()
+            .queue_url(dlq_url)
+            .message_body(format!("{{\"order\": {i}}}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let runtime = Runtime::start(
+        "dlq-replay",
+        Path::new(env!("CARGO_BIN_EXE_dlq-replay")),
+        &account.id,
+        &[
+            ("SELFHEAL_TOPIC_ARN", &account.topic_arn),
+            ("SELFHEAL_TABLE", &account.table),
+        ],
+        Stdio::null(),
+        &[],
+    );
+    let dry = answer(&runtime.invoke(&serde_json::json!({"queue": "orders-dlq", "dryRun": true})));
+    assert_eq!(
+        (dry["dryRun"].as_bool(), dry["received"].as_u64()),
+        (Some(true), Some(3)),
+        "{dry}"
+    );
+    assert_eq!(dry["remaining"], 3, "a dry run moves nothing: {dry}");
+    let real = answer(&runtime.invoke(&serde_json::json!({"queue": "orders-dlq"})));
+    assert_eq!(real["replayed"], 3, "{real}");
+    let moved = sqs
+        .receive_message()
+        .queue_url(source.queue_url().unwrap())
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.messages().len(), 3);
+    let text = failure_text(&runtime.invoke(&serde_json::json!({"queue": "not-in-the-rules"})));
+    assert!(
+        text.contains("orders-dlq"),
+        "the error lists the allowed queues: {text}"
+    );
+}
