@@ -1,4 +1,5 @@
-"""Drives the quota-healing demo; run through scripts/demo, which installs and builds first."""
+"""Drives the demo of every path (quota healing, pre-warming, DLQ replay) through the real handler
+binaries under `cargo lambda watch`; run through scripts/demo, which installs and builds first."""
 
 from __future__ import annotations
 
@@ -169,15 +170,102 @@ def sns_wrapped(alarm: dict, value: float) -> dict:
                                  "UnsubscribeUrl": "https://example.com/unsubscribe", "MessageAttributes": {}}}]}
 
 
-def invoke(port: int, event: dict) -> dict:
+def call(port: int, function: str, event: dict) -> dict:
+    """Invokes `function` through the standard Invoke API that `cargo lambda watch` serves."""
     path = ROOT / ".sandbox" / "demo-event.json"
     path.write_text(json.dumps(event))
-    done = subprocess.run(["cargo", "lambda", "invoke", "quota-alarm", "--invoke-address", "127.0.0.1",
+    done = subprocess.run(["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1",
                            "--invoke-port", str(port), "--data-file", str(path)],
                           cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
-        fail(f"invoking the quota function failed: {done.stderr.strip() or done.stdout.strip()}")
-    return json.loads(done.stdout)["outcomes"][0]
+        fail(f"invoking {function} failed: {done.stderr.strip() or done.stdout.strip()}")
+    return json.loads(done.stdout)
+
+
+def invoke(port: int, event: dict) -> dict:
+    return call(port, "quota-alarm", event)["outcomes"][0]
+
+
+def runtime_env(port: int, function: str, extra: dict) -> dict:
+    return {
+        **os.environ,
+        "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt/{function}",
+        "AWS_LAMBDA_FUNCTION_NAME": function, "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_ENDPOINT_URL": SANDBOX, "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": ACCOUNT, "AWS_SECRET_ACCESS_KEY": "demo",
+        **extra,
+    }
+
+
+def lambda_function(name: str, alias: str | None = None) -> str:
+    iam, lam = aws("iam"), aws("lambda")
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    arn = lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="index.handler",
+                              Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})["FunctionArn"]
+    if alias:
+        version = lam.publish_version(FunctionName=name)["Version"]
+        lam.create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+    return arn
+
+
+def invocations(function: str) -> list[dict]:
+    seen = json.loads(urllib.request.urlopen(SANDBOX + "/moto-api/selfheal/lambda/invocations").read())["invocations"]
+    return [i for i in seen if i["account_id"] == ACCOUNT and i["function_name"] == function]
+
+
+def prewarm_demo(port: int) -> None:
+    rule("Pre-warming: rules/prewarm.toml -> EventBridge rules -> pings")
+    plan = call(port, "prewarm", {"action": "sync", "dryRun": True})
+    print("* Dry run of the sync (from the console: {\"action\": \"sync\", \"dryRun\": true})")
+    for change in plan["create"]:
+        print(f"    would create {change['rule']}: {change['changes'][0]}")
+    scheduled = json.loads((ROOT / "tests" / "fixtures" / "eventbridge-scheduled-event.json").read_text())
+    report = call(port, "prewarm", scheduled)
+    print(f"* The daily schedule's event: {len(report['create'])} rules created, "
+          f"{report['calls']['reads']} reads, {report['calls']['writes']} writes")
+    events = aws("events")
+    for r in events.list_rules(NamePrefix="selfheal-prewarm-")["Rules"]:
+        target = events.list_targets_by_rule(Rule=r["Name"])["Targets"][0]
+        print(f"    {r['Name']:<38} {r['ScheduleExpression']:<28} -> {target['Arn'].split(':function:')[1]}")
+    again = call(port, "prewarm", {"action": "sync"})
+    print(f"* Sync again: {len(again['unchanged'])} unchanged, {again['calls']['writes']} writes")
+    rule_input = json.loads(events.list_targets_by_rule(Rule="selfheal-prewarm-checkout-api.live")["Targets"][0]["Input"])
+    pings = call(port, "prewarm", rule_input)
+    print(f"* The checkout-api rule fires (EventBridge's input to the pre-warm function): {pings['sent']} pings at once, "
+          f"{pings['warm']} answered, fan-out {pings['elapsed_ms']} ms")
+    print(f"    checkout-api:live received {len(invocations('checkout-api'))} synchronous invocations with {rule_input['selfhealPrewarm']['payload']}")
+
+
+def replay_demo(port: int) -> None:
+    rule("DLQ replay: an operator's console request")
+    sqs = aws("sqs")
+    dlq = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    source = sqs.create_queue(QueueName="orders", Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})})["QueueUrl"]
+    for i in range(25):
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"order": i, "status": "failed" if i % 5 else "retry"}))
+    worker_dlq = sqs.create_queue(QueueName="orders-worker-dlq")["QueueUrl"]
+    for i in range(5):
+        sqs.send_message(QueueUrl=worker_dlq, MessageBody=json.dumps({"orderId": i}), MessageAttributes={
+            "RequestID": {"DataType": "String", "StringValue": f"req-{i}"},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": "Task timed out after 3.00 seconds"}})
+    print("Seeded: orders-dlq (25 dead letters, source queue orders), orders-worker-dlq (5, from the function orders-worker).")
+    for title, request in [
+        ("Dry run", {"queue": "orders-dlq", "dryRun": True}),
+        ("Replay the 'failed' ones only", {"queue": "orders-dlq", "filter": {"jsonField": {"path": "status", "equals": "failed"}}}),
+        ("Replay the rest", {"queue": "orders-dlq"}),
+        ("Replay a Lambda DLQ back into its function", {"queue": "orders-worker-dlq"}),
+    ]:
+        summary = call(port, "dlq-replay", request)
+        print(f"* {title}: {json.dumps(request)}\n    received {summary['received']}, {'would replay' if summary['dryRun'] else 'replayed'} {summary['replayed']}, "
+              f"skipped by filter {summary['skippedByFilter']}, failed {summary['failed']}, left in the DLQ {summary['remaining']}, "
+              f"target {summary['target']}")
+    depth = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    print(f"    orders now holds {depth['ApproximateNumberOfMessages']} messages; orders-worker was invoked "
+          f"{len(invocations('orders-worker'))} times (asynchronously, original bodies)")
 
 
 def rule(title: str) -> None:
@@ -209,10 +297,21 @@ def main() -> None:
             "SELFHEAL_RUNBOOK_BASE_URL": "https://github.com/selfheal-dev/selfheal/blob/main/runbooks",
         }
         start(stack, [str(ROOT / "target" / "debug" / "quota-alarm")], env=function_env, log="demo-function.log")
+        pinger = lambda_function("selfheal-prewarm")
+        lambda_function("checkout-api", alias="live")
+        lambda_function("search-api")
+        lambda_function("orders-worker")
+        start(stack, [str(ROOT / "target" / "debug" / "prewarm")],
+              env=runtime_env(runtime_port, "prewarm", {"SELFHEAL_PREWARM_FUNCTION_ARN": pinger}), log="demo-prewarm.log")
+        start(stack, [str(ROOT / "target" / "debug" / "dlq-replay")],
+              env=runtime_env(runtime_port, "dlq-replay", {"SELFHEAL_TOPIC_ARN": topic, "SELFHEAL_TABLE": table}),
+              log="demo-replay.log")
 
         rule(f"selfheal demo - account {ACCOUNT}, sandbox {SANDBOX}")
-        print("Seeded: topic with an SMS and an email subscriber, ledger table, three usage alarms.")
-        print("The quota function runs as a Lambda runtime client under `cargo lambda watch`.\n")
+        print("Seeded: topic with an SMS and an email subscriber, ledger table, three usage alarms,")
+        print("functions to warm (checkout-api:live, search-api), dead-letter queues with failed messages.")
+        print("The three functions run as Lambda runtime clients under `cargo lambda watch`.\n")
+        rule("Quota healing: usage alarms -> the quota function")
 
         steps = [
             ("Lambda concurrent executions at 85% (alarm action)",
@@ -254,6 +353,9 @@ def main() -> None:
                 print(f"\nEMAIL to {d['endpoint']}\nSubject: {d['subject']}\n")
                 print(textwrap.indent(d["message"].rstrip(), "  "))
         print()
+        prewarm_demo(runtime_port)
+        replay_demo(runtime_port)
+        print("\nDone: every process the demo started is stopped.")
 
 
 if __name__ == "__main__":
