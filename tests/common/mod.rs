@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fakes;
+pub mod proxy;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
@@ -122,10 +123,19 @@ impl Account {
 
     /// The quota function's core wired to this account, with the shipped rules.
     pub fn healer(&self, dry_run: bool) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
+        self.healer_through(&self.sdk, dry_run)
+    }
+
+    /// The same, with clients built from `sdk` (a fault-injecting proxy, say).
+    pub fn healer_through(
+        &self,
+        sdk: &SdkConfig,
+        dry_run: bool,
+    ) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
         QuotaHealer::new(
-            ServiceQuotas::new(self.quotas.clone()),
-            SnsTopic::new(self.sns.clone(), self.topic_arn.clone()),
-            DynamoLedger::new(self.dynamodb.clone(), self.table.clone()),
+            ServiceQuotas::new(aws_sdk_servicequotas::Client::new(sdk)),
+            SnsTopic::new(aws_sdk_sns::Client::new(sdk), self.topic_arn.clone()),
+            DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), self.table.clone()),
             RuleSet::embedded().expect("shipped rules are valid"),
             self.settings(dry_run),
         )

@@ -1,0 +1,356 @@
+//! Each function under injected faults between it and AWS (`common::proxy` in front of the sandbox):
+//! throttling, 5xx, slow answers, dropped connections and lost responses. What must hold: calls are
+//! retried within the SDK's limits (4 attempts), then the failure is escalated or reported; no message
+//! is lost, no quota is requested twice, no page is sent twice.
+
+mod common;
+
+use common::proxy::{Fault, FaultProxy};
+use common::{notice, Account};
+use selfheal::aws::dynamodb::DynamoLedger;
+use selfheal::aws::eventbridge::EventBridge;
+use selfheal::aws::lambda::Lambda;
+use selfheal::aws::sqs::Sqs;
+use selfheal::prewarm::ping::FailureKind;
+use selfheal::prewarm::{ping, PingRequest, SyncSettings, Syncer};
+use selfheal::quota::Decision;
+use selfheal::replay::{ReplayRequest, ReplaySettings, Replayer};
+use selfheal::rules::RuleSet;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const LAMBDA_CONCURRENCY: (&str, &str) = ("lambda", "L-B99A9384");
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+async fn setup() -> (Account, FaultProxy) {
+    (
+        Account::new().await,
+        FaultProxy::start(&common::endpoint()).await,
+    )
+}
+
+#[tokio::test]
+async fn quota_healing_rides_out_throttling_5xx_and_dropped_connections() {
+    let (account, proxy) = setup().await;
+    let sdk = proxy.sdk_config(&account.id).await;
+    proxy.inject(
+        "ServiceQuotasV20190624.GetServiceQuota",
+        Fault::ServerError,
+        2,
+    );
+    proxy.inject(
+        "ListRequestedServiceQuotaChangeHistoryByQuota",
+        Fault::Drop,
+        1,
+    );
+    proxy.inject("RequestServiceQuotaIncrease", Fault::Throttle, 2);
+    proxy.inject(
+        "DynamoDB_20120810.PutItem",
+        Fault::Slow(Duration::from_millis(300)),
+        1,
+    );
+    let outcome = account
+        .healer_through(&sdk, false)
+        .handle(&notice("alarm-action-lambda-concurrency.json"), "r1", now())
+        .await
+        .unwrap();
+    assert_eq!(outcome.decision, Decision::Raise, "{outcome:#?}");
+    assert_eq!(proxy.injected().len(), 6);
+    // Retried: three attempts reached the request call, one reached AWS.
+    assert_eq!(proxy.requests("RequestServiceQuotaIncrease"), 3);
+    assert_eq!(
+        account
+            .requests(LAMBDA_CONCURRENCY.0, LAMBDA_CONCURRENCY.1)
+            .await
+            .len(),
+        1
+    );
+    assert!(account.deliveries().await.is_empty(), "nothing to page");
+}
+
+#[tokio::test]
+async fn a_lost_response_does_not_file_a_second_quota_request() {
+    let (account, proxy) = setup().await;
+    let sdk = proxy.sdk_config(&account.id).await;
+    // AWS files the request, the answer is lost, the SDK asks again: AWS answers
+    // ResourceAlreadyExistsException, which selfheal reads as "a request is pending".
+    proxy.inject("RequestServiceQuotaIncrease", Fault::LoseResponse, 1);
+    let outcome = account
+        .healer_through(&sdk, false)
+        .handle(&notice("alarm-action-lambda-concurrency.json"), "r1", now())
+        .await
+        .unwrap();
+    assert_eq!(proxy.requests("RequestServiceQuotaIncrease"), 2);
+    assert_eq!(outcome.decision, Decision::None, "{outcome:#?}");
+    assert_eq!(outcome.reason, "request-pending");
+    assert_eq!(
+        account
+            .requests(LAMBDA_CONCURRENCY.0, LAMBDA_CONCURRENCY.1)
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn throttling_past_the_retries_is_escalated_once() {
+    let (account, proxy) = setup().await;
+    let sdk = proxy.sdk_config(&account.id).await;
+    proxy.inject("ServiceQuotasV20190624", Fault::Throttle, usize::MAX);
+    // The page itself is throttled twice on its way out, then delivered.
+    proxy.inject(" Publish", Fault::Throttle, 2);
+    let healer = account.healer_through(&sdk, false);
+    let alarm = notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    assert_eq!(
+        (first.decision, first.reason.as_str()),
+        (Decision::Escalate, "aws-error"),
+        "{first:#?}"
+    );
+    assert_eq!(
+        proxy.requests("ServiceQuotasV20190624.GetServiceQuota"),
+        4,
+        "4 attempts, then give up"
+    );
+    assert_eq!(
+        proxy.requests(" Publish"),
+        3,
+        "the page retried past its throttling"
+    );
+    // The alarm fires again while AWS still throttles: the cooldown holds the page back.
+    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    assert_eq!(second.decision, Decision::Escalate);
+    assert_eq!(
+        account.deliveries().await.len(),
+        2,
+        "one page: one SMS and one email"
+    );
+    assert!(account
+        .requests(LAMBDA_CONCURRENCY.0, LAMBDA_CONCURRENCY.1)
+        .await
+        .is_empty());
+}
+
+const REPLAY_RULES: &str = "[[dlq]]\nname = \"orders\"\nqueue = \"orders-dlq\"\n";
+
+struct Queues {
+    sqs: aws_sdk_sqs::Client,
+    source: String,
+    dlq: String,
+}
+
+async fn queues(account: &Account, messages: usize) -> Queues {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let sqs = aws_sdk_sqs::Client::new(&account.sdk);
+    let dlq = sqs
+        .create_queue()
+        .queue_name("orders-dlq")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let source = sqs
+        .create_queue()
+        .queue_name("orders")
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            json!({"deadLetterTargetArn": arn, "maxReceiveCount": 3}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    for i in 0..messages {
+        sqs.send_message()
+            .queue_url(&dlq)
+            .message_body(format!("order-{i:03}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    Queues { sqs, source, dlq }
+}
+
+/// Every body in `queue`, received and left in flight (the queue is only read).
+async fn bodies(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<String> {
+    let mut all = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .send()
+            .await
+            .unwrap();
+        if got.messages().is_empty() {
+            return all;
+        }
+        all.extend(
+            got.messages()
+                .iter()
+                .map(|m| m.body().unwrap_or_default().to_owned()),
+        );
+    }
+}
+
+fn replayer(sdk: &aws_config::SdkConfig, account: &Account) -> Replayer<Sqs, Lambda, DynamoLedger> {
+    Replayer::new(
+        Sqs::new(aws_sdk_sqs::Client::new(sdk)),
+        Lambda::new(aws_sdk_lambda::Client::new(sdk)),
+        DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), account.table.clone()),
+        RuleSet::from_sources(&[("replay.toml", REPLAY_RULES)], &[]).unwrap(),
+        ReplaySettings::default(),
+    )
+}
+
+#[tokio::test]
+async fn a_replay_under_faults_loses_no_message() {
+    let (account, proxy) = setup().await;
+    let q = queues(&account, 40).await;
+    let sdk = proxy.sdk_config(&account.id).await;
+    proxy.inject("AmazonSQS.ReceiveMessage", Fault::ServerError, 2);
+    proxy.inject("AmazonSQS.SendMessageBatch", Fault::Throttle, 3);
+    proxy.inject("AmazonSQS.DeleteMessageBatch", Fault::Drop, 2);
+    proxy.inject(
+        "AmazonSQS.SendMessageBatch",
+        Fault::Slow(Duration::from_millis(200)),
+        1,
+    );
+    // A batch delivered whose answer is lost: the SDK sends it again (SQS is at-least-once).
+    proxy.inject("AmazonSQS.SendMessageBatch", Fault::LoseResponse, 1);
+    let summary = replayer(&sdk, &account)
+        .replay(
+            &ReplayRequest::parse(&json!({"queue": "orders-dlq"})).unwrap(),
+            None,
+            now_ms,
+        )
+        .await
+        .unwrap();
+    assert_eq!(proxy.injected().len(), 9, "{:?}", proxy.injected());
+    assert_eq!(summary.replayed, 40, "{summary:#?}");
+    assert_eq!(summary.failed, 0);
+    let delivered = bodies(&q.sqs, &q.source).await;
+    let unique: BTreeSet<&String> = delivered.iter().collect();
+    assert_eq!(unique.len(), 40, "every message reached the source queue");
+    assert!(
+        delivered.len() <= 50,
+        "at most the one re-sent batch twice: {}",
+        delivered.len()
+    );
+    assert!(bodies(&q.sqs, &q.dlq).await.is_empty(), "and left the DLQ");
+}
+
+#[tokio::test]
+async fn a_send_that_keeps_failing_deletes_nothing() {
+    let (account, proxy) = setup().await;
+    let q = queues(&account, 15).await;
+    let sdk = proxy.sdk_config(&account.id).await;
+    proxy.inject("AmazonSQS.SendMessageBatch", Fault::ServerError, usize::MAX);
+    let summary = replayer(&sdk, &account)
+        .replay(
+            &ReplayRequest::parse(&json!({"queue": "orders-dlq"})).unwrap(),
+            None,
+            now_ms,
+        )
+        .await
+        .unwrap();
+    assert_eq!((summary.replayed, summary.failed), (0, 15), "{summary:#?}");
+    assert_eq!(proxy.requests("AmazonSQS.DeleteMessageBatch"), 0);
+    assert!(bodies(&q.sqs, &q.source).await.is_empty());
+    assert_eq!(
+        bodies(&q.sqs, &q.dlq).await.len(),
+        15,
+        "all still in the DLQ"
+    );
+}
+
+const PREWARM: &str = "[[prewarm]]\nfunction = \"checkout-api\"\nschedule = \"rate(5 minutes)\"\nconcurrency = 3\n\n[[prewarm]]\nfunction = \"search-api\"\nschedule = \"rate(5 minutes)\"\n";
+
+#[tokio::test]
+async fn the_prewarm_sync_converges_through_faults_and_pings_report_them() {
+    let (account, proxy) = setup().await;
+    let lambda = aws_sdk_lambda::Client::new(&account.sdk);
+    let pinger = common::create_function(&lambda, &account.id, "selfheal-prewarm", None).await;
+    common::create_function(&lambda, &account.id, "checkout-api", None).await;
+    common::create_function(&lambda, &account.id, "search-api", None).await;
+    let sdk = proxy.sdk_config(&account.id).await;
+    let syncer = || {
+        Syncer::new(
+            EventBridge::new(aws_sdk_eventbridge::Client::new(&sdk)),
+            Lambda::new(aws_sdk_lambda::Client::new(&sdk)),
+            SyncSettings {
+                prefix: "selfheal-prewarm-".into(),
+                pinger_arn: Some(pinger.clone()),
+                dry_run: false,
+            },
+        )
+    };
+    let rules = RuleSet::from_sources(&[("prewarm.toml", PREWARM)], &[])
+        .unwrap()
+        .prewarm;
+    proxy.inject("AWSEvents.ListRules", Fault::Throttle, 2);
+    proxy.inject("AWSEvents.PutRule", Fault::ServerError, 1);
+    proxy.inject("AWSEvents.PutTargets", Fault::Drop, 1);
+    proxy.inject("/policy", Fault::Throttle, 1);
+    let report = syncer().sync(&rules).await;
+    assert!(report.ok(), "{report:#?}");
+    assert_eq!(report.create.len(), 2);
+    assert_eq!(proxy.injected().len(), 5);
+    let again = syncer().sync(&rules).await;
+    assert_eq!(
+        (again.unchanged.len(), again.calls.writes),
+        (2, 0),
+        "{again:#?}"
+    );
+
+    // Pings: a 503 that outlives the retries is a reported failure, one that does not is a warm container.
+    let request = PingRequest {
+        function: "search-api".into(),
+        qualifier: None,
+        concurrency: 2,
+        payload: json!({"isPrewarm": true}),
+        timeout_ms: 10_000,
+    };
+    let lambda = Lambda::new(aws_sdk_lambda::Client::new(&sdk));
+    proxy.inject("/functions/search-api/invocations", Fault::ServerError, 2);
+    let report = ping(&lambda, &request).await;
+    assert!(report.ok(), "{report:#?}");
+    proxy.inject(
+        "/functions/search-api/invocations",
+        Fault::ServerError,
+        usize::MAX,
+    );
+    let report = ping(&lambda, &request).await;
+    assert_eq!(report.failures.len(), 2, "{report:#?}");
+    assert!(report
+        .failures
+        .iter()
+        .all(|f| f.kind == FailureKind::InvokeError));
+}
