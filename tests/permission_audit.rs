@@ -1,0 +1,238 @@
+//! The permissions audit: every action a function's role grants is one its code calls (read from the
+//! AWS adapters it is built from), or one Lambda itself uses with the role (logs, the on-failure queue);
+//! `"*"` appears only for actions that take no resource ARN.
+
+use std::collections::BTreeSet;
+
+const TEMPLATE: &str = include_str!("../template.yaml");
+
+/// A policy statement: its Sid, actions and resource text.
+struct Statement {
+    sid: String,
+    actions: Vec<String>,
+    resource: String,
+}
+
+fn role_statements(template: &str, role: &str) -> Vec<Statement> {
+    let start = template
+        .find(&format!("\n  {role}:\n"))
+        .unwrap_or_else(|| panic!("{role} in the template"));
+    let rest = &template[start + 1..];
+    // The role ends where the next top-level resource (two spaces, then a name) begins.
+    let end = rest
+        .match_indices("\n  ")
+        .map(|(i, _)| i)
+        .find(|&i| rest[i + 3..].starts_with(|c: char| c.is_ascii_alphabetic()))
+        .unwrap_or(rest.len());
+    let section = &rest[..end];
+    section
+        .split("- Sid: ")
+        .skip(1)
+        .map(|block| {
+            let sid = block.lines().next().unwrap_or_default().trim().to_owned();
+            let (before, resource) = block.split_once("Resource:").unwrap_or((block, ""));
+            let actions = before
+                .split_once("Action:")
+                .map(|(_, a)| {
+                    a.lines()
+                        .map(|l| l.trim().trim_start_matches("- ").trim())
+                        .filter(|l| l.contains(':') && !l.contains(' '))
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            Statement {
+                sid,
+                actions,
+                resource: resource.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// SDK operations called in an adapter file: `client` then `.operation(`.
+fn operations(source: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (i, _) in source.match_indices("client") {
+        let after = source[i + "client".len()..].trim_start();
+        if let Some(call) = after.strip_prefix('.') {
+            let name: String = call
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            if call[name.len()..].starts_with("()") && !name.is_empty() {
+                found.insert(name);
+            }
+        }
+    }
+    found
+}
+
+fn pascal(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The IAM actions the code of these adapters can call.
+fn called(adapters: &[(&str, &str)]) -> BTreeSet<String> {
+    let mut actions = BTreeSet::new();
+    for (service, file) in adapters {
+        let source =
+            std::fs::read_to_string(format!("{}/src/aws/{file}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        for operation in operations(&source) {
+            let operation = pascal(&operation)
+                .replace("Aws", "AWS")
+                .replace("Invoke", "InvokeFunction");
+            // Batch calls are authorised by their single action; PutRule with tags needs TagResource.
+            let action = match operation.as_str() {
+                "SendMessageBatch" => "SendMessage".to_owned(),
+                "DeleteMessageBatch" => "DeleteMessage".to_owned(),
+                "ChangeMessageVisibilityBatch" => "ChangeMessageVisibility".to_owned(),
+                other => other.to_owned(),
+            };
+            if action == "PutRule" {
+                actions.insert("events:TagResource".to_owned());
+            }
+            actions.insert(format!("{service}:{action}"));
+        }
+    }
+    actions
+}
+
+/// Actions Lambda itself uses with a function's role.
+const PLATFORM: &[(&str, &str)] = &[
+    ("WriteOwnLogs", "logs:CreateLogStream"),
+    ("WriteOwnLogs", "logs:PutLogEvents"),
+    ("KeepFailedEvents", "sqs:SendMessage"),
+];
+
+/// Actions that take no resource ARN, for which IAM accepts only `"*"`.
+const NO_RESOURCE_TYPE: &[&str] = &[
+    "servicequotas:ListServiceQuotas",
+    "servicequotas:GetAWSDefaultServiceQuota",
+    "servicequotas:ListRequestedServiceQuotaChangeHistoryByQuota",
+    "events:ListRules",
+];
+
+fn audit(role: &str, adapters: &[(&str, &str)]) {
+    audit_template(TEMPLATE, role, adapters);
+}
+
+fn audit_template(template: &str, role: &str, adapters: &[(&str, &str)]) {
+    let called = called(adapters);
+    assert!(called.len() >= 3, "{role}: adapters read: {called:?}");
+    let statements = role_statements(template, role);
+    assert!(!statements.is_empty(), "{role} has statements");
+    for statement in &statements {
+        for action in &statement.actions {
+            let platform = PLATFORM.contains(&(statement.sid.as_str(), action.as_str()));
+            assert!(
+                platform || called.contains(action),
+                "{role}/{}: grants {action}, which the function's code never calls (it calls {called:?})",
+                statement.sid
+            );
+        }
+        if statement.resource.contains("\"*\"") {
+            for action in &statement.actions {
+                assert!(
+                    NO_RESOURCE_TYPE.contains(&action.as_str()),
+                    "{role}/{}: {action} on \"*\", but it takes a resource ARN",
+                    statement.sid
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_quota_function_is_granted_only_what_it_calls() {
+    audit(
+        "QuotaAlarmRole",
+        &[
+            ("servicequotas", "service_quotas.rs"),
+            ("sns", "sns.rs"),
+            ("dynamodb", "dynamodb.rs"),
+        ],
+    );
+}
+
+#[test]
+fn the_replay_function_is_granted_only_what_it_calls() {
+    audit(
+        "DlqReplayRole",
+        &[
+            ("sqs", "sqs.rs"),
+            ("lambda", "lambda.rs"),
+            ("dynamodb", "dynamodb.rs"),
+            ("sns", "sns.rs"),
+        ],
+    );
+}
+
+#[test]
+fn the_prewarm_function_is_granted_only_what_it_calls() {
+    audit(
+        "PrewarmRole",
+        &[("events", "eventbridge.rs"), ("lambda", "lambda_warm.rs")],
+    );
+}
+
+#[test]
+fn each_role_is_read_to_its_end_and_no_further() {
+    let sids = |role| -> Vec<String> {
+        role_statements(TEMPLATE, role)
+            .into_iter()
+            .map(|s| s.sid)
+            .collect()
+    };
+    assert_eq!(
+        sids("QuotaAlarmRole"),
+        [
+            "WriteOwnLogs",
+            "ReadAndRaiseQuotas",
+            "ListQuotasAndRequests",
+            "Escalate",
+            "Ledger",
+            "KeepFailedEvents"
+        ]
+    );
+    assert_eq!(sids("PrewarmRole").last().unwrap(), "KeepFailedEvents");
+}
+
+const BAD_ROLE: &str = "Resources:
+  BadRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyDocument:
+            Statement:
+              - Sid: Escalate
+                Effect: Allow
+                Action:
+                  - sns:Publish
+                  - sns:DeleteTopic
+                Resource: !Ref EscalationTopic
+  Next:
+    Type: AWS::SNS::Topic
+";
+
+#[test]
+fn the_audit_catches_an_action_the_code_never_calls() {
+    let adapters = [("sns", "sns.rs"), ("dynamodb", "dynamodb.rs")];
+    let caught = std::panic::catch_unwind(|| audit_template(BAD_ROLE, "BadRole", &adapters));
+    assert!(caught.is_err(), "sns:DeleteTopic passed the audit");
+    let fixed = BAD_ROLE.replace("                  - sns:DeleteTopic\n", "");
+    audit_template(&fixed, "BadRole", &adapters);
+    let wildcard = fixed.replace("Resource: !Ref EscalationTopic", "Resource: \"*\"");
+    let caught = std::panic::catch_unwind(|| audit_template(&wildcard, "BadRole", &adapters));
+    assert!(caught.is_err(), "sns:Publish on \"*\" passed the audit");
+}
