@@ -6,7 +6,7 @@ mod common;
 
 use common::Account;
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -49,6 +49,8 @@ fn wait_for_port(port: u16) {
 struct Runtime {
     name: &'static str,
     port: u16,
+    /// The function's stdout and stderr: its logs.
+    log: PathBuf,
     _function: Running,
     _watch: Running,
 }
@@ -60,7 +62,6 @@ impl Runtime {
         binary: &Path,
         account_id: &str,
         env: &[(&str, &str)],
-        stdout: Stdio,
         watch_args: &[&str],
     ) -> Runtime {
         let available = cargo_lambda().arg("--version").output();
@@ -87,6 +88,8 @@ impl Runtime {
                 .unwrap(),
         );
         wait_for_port(port);
+        let log = std::env::temp_dir().join(format!("selfheal-{name}-{port}.log"));
+        let log_file = std::fs::File::create(&log).unwrap();
         let mut command = Command::new(binary);
         command
             .env(
@@ -101,8 +104,9 @@ impl Runtime {
             .env("AWS_REGION", common::REGION)
             .env("AWS_ACCESS_KEY_ID", account_id)
             .env("AWS_SECRET_ACCESS_KEY", "test")
-            .stdout(stdout)
-            .stderr(Stdio::null());
+            .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
+            .stdout(Stdio::from(log_file.try_clone().unwrap()))
+            .stderr(Stdio::from(log_file));
         for (key, value) in env {
             command.env(key, value);
         }
@@ -110,6 +114,7 @@ impl Runtime {
         Runtime {
             name,
             port,
+            log,
             _function: function,
             _watch: watch,
         }
@@ -132,6 +137,34 @@ impl Runtime {
             .current_dir(std::env::temp_dir())
             .output()
             .expect("cargo lambda runs")
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The logs hold no phone number, email address or any of `secrets` (message bodies...).
+    fn assert_private(&self, secrets: &[&str]) {
+        let logs = self.logs();
+        assert!(logs.lines().count() > 2, "the function logged: {logs}");
+        for secret in secrets {
+            assert!(!logs.contains(secret), "{secret:?} is in the logs:\n{logs}");
+        }
+        for line in logs.lines() {
+            let bytes = line.as_bytes();
+            let phone = bytes
+                .windows(9)
+                .any(|w| w[0] == b'+' && w[1..].iter().all(u8::is_ascii_digit));
+            assert!(!phone, "a phone number is in the logs: {line}");
+            let email = line
+                .split(|c: char| c.is_whitespace() || "\"',<>()[]{}".contains(c))
+                .any(|word| {
+                    word.split_once('@').is_some_and(|(user, domain)| {
+                        !user.is_empty() && domain.contains('.') && !domain.starts_with('.')
+                    })
+                });
+            assert!(!email, "an email address is in the logs: {line}");
+        }
     }
 
     fn invoke(&self, payload: &serde_json::Value) -> Output {
@@ -180,7 +213,6 @@ async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
             ("SELFHEAL_TOPIC_ARN", &account.topic_arn),
             ("SELFHEAL_TABLE", &account.table),
         ],
-        Stdio::null(),
         &[],
     );
 
@@ -216,6 +248,12 @@ async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
         "the escalation's SMS and email"
     );
 
+    // An alarm whose description carries contact details: they must not reach the logs.
+    let mut private = common::fixture("alarm-action-lambda-concurrency.json");
+    private["alarmData"]["configuration"]["description"] =
+        serde_json::json!("Page +15555550199 or oncall@corp.example before raising");
+    answer(&runtime.invoke(&private));
+    runtime.assert_private(&["+15555550199", "oncall@corp.example"]);
     let text =
         failure_text(&runtime.invoke_file("tests/fixtures/eventbridge-ec2-state-change.json"));
     assert!(text.contains("not a CloudWatch alarm event"), "{text}");
@@ -224,13 +262,11 @@ async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
 #[tokio::test]
 async fn the_guard_answers_pings_itself_and_hands_real_events_to_the_handler() {
     let account = Account::new().await;
-    let log = std::env::temp_dir().join(format!("selfheal-warmed-{}.log", account.id));
     let runtime = Runtime::start(
         "warmed-example",
         Path::new(env!("CARGO_BIN_EXE_warmed-example")),
         &account.id,
         &[("SELFHEAL_PREWARM_HOLD_MS", "150")],
-        Stdio::from(std::fs::File::create(&log).unwrap()),
         &[],
     );
     for _ in 0..3 {
@@ -250,7 +286,7 @@ async fn the_guard_answers_pings_itself_and_hands_real_events_to_the_handler() {
     );
     let text = failure_text(&runtime.invoke(&serde_json::json!({"basket": 1})));
     assert!(text.contains("InvalidEvent"), "{text}");
-    let handled = std::fs::read_to_string(&log).unwrap();
+    let handled = runtime.logs();
     let runs: Vec<&str> = handled
         .lines()
         .filter(|l| l.starts_with("checkout handled"))
@@ -260,7 +296,6 @@ async fn the_guard_answers_pings_itself_and_hands_real_events_to_the_handler() {
         ["checkout handled cart c-42"],
         "only the real event reached the handler"
     );
-    let _ = std::fs::remove_file(log);
 }
 
 #[tokio::test]
@@ -275,7 +310,6 @@ async fn the_prewarm_function_syncs_on_its_schedule_and_pings_through_the_runtim
         Path::new(env!("CARGO_BIN_EXE_prewarm")),
         &account.id,
         &[("SELFHEAL_PREWARM_FUNCTION_ARN", &pinger)],
-        Stdio::null(),
         &[],
     );
     // The daily schedule's event: a sync with the rules compiled in (rules/prewarm.toml).
@@ -311,6 +345,7 @@ async fn the_prewarm_function_syncs_on_its_schedule_and_pings_through_the_runtim
     );
     let text = failure_text(&runtime.invoke(&serde_json::json!({"hello": "world"})));
     assert!(text.contains("not a pre-warm event"), "{text}");
+    runtime.assert_private(&[]);
 }
 
 #[tokio::test]
@@ -348,7 +383,9 @@ async fn the_replay_function_answers_a_console_request_through_the_runtime_api()
     for i in 0..3 {
         sqs.send_message()
             .queue_url(dlq_url)
-            .message_body(format!("{{\"order\": {i}}}"))
+            .message_body(format!(
+                "{{\"order\": {i}, \"note\": \"secret-body-{i}\", \"buyer\": \"buyer{i}@shop.example\", \"phone\": \"+4915112345678\"}}"
+            ))
             .send()
             .await
             .unwrap();
@@ -361,7 +398,6 @@ async fn the_replay_function_answers_a_console_request_through_the_runtime_api()
             ("SELFHEAL_TOPIC_ARN", &account.topic_arn),
             ("SELFHEAL_TABLE", &account.table),
         ],
-        Stdio::null(),
         &[],
     );
     let dry = answer(&runtime.invoke(&serde_json::json!({"queue": "orders-dlq", "dryRun": true})));
@@ -386,4 +422,5 @@ async fn the_replay_function_answers_a_console_request_through_the_runtime_api()
         text.contains("orders-dlq"),
         "the error lists the allowed queues: {text}"
     );
+    runtime.assert_private(&["secret-body", "shop.example", "+4915112345678"]);
 }
