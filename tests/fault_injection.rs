@@ -317,18 +317,28 @@ async fn the_prewarm_sync_converges_through_faults_and_pings_report_them() {
         .prewarm;
     proxy.inject("AWSEvents.ListRules", Fault::Throttle, 2);
     proxy.inject("AWSEvents.PutRule", Fault::ServerError, 1);
+    // Lost answers: PutRule and PutTargets are idempotent; a repeated AddPermission answers
+    // ResourceConflictException, which the sync reads as "already allowed".
+    proxy.inject("AWSEvents.PutRule", Fault::LoseResponse, 1);
     proxy.inject("AWSEvents.PutTargets", Fault::Drop, 1);
     proxy.inject("/policy", Fault::Throttle, 1);
+    proxy.inject("/policy", Fault::LoseResponse, 1);
     let report = syncer().sync(&rules).await;
     assert!(report.ok(), "{report:#?}");
     assert_eq!(report.create.len(), 2);
-    assert_eq!(proxy.injected().len(), 5);
+    assert_eq!(proxy.injected().len(), 7, "{:?}", proxy.injected());
+    proxy.inject(
+        "AWSEvents.ListTargetsByRule",
+        Fault::Slow(Duration::from_millis(300)),
+        2,
+    );
     let again = syncer().sync(&rules).await;
     assert_eq!(
         (again.unchanged.len(), again.calls.writes),
         (2, 0),
         "{again:#?}"
     );
+    assert_eq!(proxy.injected().len(), 9);
 
     // Pings: a 503 that outlives the retries is a reported failure, one that does not is a warm container.
     let request = PingRequest {
@@ -353,4 +363,21 @@ async fn the_prewarm_sync_converges_through_faults_and_pings_report_them() {
         .failures
         .iter()
         .all(|f| f.kind == FailureKind::InvokeError));
+    // A slow answer beyond the ping's own timeout is a timed-out ping, not a hang.
+    proxy.clear();
+    proxy.inject(
+        "/functions/search-api/invocations",
+        Fault::Slow(Duration::from_millis(1500)),
+        2,
+    );
+    let quick = PingRequest {
+        timeout_ms: 300,
+        ..request.clone()
+    };
+    let report = ping(&lambda, &quick).await;
+    assert_eq!(report.failures.len(), 2, "{report:#?}");
+    assert!(report
+        .failures
+        .iter()
+        .all(|f| f.kind == FailureKind::TimedOut));
 }
