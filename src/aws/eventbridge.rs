@@ -1,11 +1,9 @@
 //! `RuleApi` over the EventBridge SDK client.
 
-use super::error_text;
+use super::prewarm_error;
 use crate::prewarm::api::{ListedRule, PrewarmApiError, RuleApi, RuleDefinition, RuleTarget};
-use aws_sdk_eventbridge::error::SdkError;
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 use aws_sdk_eventbridge::Client;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::collections::BTreeMap;
 
 pub struct EventBridge {
@@ -15,22 +13,6 @@ pub struct EventBridge {
 impl EventBridge {
     pub fn new(client: Client) -> Self {
         EventBridge { client }
-    }
-}
-
-fn api_error<E>(
-    operation: &'static str,
-) -> impl Fn(SdkError<E, aws_smithy_runtime_api::http::Response>) -> PrewarmApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    move |e| {
-        let (code, message) = error_text(&e);
-        PrewarmApiError {
-            operation,
-            code: code.unwrap_or_else(|| "Unknown".into()),
-            message,
-        }
     }
 }
 
@@ -55,7 +37,7 @@ impl RuleApi for EventBridge {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(api_error("ListRules"))?;
+                .map_err(prewarm_error("ListRules"))?;
             rules.extend(page.rules().iter().map(|r| ListedRule {
                 name: r.name().unwrap_or_default().to_owned(),
                 arn: r.arn().unwrap_or_default().to_owned(),
@@ -77,7 +59,7 @@ impl RuleApi for EventBridge {
             .resource_arn(rule_arn)
             .send()
             .await
-            .map_err(api_error("ListTagsForResource"))?;
+            .map_err(prewarm_error("ListTagsForResource"))?;
         Ok(output
             .tags()
             .iter()
@@ -96,7 +78,7 @@ impl RuleApi for EventBridge {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(api_error("ListTargetsByRule"))?;
+                .map_err(prewarm_error("ListTargetsByRule"))?;
             targets.extend(page.targets().iter().map(|t| RuleTarget {
                 id: t.id().to_owned(),
                 arn: t.arn().to_owned(),
@@ -126,7 +108,7 @@ impl RuleApi for EventBridge {
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(api_error("PutRule"))?;
+            .map_err(prewarm_error("PutRule"))?;
         Ok(output.rule_arn().unwrap_or_default().to_owned())
     }
 
@@ -144,7 +126,7 @@ impl RuleApi for EventBridge {
             .targets(built)
             .send()
             .await
-            .map_err(api_error("PutTargets"))?;
+            .map_err(prewarm_error("PutTargets"))?;
         match output.failed_entries().first() {
             Some(entry) if output.failed_entry_count() > 0 => Err(PrewarmApiError {
                 operation: "PutTargets",
@@ -163,7 +145,7 @@ impl RuleApi for EventBridge {
             .set_ids(Some(ids.to_vec()))
             .send()
             .await
-            .map_err(api_error("RemoveTargets"))?;
+            .map_err(prewarm_error("RemoveTargets"))?;
         match output.failed_entries().first() {
             Some(entry) if output.failed_entry_count() > 0 => Err(PrewarmApiError {
                 operation: "RemoveTargets",
@@ -181,6 +163,6 @@ impl RuleApi for EventBridge {
             .send()
             .await
             .map(drop)
-            .map_err(api_error("DeleteRule"))
+            .map_err(prewarm_error("DeleteRule"))
     }
 }

@@ -1,28 +1,10 @@
 //! `WarmApi` over the Lambda SDK client.
 
-use super::error_text;
 use super::lambda::Lambda;
+use super::prewarm_error;
 use crate::prewarm::api::{Invoked, PrewarmApiError, Provisioned, WarmApi};
-use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{InvocationType, ProvisionedConcurrencyStatusEnum};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-
-fn api_error<E>(
-    operation: &'static str,
-) -> impl Fn(SdkError<E, aws_smithy_runtime_api::http::Response>) -> PrewarmApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    move |e| {
-        let (code, message) = error_text(&e);
-        PrewarmApiError {
-            operation,
-            code: code.unwrap_or_else(|| "Unknown".into()),
-            message,
-        }
-    }
-}
 
 impl WarmApi for Lambda {
     async fn function_arn(
@@ -48,7 +30,7 @@ impl WarmApi for Lambda {
             {
                 Ok(None)
             }
-            Err(e) => Err(api_error("GetFunction")(e)),
+            Err(e) => Err(prewarm_error("GetFunction")(e)),
         }
     }
 
@@ -78,7 +60,7 @@ impl WarmApi for Lambda {
             {
                 Ok(None)
             }
-            Err(e) => Err(api_error("GetProvisionedConcurrencyConfig")(e)),
+            Err(e) => Err(prewarm_error("GetProvisionedConcurrencyConfig")(e)),
         }
     }
 
@@ -109,7 +91,7 @@ impl WarmApi for Lambda {
             {
                 Ok(())
             }
-            Err(e) => Err(api_error("AddPermission")(e)),
+            Err(e) => Err(prewarm_error("AddPermission")(e)),
         }
     }
 
@@ -135,7 +117,7 @@ impl WarmApi for Lambda {
             {
                 Ok(())
             }
-            Err(e) => Err(api_error("RemovePermission")(e)),
+            Err(e) => Err(prewarm_error("RemovePermission")(e)),
         }
     }
 
@@ -154,7 +136,7 @@ impl WarmApi for Lambda {
             .payload(Blob::new(payload))
             .send()
             .await
-            .map_err(api_error("Invoke"))?;
+            .map_err(prewarm_error("Invoke"))?;
         Ok(Invoked {
             status: output.status_code,
             function_error: output.function_error().map(str::to_owned),

@@ -73,3 +73,22 @@ where
     });
     (code, message)
 }
+
+/// Maps an SDK error of `operation` to the pre-warm traits' error.
+pub(crate) fn prewarm_error<E>(
+    operation: &'static str,
+) -> impl Fn(
+    aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> crate::prewarm::api::PrewarmApiError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    move |e| {
+        let (code, message) = error_text(&e);
+        crate::prewarm::api::PrewarmApiError {
+            operation,
+            code: code.unwrap_or_else(|| "Unknown".into()),
+            message,
+        }
+    }
+}
