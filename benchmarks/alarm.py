@@ -29,16 +29,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
+from local_sandbox import free_port, start_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 CALLS: Counter = Counter()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def counting_proxy(upstream_port: int) -> ThreadingHTTPServer:
@@ -74,7 +69,8 @@ def counting_proxy(upstream_port: int) -> ThreadingHTTPServer:
 
 
 def wait_port(port: int) -> None:
-    for _ in range(200):
+    # `cargo lambda watch` runs `cargo metadata` before it listens: allow 30 s.
+    for _ in range(600):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -91,12 +87,9 @@ def main() -> None:
         sys.exit("build it first: cargo build --release -p selfheal --bin quota-alarm")
     processes = []
     try:
-        sandbox_port = free_port()
-        processes.append(subprocess.Popen([sys.executable, "-m", "selfheal_sandbox", "--port", str(sandbox_port)],
-                                          env={**os.environ, "PYTHONPATH": str(ROOT / "sandbox")},
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_port(sandbox_port)
-        time.sleep(0.5)
+        endpoint, sandbox = start_sandbox()
+        processes.append(sandbox)
+        sandbox_port = int(endpoint.rsplit(":", 1)[1])
         proxy = counting_proxy(sandbox_port)
         account = str(random.randint(100_000_000_000, 999_999_999_999))
         kw = dict(endpoint_url=f"http://127.0.0.1:{sandbox_port}", region_name=REGION,

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,16 +26,11 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+from local_sandbox import start_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 SELFHEAL = ROOT / "target" / "release" / "selfheal"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(endpoint: str, path: str, body: dict) -> None:
@@ -76,18 +70,8 @@ def main() -> None:
     if not SELFHEAL.exists():
         sys.exit("build it first: cargo build --release -p selfheal --bin selfheal")
 
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    sandbox = subprocess.Popen([sys.executable, "-m", "selfheal_sandbox", "--port", str(port)],
-                               env={**os.environ, "PYTHONPATH": str(ROOT / "sandbox")},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint, sandbox = start_sandbox()
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(endpoint + "/moto-api/selfheal/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         account = str(random.randint(100_000_000_000, 999_999_999_999))
         kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id=account, aws_secret_access_key="x")
         iam, lam = boto3.client("iam", **kw), boto3.client("lambda", **kw)

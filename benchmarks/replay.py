@@ -23,9 +23,7 @@ import json
 import os
 import random
 import resource
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -33,15 +31,10 @@ import zipfile
 from pathlib import Path
 
 import boto3
+from local_sandbox import start_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Bench:
@@ -158,18 +151,8 @@ def main() -> None:
     parser.add_argument("--function-messages", type=int, default=2_000)
     args = parser.parse_args()
 
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    sandbox = subprocess.Popen([sys.executable, "-m", "selfheal_sandbox", "--port", str(port)],
-                               env={**os.environ, "PYTHONPATH": str(ROOT / "sandbox")},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint, sandbox = start_sandbox()
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(endpoint + "/moto-api/selfheal/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         b = Bench(endpoint)
         # One DLQ and source queue per method, so that each starts from the same empty state.
         pairs = {}

@@ -154,38 +154,8 @@ struct Queues {
 }
 
 async fn queues(account: &Account, messages: usize) -> Queues {
-    use aws_sdk_sqs::types::QueueAttributeName;
     let sqs = aws_sdk_sqs::Client::new(&account.sdk);
-    let dlq = sqs
-        .create_queue()
-        .queue_name("orders-dlq")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    let source = sqs
-        .create_queue()
-        .queue_name("orders")
-        .attributes(
-            QueueAttributeName::RedrivePolicy,
-            json!({"deadLetterTargetArn": arn, "maxReceiveCount": 3}).to_string(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let (source, dlq) = common::source_with_dlq(&sqs, "orders", "orders-dlq", false).await;
     for i in 0..messages {
         sqs.send_message()
             .queue_url(&dlq)

@@ -80,41 +80,15 @@ impl Sandbox {
     }
 
     async fn queue(&self, name: &str, attributes: &[(QueueAttributeName, String)]) -> String {
-        let mut request = self.sqs.create_queue().queue_name(name);
-        for (k, v) in attributes {
-            request = request.attributes(k.clone(), v);
-        }
-        request.send().await.unwrap().queue_url.unwrap()
+        common::create_queue(&self.sqs, name, attributes).await
     }
 
     async fn queue_arn(&self, url: &str) -> String {
-        self.sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&QueueAttributeName::QueueArn]
-            .clone()
+        common::queue_arn(&self.sqs, url).await
     }
 
-    /// A source queue whose redrive policy sends failures to `dlq`.
     async fn source_with_dlq(&self, source: &str, dlq: &str, fifo: bool) -> (String, String) {
-        let fifo_attrs = if fifo {
-            vec![(QueueAttributeName::FifoQueue, "true".to_owned())]
-        } else {
-            vec![]
-        };
-        let dlq_url = self.queue(dlq, &fifo_attrs).await;
-        let arn = self.queue_arn(&dlq_url).await;
-        let mut attrs = fifo_attrs;
-        attrs.push((
-            QueueAttributeName::RedrivePolicy,
-            json!({"deadLetterTargetArn": arn, "maxReceiveCount": 3}).to_string(),
-        ));
-        (self.queue(source, &attrs).await, dlq_url)
+        common::source_with_dlq(&self.sqs, source, dlq, fifo).await
     }
 
     async fn function(&self, name: &str) {

@@ -122,6 +122,11 @@ impl Runtime {
 
     /// `cargo lambda invoke` with a payload file (a path from the project root).
     fn invoke_file(&self, payload_file: &str) -> Output {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(payload_file);
+        self.invoke_with(&["--data-file".as_ref(), path.as_os_str()])
+    }
+
+    fn invoke_with(&self, data: &[&std::ffi::OsStr]) -> Output {
         cargo_lambda()
             .args([
                 "invoke",
@@ -131,8 +136,7 @@ impl Runtime {
                 "--invoke-port",
             ])
             .arg(self.port.to_string())
-            .arg("--data-file")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(payload_file))
+            .args(data)
             // Outside the project: `cargo lambda invoke` checks the name against the project's binaries.
             .current_dir(std::env::temp_dir())
             .output()
@@ -168,19 +172,8 @@ impl Runtime {
     }
 
     fn invoke(&self, payload: &serde_json::Value) -> Output {
-        cargo_lambda()
-            .args([
-                "invoke",
-                self.name,
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-            ])
-            .arg(self.port.to_string())
-            .args(["--data-ascii", &payload.to_string()])
-            .current_dir(std::env::temp_dir())
-            .output()
-            .expect("cargo lambda runs")
+        let data = payload.to_string();
+        self.invoke_with(&["--data-ascii".as_ref(), data.as_ref()])
     }
 }
 
@@ -350,36 +343,10 @@ async fn the_prewarm_function_syncs_on_its_schedule_and_pings_through_the_runtim
 
 #[tokio::test]
 async fn the_replay_function_answers_a_console_request_through_the_runtime_api() {
-    use aws_sdk_sqs::types::QueueAttributeName;
     let account = Account::new().await;
     let sqs = aws_sdk_sqs::Client::new(&account.sdk);
-    let dlq = sqs
-        .create_queue()
-        .queue_name("orders-dlq")
-        .send()
-        .await
-        .unwrap();
-    let dlq_url = dlq.queue_url().unwrap();
-    let dlq_arn = sqs
-        .get_queue_attributes()
-        .queue_url(dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    let source = sqs
-        .create_queue()
-        .queue_name("orders")
-        .attributes(
-            QueueAttributeName::RedrivePolicy,
-            serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}).to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let (source, dlq_url) = common::source_with_dlq(&sqs, "orders", "orders-dlq", false).await;
+    let dlq_url = dlq_url.as_str();
     for i in 0..3 {
         sqs.send_message()
             .queue_url(dlq_url)
@@ -411,7 +378,7 @@ async fn the_replay_function_answers_a_console_request_through_the_runtime_api()
     assert_eq!(real["replayed"], 3, "{real}");
     let moved = sqs
         .receive_message()
-        .queue_url(source.queue_url().unwrap())
+        .queue_url(&source)
         .max_number_of_messages(10)
         .send()
         .await

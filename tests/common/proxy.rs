@@ -254,40 +254,32 @@ fn label(head: &str, body: &[u8]) -> String {
 
 async fn forward(upstream: &str, head: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut server = TcpStream::connect(upstream).await?;
-    let mut request = String::new();
-    for line in head.lines() {
-        if line
-            .split_once(':')
-            .is_some_and(|(name, _)| name.eq_ignore_ascii_case("connection"))
-        {
-            continue;
-        }
-        request.push_str(line);
-        request.push_str("\r\n");
-    }
-    request.push_str("Connection: close\r\n\r\n");
-    server.write_all(request.as_bytes()).await?;
+    server.write_all(closing(head).as_bytes()).await?;
     server.write_all(body).await?;
     let mut response = Vec::new();
     server.read_to_end(&mut response).await?;
     // One response per connection: say so, so that the client does not reuse it.
     if let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
         let head = String::from_utf8_lossy(&response[..end]).into_owned();
-        let mut rewritten = String::new();
-        for line in head.lines() {
-            if line
-                .split_once(':')
-                .is_some_and(|(name, _)| name.eq_ignore_ascii_case("connection"))
-            {
-                continue;
-            }
-            rewritten.push_str(line);
-            rewritten.push_str("\r\n");
-        }
-        rewritten.push_str("Connection: close\r\n\r\n");
-        let mut out = rewritten.into_bytes();
+        let mut out = closing(&head).into_bytes();
         out.extend_from_slice(&response[end + 4..]);
         return Ok(out);
     }
     Ok(response)
+}
+
+/// `head` with its `Connection` header replaced by `Connection: close`, and the blank line after it.
+fn closing(head: &str) -> String {
+    let mut rewritten = String::new();
+    for line in head.lines() {
+        let connection = line
+            .split_once(':')
+            .is_some_and(|(name, _)| name.eq_ignore_ascii_case("connection"));
+        if !connection {
+            rewritten.push_str(line);
+            rewritten.push_str("\r\n");
+        }
+    }
+    rewritten.push_str("Connection: close\r\n\r\n");
+    rewritten
 }
