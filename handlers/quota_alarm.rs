@@ -14,7 +14,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         match function
-            .handle(&event.payload, &event.context.request_id)
+            .handle(
+                &event.payload,
+                &event.context.request_id,
+                Some(&event.context.invoked_function_arn),
+            )
             .await
         {
             Ok(outcomes) => Ok(json!({ "outcomes": outcomes })),

@@ -293,7 +293,7 @@ def main() -> None:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_LOG_FORMAT": "JSON",
             "AWS_ENDPOINT_URL": SANDBOX, "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": ACCOUNT, "AWS_SECRET_ACCESS_KEY": "demo",
-            "SELFHEAL_TOPIC_ARN": topic, "SELFHEAL_TABLE": table,
+            "SELFHEAL_TOPIC_ARN": topic, "SELFHEAL_TABLE": table, "SELFHEAL_ACCOUNT_ID": ACCOUNT,
             "SELFHEAL_RUNBOOK_BASE_URL": "https://github.com/selfheal-dev/selfheal/blob/main/runbooks",
         }
         start(stack, [str(ROOT / "target" / "debug" / "quota-alarm")], env=function_env, log="demo-function.log")
@@ -320,7 +320,7 @@ def main() -> None:
              alarm_action_event(alarms["demo-lambda-concurrent-executions"], "ALARM", "OK", 86.0)),
             ("EC2 Standard vCPUs at 90% (via SNS; no alarm pattern, found by usage metric)",
              sns_wrapped(alarms["demo-ec2-standard-vcpus"], 90.0)),
-            ("ALB targets at 95% - a quota AWS will not raise",
+            ("ALB targets at 95% - already raised to the rule's ceiling (2000)",
              alarm_action_event(alarms["demo-alb-targets"], "ALARM", "OK", 95.0)),
         ]
         for flap in range(4):
@@ -328,6 +328,12 @@ def main() -> None:
                           alarm_action_event(alarms["demo-alb-targets"], "ALARM", "OK", 96.0)))
         steps.append(("ALB alarm returns to OK", alarm_action_event(alarms["demo-alb-targets"], "OK", "ALARM", 70.0)))
 
+        # An earlier increase brought targets per ALB to the rule's ceiling: nothing left to ask for.
+        urllib.request.urlopen(urllib.request.Request(
+            SANDBOX + "/moto-api/selfheal/servicequotas/set-value", method="POST",
+            headers={"Content-Type": "application/json"},
+            data=json.dumps({"AccountId": ACCOUNT, "Region": REGION, "ServiceCode": "elasticloadbalancing",
+                             "QuotaCode": "L-7E6692B2", "Value": 2000}).encode()))
         for title, event in steps:
             outcome = invoke(runtime_port, event)
             notification = outcome.get("notification") or {}

@@ -68,12 +68,18 @@ impl QuotaFunction {
         }
     }
 
-    fn healer(&self) -> Result<&Healer, QuotaFunctionError> {
+    fn healer(&self, invoked_function_arn: Option<&str>) -> Result<&Healer, QuotaFunctionError> {
         let built = self.healer.get_or_init(|| {
             let rules = match &self.rules {
                 Some(rules) => rules.clone(),
                 None => RuleSet::embedded()?,
             };
+            let mut settings = self.environment.settings.clone();
+            if settings.home_account_id.is_none() {
+                settings.home_account_id = invoked_function_arn
+                    .and_then(arn_account)
+                    .map(str::to_owned);
+            }
             Ok(QuotaHealer::new(
                 ServiceQuotas::new(aws_sdk_servicequotas::Client::new(&self.sdk)),
                 SnsTopic::new(
@@ -85,7 +91,7 @@ impl QuotaFunction {
                     self.environment.table_name.clone(),
                 ),
                 rules,
-                self.environment.settings.clone(),
+                settings,
             ))
         });
         built
@@ -93,15 +99,17 @@ impl QuotaFunction {
             .map_err(|e| QuotaFunctionError::Rules(e.clone()))
     }
 
-    /// Handles one event (one outcome per alarm it carries).
+    /// Handles one event (one outcome per alarm it carries). `invoked_function_arn` (the Lambda
+    /// context's) names the function's own account when the environment does not.
     pub async fn handle(
         &self,
         event: &Value,
         request_id: &str,
+        invoked_function_arn: Option<&str>,
     ) -> Result<Vec<Outcome>, QuotaFunctionError> {
         let notices =
             parse_alarm_event(event).inspect_err(|e| warn!(error = %e, "event rejected"))?;
-        let healer = self.healer()?;
+        let healer = self.healer(invoked_function_arn)?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -110,5 +118,27 @@ impl QuotaFunction {
             outcomes.push(healer.handle(notice, request_id, now).await?);
         }
         Ok(outcomes)
+    }
+}
+
+/// The account of `arn:partition:lambda:region:account:function:name`.
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':')
+        .nth(4)
+        .filter(|account| account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arn_account;
+
+    #[test]
+    fn the_account_comes_from_the_function_arn() {
+        assert_eq!(
+            arn_account("arn:aws:lambda:eu-west-1:111122223333:function:quota-alarm"),
+            Some("111122223333")
+        );
+        assert_eq!(arn_account("arn:aws:lambda:eu-west-1::function:x"), None);
+        assert_eq!(arn_account(""), None);
     }
 }

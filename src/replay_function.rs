@@ -5,6 +5,7 @@ use crate::aws::lambda::Lambda;
 use crate::aws::sns::SnsTopic;
 use crate::aws::sqs::Sqs;
 use crate::escalation::Notifier;
+use crate::escalation::Rendering;
 use crate::ledger::{AuditRecord, Ledger};
 use crate::replay::report::render_replay_failure;
 use crate::replay::{ReplayError, ReplayRequest, ReplaySettings, ReplaySummary, Replayer};
@@ -145,8 +146,15 @@ impl ReplayFunction {
                 .to_owned();
             let page = render_replay_failure(
                 &summary,
-                &self.environment.settings.runbook_base_url,
-                &self.environment.settings.default_account_id,
+                &Rendering {
+                    runbook_base_url: &self.environment.settings.runbook_base_url,
+                    topic_display_name: &self.environment.settings.topic_display_name,
+                },
+                self.environment
+                    .settings
+                    .home_account_id
+                    .as_deref()
+                    .unwrap_or("unknown-account"),
                 &region,
             );
             if let Err(e) = topic.publish(&page).await {

@@ -19,6 +19,11 @@ pub const TOPIC_ARN: &str = "SELFHEAL_TOPIC_ARN";
 pub const TABLE_NAME: &str = "SELFHEAL_TABLE";
 pub const RUNBOOK_BASE_URL: &str = "SELFHEAL_RUNBOOK_BASE_URL";
 pub const DRY_RUN: &str = "SELFHEAL_DRY_RUN";
+/// The escalation topic's display name (SNS puts it before every SMS); the template sets both.
+pub const TOPIC_DISPLAY_NAME: &str = "SELFHEAL_TOPIC_DISPLAY_NAME";
+/// The account the quota function acts on. Optional in Lambda, where the invoked function's ARN
+/// names it; the command line needs it to act on alarms that name an account.
+pub const ACCOUNT_ID: &str = "SELFHEAL_ACCOUNT_ID";
 pub const DEFAULT_RUNBOOK_BASE_URL: &str =
     "https://github.com/selfheal-dev/selfheal/blob/main/runbooks";
 
@@ -47,9 +52,10 @@ pub fn quota_environment(
             runbook_base_url: lookup(RUNBOOK_BASE_URL)
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| DEFAULT_RUNBOOK_BASE_URL.to_owned()),
+            topic_display_name: lookup(TOPIC_DISPLAY_NAME).unwrap_or_default(),
             dry_run,
-            default_account_id: "unknown-account".into(),
-            default_region: lookup("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+            home_account_id: lookup(ACCOUNT_ID).filter(|v| !v.is_empty()),
+            home_region: lookup("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
             escalation_memory_secs: 7 * 24 * 3600,
             audit_retention_secs: 90 * 24 * 3600,
         },

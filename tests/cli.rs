@@ -94,14 +94,24 @@ fn unreadable_input_exits_non_zero_with_one_line() {
     assert!(stderr(&output).contains("SELFHEAL_"));
 }
 
-/// The SDK's standard environment, pointed at a fresh account of the sandbox.
+/// The SDK's standard environment, pointed at a fresh account of the sandbox, which the command
+/// line is told is its own.
 fn sandbox_env(account_id: &str) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL", common::endpoint()),
         ("AWS_REGION", common::REGION.into()),
         ("AWS_ACCESS_KEY_ID", account_id.into()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("SELFHEAL_ACCOUNT_ID", account_id.into()),
     ]
+}
+
+/// A fixture event as raised in `account_id` (the fixtures name 123456789012), written to a file.
+fn event_of(account_id: &str, fixture: &str) -> String {
+    let text = std::fs::read_to_string(format!("tests/fixtures/{fixture}")).unwrap();
+    let path = temp_dir(&format!("event-{account_id}")).join(fixture);
+    std::fs::write(&path, text.replace("123456789012", account_id)).unwrap();
+    path.to_str().unwrap().to_owned()
 }
 
 fn run_alarm(args: &[&str], env: &[(&'static str, String)]) -> serde_json::Value {
@@ -113,15 +123,10 @@ fn run_alarm(args: &[&str], env: &[(&'static str, String)]) -> serde_json::Value
 
 #[test]
 fn a_dry_run_prints_the_plan_as_json() {
-    let env = sandbox_env(&common::unique_account_id());
-    let outcome = run_alarm(
-        &[
-            "alarm",
-            "tests/fixtures/sns-lambda-concurrency.json",
-            "--dry-run",
-        ],
-        &env,
-    );
+    let account_id = common::unique_account_id();
+    let env = sandbox_env(&account_id);
+    let event = event_of(&account_id, "sns-lambda-concurrency.json");
+    let outcome = run_alarm(&["alarm", &event, "--dry-run"], &env);
     assert_eq!(outcome["decision"], "raise");
     assert_eq!(outcome["service_code"], "lambda");
     assert_eq!(outcome["quota_code"], "L-B99A9384");
@@ -154,12 +159,8 @@ async fn a_real_run_raises_then_waits_with_rules_from_a_folder() {
         "[[quota]]\nname = \"lambda\"\nalarm = \"prod-lambda-*\"\nservice_code = \"lambda\"\nquota_code = \"L-B99A9384\"\nincrease = \"+250\"\nceiling = 2000\n",
     )
     .unwrap();
-    let args = [
-        "alarm",
-        "tests/fixtures/eventbridge-lambda-concurrency.json",
-        "--rules",
-        dir.to_str().unwrap(),
-    ];
+    let event = event_of(&account_id, "eventbridge-lambda-concurrency.json");
+    let args = ["alarm", &event, "--rules", dir.to_str().unwrap()];
     let first = run_alarm(&args, &env);
     assert_eq!(
         (first["decision"].as_str(), first["desired_value"].as_f64()),
@@ -171,6 +172,25 @@ async fn a_real_run_raises_then_waits_with_rules_from_a_folder() {
         (second["decision"].as_str(), second["reason"].as_str()),
         (Some("none"), Some("request-pending"))
     );
+}
+
+#[test]
+fn an_alarm_of_an_account_it_was_not_given_is_escalated_not_acted_on() {
+    let account_id = common::unique_account_id();
+    let event = event_of(&account_id, "alarm-action-lambda-concurrency.json");
+    for own in [None, Some("999988887777")] {
+        let mut env = sandbox_env(&account_id);
+        env.retain(|(name, _)| *name != "SELFHEAL_ACCOUNT_ID");
+        if let Some(own) = own {
+            env.push(("SELFHEAL_ACCOUNT_ID", own.into()));
+        }
+        let outcome = run_alarm(&["alarm", &event, "--dry-run"], &env);
+        assert_eq!(
+            (outcome["decision"].as_str(), outcome["reason"].as_str()),
+            (Some("escalate"), Some("other-account")),
+            "own account {own:?}: {outcome:#}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 mod common;
 
 use common::proxy::{Fault, FaultProxy};
-use common::{notice, Account};
+use common::Account;
 use selfheal::aws::dynamodb::DynamoLedger;
 use selfheal::aws::eventbridge::EventBridge;
 use selfheal::aws::lambda::Lambda;
@@ -65,7 +65,11 @@ async fn quota_healing_rides_out_throttling_5xx_and_dropped_connections() {
     );
     let outcome = account
         .healer_through(&sdk, false)
-        .handle(&notice("alarm-action-lambda-concurrency.json"), "r1", now())
+        .handle(
+            &account.notice("alarm-action-lambda-concurrency.json"),
+            "r1",
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!(outcome.decision, Decision::Raise, "{outcome:#?}");
@@ -91,7 +95,11 @@ async fn a_lost_response_does_not_file_a_second_quota_request() {
     proxy.inject("RequestServiceQuotaIncrease", Fault::LoseResponse, 1);
     let outcome = account
         .healer_through(&sdk, false)
-        .handle(&notice("alarm-action-lambda-concurrency.json"), "r1", now())
+        .handle(
+            &account.notice("alarm-action-lambda-concurrency.json"),
+            "r1",
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!(proxy.requests("RequestServiceQuotaIncrease"), 2);
@@ -114,7 +122,7 @@ async fn throttling_past_the_retries_is_escalated_once() {
     // The page itself is throttled twice on its way out, then delivered.
     proxy.inject(" Publish", Fault::Throttle, 2);
     let healer = account.healer_through(&sdk, false);
-    let alarm = notice("alarm-action-lambda-concurrency.json");
+    let alarm = account.notice("alarm-action-lambda-concurrency.json");
     let first = healer.handle(&alarm, "r1", now()).await.unwrap();
     assert_eq!(
         (first.decision, first.reason.as_str()),

@@ -115,9 +115,15 @@ const PLATFORM: &[(&str, &str)] = &[
     ("KeepFailedEvents", "sqs:SendMessage"),
 ];
 
+/// Actions an AWS service takes with the role on the function's behalf, during a call it makes:
+/// Service Quotas creates its service-linked role at the first `RequestServiceQuotaIncrease`.
+const ON_ITS_BEHALF: &[(&str, &str)] =
+    &[("ServiceQuotasLinkedRole", "iam:CreateServiceLinkedRole")];
+
 /// Actions that take no resource ARN, for which IAM accepts only `"*"`.
 const NO_RESOURCE_TYPE: &[&str] = &[
     "servicequotas:ListServiceQuotas",
+    "servicequotas:ListAWSDefaultServiceQuotas",
     "servicequotas:GetAWSDefaultServiceQuota",
     "servicequotas:ListRequestedServiceQuotaChangeHistoryByQuota",
     "events:ListRules",
@@ -134,7 +140,8 @@ fn audit_template(template: &str, role: &str, adapters: &[(&str, &str)]) {
     assert!(!statements.is_empty(), "{role} has statements");
     for statement in &statements {
         for action in &statement.actions {
-            let platform = PLATFORM.contains(&(statement.sid.as_str(), action.as_str()));
+            let granted_for = (statement.sid.as_str(), action.as_str());
+            let platform = PLATFORM.contains(&granted_for) || ON_ITS_BEHALF.contains(&granted_for);
             assert!(
                 platform || called.contains(action),
                 "{role}/{}: grants {action}, which the function's code never calls (it calls {called:?})",
@@ -200,6 +207,7 @@ fn each_role_is_read_to_its_end_and_no_further() {
             "WriteOwnLogs",
             "ReadAndRaiseQuotas",
             "ListQuotasAndRequests",
+            "ServiceQuotasLinkedRole",
             "Escalate",
             "Ledger",
             "KeepFailedEvents"
@@ -235,4 +243,27 @@ fn the_audit_catches_an_action_the_code_never_calls() {
     let wildcard = fixed.replace("Resource: !Ref EscalationTopic", "Resource: \"*\"");
     let caught = std::panic::catch_unwind(|| audit_template(&wildcard, "BadRole", &adapters));
     assert!(caught.is_err(), "sns:Publish on \"*\" passed the audit");
+}
+
+#[test]
+fn the_quota_function_may_create_only_service_quotas_linked_role() {
+    let statement = role_statements(TEMPLATE, "QuotaAlarmRole")
+        .into_iter()
+        .find(|s| s.sid == "ServiceQuotasLinkedRole")
+        .expect("the quota role grants iam:CreateServiceLinkedRole");
+    assert_eq!(statement.actions, ["iam:CreateServiceLinkedRole"]);
+    assert!(
+        statement
+            .resource
+            .contains("role/aws-service-role/servicequotas.amazonaws.com/"),
+        "{}",
+        statement.resource
+    );
+    assert!(
+        statement
+            .resource
+            .contains("iam:AWSServiceName: servicequotas.amazonaws.com"),
+        "the grant is conditioned on the service name: {}",
+        statement.resource
+    );
 }

@@ -6,6 +6,7 @@
 mod common;
 
 use aws_sdk_servicequotas::operation::get_service_quota::GetServiceQuotaOutput;
+use aws_sdk_servicequotas::operation::list_aws_default_service_quotas::ListAwsDefaultServiceQuotasOutput;
 use aws_sdk_servicequotas::operation::list_requested_service_quota_change_history_by_quota::ListRequestedServiceQuotaChangeHistoryByQuotaOutput;
 use aws_sdk_servicequotas::operation::list_service_quotas::ListServiceQuotasOutput;
 use aws_sdk_servicequotas::operation::request_service_quota_increase::RequestServiceQuotaIncreaseOutput;
@@ -82,9 +83,10 @@ fn harness(rules: &[&Rule]) -> Harness {
         RuleSet::embedded().unwrap(),
         Settings {
             runbook_base_url: "https://runbooks.example.com".into(),
+            topic_display_name: String::new(),
             dry_run: false,
-            default_account_id: "123456789012".into(),
-            default_region: "us-east-1".into(),
+            home_account_id: Some("123456789012".into()),
+            home_region: "us-east-1".into(),
             escalation_memory_secs: 3600,
             audit_retention_secs: 3600,
         },
@@ -300,8 +302,10 @@ async fn a_warm_alarm_makes_three_calls_and_the_catalog_is_read_once() {
             )
             .build()
     });
+    let defaults = mock!(Client::list_aws_default_service_quotas)
+        .then_output(|| ListAwsDefaultServiceQuotasOutput::builder().build());
     let (history, request) = (empty_history(), request_accepted());
-    let h = harness(&[&list, &get, &history, &request]);
+    let h = harness(&[&list, &defaults, &get, &history, &request]);
     let alarm = notice("alarm-action-ec2-vcpu-usage.json");
     for i in 0..3 {
         let outcome = h
@@ -316,9 +320,107 @@ async fn a_warm_alarm_makes_three_calls_and_the_catalog_is_read_once() {
         1,
         "ListServiceQuotas is cached for the container's life"
     );
+    assert_eq!(defaults.num_calls(), 1, "and so is the defaults list");
     assert_eq!(
         get.num_calls() + history.num_calls() + request.num_calls(),
         9,
         "three calls per warm alarm"
     );
+}
+
+// The errors below are real Service Quotas answers (botocore `service-quotas` model) that the sandbox
+// either cannot produce at this point of the call sequence or that are checked here against the SDK's
+// own error parsing.
+
+#[tokio::test]
+async fn dependency_access_denied_is_a_missing_service_linked_role() {
+    let get = mock!(Client::get_service_quota).then_output(|| lambda_quota(1000.0, true));
+    let history = empty_history();
+    let request = mock!(Client::request_service_quota_increase)
+        .sequence()
+        .http_status(
+            400,
+            error_body(
+                "DependencyAccessDeniedException",
+                "Service Quotas could not create its service-linked role",
+            ),
+        )
+        .build();
+    let h = harness(&[&get, &history, &request]);
+    let outcome = h
+        .healer
+        .handle(&notice("alarm-action-lambda-concurrency.json"), "r", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.decision, outcome.reason.as_str()),
+        (Decision::Escalate, "service-linked-role-missing")
+    );
+    let page = &h.topic.published()[0];
+    assert!(
+        page.email.contains("iam:CreateServiceLinkedRole"),
+        "{}",
+        page.email
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_resource_state_is_its_own_reason() {
+    let get = mock!(Client::get_service_quota).then_output(|| lambda_quota(1000.0, true));
+    let history = empty_history();
+    let request = mock!(Client::request_service_quota_increase)
+        .sequence()
+        .http_status(
+            400,
+            error_body(
+                "InvalidResourceStateException",
+                "The resource is in an invalid state",
+            ),
+        )
+        .build();
+    let h = harness(&[&get, &history, &request]);
+    let outcome = h
+        .healer
+        .handle(&notice("alarm-action-lambda-concurrency.json"), "r", NOW)
+        .await
+        .unwrap();
+    assert_eq!(outcome.reason, "invalid-resource-state");
+    assert_eq!(request.num_calls(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn a_quota_answered_with_an_error_reason_is_reported_not_guessed() {
+    let get = mock!(Client::get_service_quota).then_output(|| {
+        GetServiceQuotaOutput::builder()
+            .quota(
+                ServiceQuota::builder()
+                    .service_code("lambda")
+                    .quota_code("L-B99A9384")
+                    .adjustable(true)
+                    .error_reason(
+                        aws_sdk_servicequotas::types::ErrorReason::builder()
+                            .error_code(aws_sdk_servicequotas::types::ErrorCode::DependencyAccessDeniedError)
+                            .error_message("no access to lambda")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let history = empty_history();
+    let request = request_accepted();
+    let h = harness(&[&get, &history, &request]);
+    let outcome = h
+        .healer
+        .handle(&notice("alarm-action-lambda-concurrency.json"), "r", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.decision, outcome.reason.as_str()),
+        (Decision::Escalate, "quota-value-unavailable")
+    );
+    assert_eq!(outcome.current_value, None, "no value is invented");
+    assert_eq!(request.num_calls(), 0);
+    let email = &h.topic.published()[0].email;
+    assert!(email.contains("DEPENDENCY_ACCESS_DENIED_ERROR"), "{email}");
 }

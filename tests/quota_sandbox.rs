@@ -3,10 +3,11 @@
 
 mod common;
 
-use common::{notice, Account, EMAIL, PHONE};
+use common::{Account, EMAIL, PHONE};
 use selfheal::quota::Decision;
 
 const LAMBDA: (&str, &str) = ("lambda", "L-B99A9384");
+const ALB: (&str, &str) = ("elasticloadbalancing", "L-7E6692B2");
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -25,7 +26,7 @@ async fn every_delivery_path_raises_lambda_concurrency_by_half() {
         let account = Account::new().await;
         let outcome = account
             .healer(false)
-            .handle(&notice(fixture), "req-1", now())
+            .handle(&account.notice(fixture), "req-1", now())
             .await
             .unwrap();
         assert_eq!(outcome.decision, Decision::Raise, "{fixture}: {outcome:#?}");
@@ -55,7 +56,7 @@ async fn every_delivery_path_raises_lambda_concurrency_by_half() {
 async fn a_pending_request_is_never_filed_twice() {
     let account = Account::new().await;
     let healer = account.healer(false);
-    let alarm = notice("alarm-action-lambda-concurrency.json");
+    let alarm = account.notice("alarm-action-lambda-concurrency.json");
     assert_eq!(
         healer.handle(&alarm, "r1", now()).await.unwrap().decision,
         Decision::Raise
@@ -78,7 +79,7 @@ async fn a_pending_request_is_never_filed_twice() {
 async fn after_an_approval_the_next_alarm_raises_from_the_new_value() {
     let account = Account::new().await;
     let healer = account.healer(false);
-    let alarm = notice("alarm-action-lambda-concurrency.json");
+    let alarm = account.notice("alarm-action-lambda-concurrency.json");
     let first = healer.handle(&alarm, "r1", now()).await.unwrap();
     account
         .decide_request(&first.request.unwrap().id, "APPROVED")
@@ -96,7 +97,11 @@ async fn the_usage_metric_alone_finds_the_quota_and_its_rule() {
     let account = Account::new().await;
     let outcome = account
         .healer(false)
-        .handle(&notice("alarm-action-ec2-vcpu-usage.json"), "r", now())
+        .handle(
+            &account.notice("alarm-action-ec2-vcpu-usage.json"),
+            "r",
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!(outcome.decision, Decision::Raise, "{outcome:#?}");
@@ -115,7 +120,7 @@ async fn the_usage_metric_alone_finds_the_quota_and_its_rule() {
 async fn a_quota_without_a_rule_gets_the_defaults_within_a_derived_ceiling() {
     let account = Account::new().await;
     let healer = account.healer(false);
-    let alarm = notice("alarm-action-logs-call-rate.json");
+    let alarm = account.notice("alarm-action-logs-call-rate.json");
     let outcome = healer.handle(&alarm, "r", now()).await.unwrap();
     assert_eq!(outcome.decision, Decision::Raise, "{outcome:#?}");
     assert_eq!(outcome.rule, None);
@@ -129,7 +134,11 @@ async fn a_quota_without_a_rule_gets_the_defaults_within_a_derived_ceiling() {
     account.set_quota_value("logs", "L-7E1FAE88", 20000.0).await;
     let outcome = account
         .healer(false)
-        .handle(&alarm, "r", now())
+        .handle(
+            &account.notice("alarm-action-logs-call-rate.json"),
+            "r",
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!(outcome.decision, Decision::Escalate);
@@ -140,7 +149,7 @@ async fn a_quota_without_a_rule_gets_the_defaults_within_a_derived_ceiling() {
 async fn the_ceiling_caps_the_request_then_escalates() {
     let account = Account::new().await;
     let healer = account.healer(false);
-    let alarm = notice("alarm-action-lambda-concurrency.json");
+    let alarm = account.notice("alarm-action-lambda-concurrency.json");
     account.set_quota_value(LAMBDA.0, LAMBDA.1, 8000.0).await;
     let capped = healer.handle(&alarm, "r1", now()).await.unwrap();
     assert_eq!(
@@ -152,7 +161,11 @@ async fn the_ceiling_caps_the_request_then_escalates() {
     account.set_quota_value(LAMBDA.0, LAMBDA.1, 10000.0).await;
     let outcome = account
         .healer(false)
-        .handle(&alarm, "r2", now())
+        .handle(
+            &account.notice("alarm-action-lambda-concurrency.json"),
+            "r2",
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!(outcome.decision, Decision::Escalate, "{outcome:#?}");
@@ -185,10 +198,11 @@ async fn the_ceiling_caps_the_request_then_escalates() {
 }
 
 #[tokio::test]
-async fn a_flapping_unadjustable_quota_pages_once() {
+async fn a_flapping_alarm_at_its_ceiling_pages_once() {
     let account = Account::new().await;
+    account.set_quota_value(ALB.0, ALB.1, 2000.0).await;
     let healer = account.healer(false);
-    let alarm = notice("alarm-action-alb-targets.json");
+    let alarm = account.notice("alarm-action-alb-targets.json");
     let mut outcomes = Vec::new();
     for i in 0..5 {
         outcomes.push(
@@ -200,7 +214,7 @@ async fn a_flapping_unadjustable_quota_pages_once() {
     }
     assert!(outcomes
         .iter()
-        .all(|o| o.decision == Decision::Escalate && o.reason == "not-adjustable"));
+        .all(|o| o.decision == Decision::Escalate && o.reason == "ceiling-reached"));
     let sent: Vec<bool> = outcomes
         .iter()
         .map(|o| o.notification.as_ref().unwrap().sent)
@@ -214,7 +228,10 @@ async fn a_flapping_unadjustable_quota_pages_once() {
     );
     assert_eq!(
         outcomes[0].notification.as_ref().unwrap().dedup_key,
-        "selfheal:123456789012:us-east-1:elasticloadbalancing/L-7E6692B2:not-adjustable"
+        format!(
+            "selfheal:{}:us-east-1:elasticloadbalancing/L-7E6692B2:ceiling-reached",
+            account.id
+        )
     );
 }
 
@@ -223,7 +240,11 @@ async fn an_alarm_that_identifies_no_quota_is_escalated() {
     let account = Account::new().await;
     let outcome = account
         .healer(false)
-        .handle(&notice("alarm-action-unknown-metric.json"), "r", now())
+        .handle(
+            &account.notice("alarm-action-unknown-metric.json"),
+            "r",
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!(outcome.decision, Decision::Escalate);
@@ -240,7 +261,7 @@ async fn an_alarm_that_identifies_no_quota_is_escalated() {
 async fn a_denied_request_is_escalated_not_retried() {
     let account = Account::new().await;
     let healer = account.healer(false);
-    let alarm = notice("alarm-action-lambda-concurrency.json");
+    let alarm = account.notice("alarm-action-lambda-concurrency.json");
     let first = healer.handle(&alarm, "r1", now()).await.unwrap();
     account
         .decide_request(&first.request.unwrap().id, "DENIED")
@@ -255,7 +276,7 @@ async fn a_denied_request_is_escalated_not_retried() {
 async fn a_resolution_goes_out_only_after_an_escalation() {
     let account = Account::new().await;
     let healer = account.healer(false);
-    let ok = notice("alarm-action-lambda-concurrency-ok.json");
+    let ok = account.notice("alarm-action-lambda-concurrency-ok.json");
     let quiet = healer.handle(&ok, "r1", now()).await.unwrap();
     assert_eq!(
         (quiet.decision, quiet.reason.as_str()),
@@ -264,7 +285,7 @@ async fn a_resolution_goes_out_only_after_an_escalation() {
     assert!(account.deliveries().await.is_empty());
 
     account.set_quota_value(LAMBDA.0, LAMBDA.1, 10000.0).await;
-    let alarm = notice("alarm-action-lambda-concurrency.json");
+    let alarm = account.notice("alarm-action-lambda-concurrency.json");
     assert_eq!(
         healer.handle(&alarm, "r2", now()).await.unwrap().decision,
         Decision::Escalate
@@ -291,7 +312,11 @@ async fn other_states_are_ignored() {
     let account = Account::new().await;
     let outcome = account
         .healer(false)
-        .handle(&notice("alarm-action-insufficient-data.json"), "r", now())
+        .handle(
+            &account.notice("alarm-action-insufficient-data.json"),
+            "r",
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -306,21 +331,26 @@ async fn a_dry_run_plans_and_changes_nothing() {
     let account = Account::new().await;
     let raise = account
         .healer(true)
-        .handle(&notice("alarm-action-lambda-concurrency.json"), "r", now())
+        .handle(
+            &account.notice("alarm-action-lambda-concurrency.json"),
+            "r",
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!(
         (raise.decision, raise.desired_value, raise.dry_run),
         (Decision::Raise, Some(1500.0), true)
     );
+    account.set_quota_value(ALB.0, ALB.1, 2000.0).await;
     let escalate = account
         .healer(true)
-        .handle(&notice("alarm-action-alb-targets.json"), "r", now())
+        .handle(&account.notice("alarm-action-alb-targets.json"), "r", now())
         .await
         .unwrap();
     assert_eq!(
         (escalate.decision, escalate.reason.as_str()),
-        (Decision::Escalate, "not-adjustable")
+        (Decision::Escalate, "ceiling-reached")
     );
     assert!(account.requests(LAMBDA.0, LAMBDA.1).await.is_empty());
     assert!(account.deliveries().await.is_empty());
@@ -340,14 +370,19 @@ async fn every_decision_is_audited_with_a_ttl() {
     let healer = account.healer(false);
     healer
         .handle(
-            &notice("alarm-action-lambda-concurrency.json"),
+            &account.notice("alarm-action-lambda-concurrency.json"),
             "req-a",
             now(),
         )
         .await
         .unwrap();
+    account.set_quota_value(ALB.0, ALB.1, 2000.0).await;
     healer
-        .handle(&notice("alarm-action-alb-targets.json"), "req-b", now())
+        .handle(
+            &account.notice("alarm-action-alb-targets.json"),
+            "req-b",
+            now(),
+        )
         .await
         .unwrap();
     let items = account
@@ -373,4 +408,254 @@ async fn every_decision_is_audited_with_a_ttl() {
         "{decisions:?}"
     );
     assert!(audits.iter().all(|i| i.contains_key("expires_at")));
+}
+
+#[tokio::test]
+async fn an_alarm_of_another_account_never_touches_this_one() {
+    let account = Account::new().await;
+    let mut alarm = account.notice("alarm-action-lambda-concurrency.json");
+    alarm.account_id = Some("999988887777".into());
+    let outcome = account
+        .healer(false)
+        .handle(&alarm, "r", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.decision, outcome.reason.as_str()),
+        (Decision::Escalate, "other-account"),
+        "{outcome:#?}"
+    );
+    assert!(account.requests(LAMBDA.0, LAMBDA.1).await.is_empty());
+    let deliveries = account.deliveries().await;
+    let sms = deliveries
+        .iter()
+        .find(|d| d["protocol"] == "sms")
+        .expect("an SMS");
+    assert!(
+        sms["message"]
+            .as_str()
+            .unwrap()
+            .contains("RB:other-account"),
+        "{sms}"
+    );
+    let email = deliveries
+        .iter()
+        .find(|d| d["protocol"] == "email")
+        .unwrap();
+    assert!(
+        email["message"].as_str().unwrap().contains("999988887777"),
+        "the page names the alarm's account"
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_of_another_region_never_raises_this_regions_quota() {
+    let account = Account::new().await;
+    let mut alarm = account.notice("alarm-action-lambda-concurrency.json");
+    alarm.region = Some("eu-west-1".into());
+    let outcome = account
+        .healer(false)
+        .handle(&alarm, "r", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.decision, outcome.reason.as_str()),
+        (Decision::Escalate, "other-region"),
+        "{outcome:#?}"
+    );
+    assert!(account.requests(LAMBDA.0, LAMBDA.1).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_quota_whose_applied_value_is_not_reported_falls_back_to_its_default() {
+    let account = Account::new().await;
+    account
+        .set_service_quotas(serde_json::json!({
+            "HiddenAppliedValues": [["lambda", "L-B99A9384"], ["ec2", "L-1216C47A"]]
+        }))
+        .await;
+    // By alarm name: GetServiceQuota answers NoSuchResourceException.
+    let outcome = account
+        .healer(false)
+        .handle(
+            &account.notice("alarm-action-lambda-concurrency.json"),
+            "r1",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            outcome.decision,
+            outcome.current_value,
+            outcome.desired_value
+        ),
+        (Decision::Raise, Some(1000.0), Some(1500.0)),
+        "{outcome:#?}"
+    );
+    assert!(
+        outcome
+            .steps
+            .iter()
+            .any(|s| s
+                .contains("GetAWSDefaultServiceQuota: default 1000 taken as the current value")),
+        "{:#?}",
+        outcome.steps
+    );
+    // By usage metric: ListServiceQuotas leaves the quota out; the defaults list has it.
+    let outcome = account
+        .healer(false)
+        .handle(
+            &account.notice("alarm-action-ec2-vcpu-usage.json"),
+            "r2",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.decision, outcome.quota_code.as_deref()),
+        (Decision::Raise, Some("L-1216C47A")),
+        "{outcome:#?}"
+    );
+}
+
+#[tokio::test]
+async fn support_cases_are_allowed_unless_a_rule_says_no() {
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    let alarm = account.notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    let id = first.request.unwrap().id;
+    account.decide_request(&id, "CASE_OPENED").await;
+    let requests = account.requests(LAMBDA.0, LAMBDA.1).await;
+    assert_eq!(
+        requests[0].status.as_ref().unwrap().as_str(),
+        "CASE_OPENED",
+        "the shipped rules let AWS open a case"
+    );
+
+    // A rule that forbids cases: a request that needs review ends NOT_APPROVED, and that is not
+    // "AWS said no".
+    let account = Account::new().await;
+    let healer = account.healer_with_rules(
+        "[[quota]]\nname = \"lambda\"\nalarm = \"*lambda*\"\nservice_code = \"lambda\"\nquota_code = \"L-B99A9384\"\nincrease = \"50%\"\nceiling = 10000\nsupport_case = false\n",
+    );
+    let alarm = account.notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    account
+        .decide_request(&first.request.unwrap().id, "CASE_OPENED")
+        .await;
+    let requests = account.requests(LAMBDA.0, LAMBDA.1).await;
+    assert_eq!(
+        requests[0].status.as_ref().unwrap().as_str(),
+        "NOT_APPROVED"
+    );
+    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    assert_eq!(
+        (second.decision, second.reason.as_str()),
+        (Decision::Escalate, "request-not-approved"),
+        "{second:#?}"
+    );
+    assert_eq!(account.requests(LAMBDA.0, LAMBDA.1).await.len(), 1);
+
+    // The same history under the shipped rules (cases allowed): file again, a case can now open.
+    let third = account
+        .healer(false)
+        .handle(&alarm, "r3", now())
+        .await
+        .unwrap();
+    assert_eq!(third.decision, Decision::Raise, "{third:#?}");
+}
+
+#[tokio::test]
+async fn a_closed_case_is_read_not_filed_again() {
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    let alarm = account.notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    account.close_case(&first.request.unwrap().id, false).await;
+    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    assert_eq!(
+        (second.decision, second.reason.as_str()),
+        (Decision::Escalate, "case-closed"),
+        "{second:#?}"
+    );
+    assert_eq!(account.requests(LAMBDA.0, LAMBDA.1).await.len(), 1);
+
+    // A case that closed with the quota raised: the alarm firing again means more is needed.
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    let alarm = account.notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    account.close_case(&first.request.unwrap().id, true).await;
+    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    assert_eq!(
+        (second.decision, second.current_value, second.desired_value),
+        (Decision::Raise, Some(1500.0), Some(2250.0)),
+        "{second:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_service_linked_role_and_too_many_open_requests_are_named() {
+    let account = Account::new().await;
+    account
+        .set_service_quotas(serde_json::json!({"ServiceLinkedRole": false}))
+        .await;
+    let outcome = account
+        .healer(false)
+        .handle(
+            &account.notice("alarm-action-lambda-concurrency.json"),
+            "r1",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.reason, "service-linked-role-missing",
+        "{outcome:#?}"
+    );
+
+    let account = Account::new().await;
+    account
+        .set_service_quotas(serde_json::json!({"OpenRequestLimit": 1}))
+        .await;
+    let healer = account.healer(false);
+    let first = healer
+        .handle(
+            &account.notice("alarm-action-lambda-concurrency.json"),
+            "r1",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.decision, Decision::Raise);
+    let second = healer
+        .handle(
+            &account.notice("alarm-action-ec2-vcpu-usage.json"),
+            "r2",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.reason, "too-many-open-requests", "{second:#?}");
+}
+
+#[tokio::test]
+async fn targets_per_application_load_balancer_is_raised() {
+    let account = Account::new().await;
+    let outcome = account
+        .healer(false)
+        .handle(&account.notice("alarm-action-alb-targets.json"), "r", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            outcome.decision,
+            outcome.current_value,
+            outcome.desired_value
+        ),
+        (Decision::Raise, Some(1000.0), Some(1100.0)),
+        "{outcome:#?}"
+    );
 }

@@ -205,18 +205,27 @@ async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
         &[
             ("SELFHEAL_TOPIC_ARN", &account.topic_arn),
             ("SELFHEAL_TABLE", &account.table),
+            ("SELFHEAL_ACCOUNT_ID", &account.id),
         ],
         &[],
     );
 
+    // Targets per ALB already at the rule's ceiling: its alarm is escalated.
+    account
+        .set_quota_value("elasticloadbalancing", "L-7E6692B2", 2000.0)
+        .await;
     let mut decisions = Vec::new();
     for fixture in [
-        "tests/fixtures/alarm-action-lambda-concurrency.json",
-        "tests/fixtures/sns-lambda-concurrency.json",
-        "tests/fixtures/eventbridge-lambda-concurrency.json",
-        "tests/fixtures/alarm-action-alb-targets.json",
+        "alarm-action-lambda-concurrency.json",
+        "sns-lambda-concurrency.json",
+        "eventbridge-lambda-concurrency.json",
+        "alarm-action-alb-targets.json",
     ] {
-        let response = answer(&runtime.invoke_file(fixture));
+        let event = common::fixture(fixture)
+            .to_string()
+            .replace("123456789012", &account.id);
+        let event: serde_json::Value = serde_json::from_str(&event).unwrap();
+        let response = answer(&runtime.invoke(&event));
         let outcome = &response["outcomes"][0];
         decisions.push((
             outcome["decision"].as_str().unwrap().to_owned(),
@@ -227,7 +236,7 @@ async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
         ("raise", "raise"),
         ("none", "request-pending"),
         ("none", "request-pending"),
-        ("escalate", "not-adjustable"),
+        ("escalate", "ceiling-reached"),
     ];
     let expected: Vec<(String, String)> = expected
         .iter()

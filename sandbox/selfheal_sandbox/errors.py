@@ -21,3 +21,17 @@ class QuotaExceededException(JsonRESTError):
 class IllegalArgumentException(JsonRESTError):
     def __init__(self, message: str) -> None:
         super().__init__("IllegalArgumentException", message)
+
+
+class DependencyAccessDeniedException(JsonRESTError):
+    """Service Quotas could not reach a dependency, such as its service-linked role (botocore model)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("DependencyAccessDeniedException", message)
+
+
+class InvalidResourceStateException(JsonRESTError):
+    """"The resource is in an invalid state" (botocore `service-quotas` model)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidResourceStateException", message)

@@ -3,6 +3,23 @@
 moto 5.2.5 knows only `vpc` defaults and lacks ListServiceQuotas, the increase request and the request
 history. This module replaces its backend methods and adds the missing operations to its response
 class; moto's server dispatches each `X-Amz-Target` action to the method of the same snake_case name.
+
+What it models, and where each behaviour is documented (botocore `service-quotas` 2019-06-24
+`service-2.json` unless said otherwise):
+- `GetServiceQuota` / `ListServiceQuotas`: "If the applied quota value is not available for a quota, the
+  quota is not retrieved" (both operations' documentation): an account's quota can be marked so
+  (`set-account`'s `HiddenAppliedValues`); `GetAWSDefaultServiceQuota` and `ListAWSDefaultServiceQuotas`
+  still answer for it. A catalog entry may carry an `ErrorReason` and no `Value`, as the `ServiceQuota`
+  shape allows.
+- `RequestServiceQuotaIncrease`: `DesiredValue` is a `QuotaValue` (0 to 10,000,000,000); one open request
+  per quota (`ResourceAlreadyExistsException`); too many open requests in the account answer
+  `QuotaExceededException`, whose number AWS does not publish, so there is no cap unless a test sets one
+  (`set-account`'s `OpenRequestLimit`); `DependencyAccessDeniedException` when Service Quotas cannot create
+  its service-linked role (`set-account`'s `ServiceLinkedRole: false`); `SupportCaseAllowed` (default
+  true) is kept, and a request that needs a review (`decide` to `CASE_OPENED`) without it ends
+  `NOT_APPROVED` instead, with no case.
+- Statuses: `PENDING`, `CASE_OPENED`, `APPROVED`, `DENIED`, `CASE_CLOSED`, `NOT_APPROVED`,
+  `INVALID_REQUEST` (`RequestStatus`).
 """
 
 from __future__ import annotations
@@ -17,6 +34,7 @@ from typing import Any
 from moto.servicequotas import responses as sq_responses
 
 from .errors import (
+    DependencyAccessDeniedException,
     IllegalArgumentException,
     NoSuchResourceException,
     QuotaExceededException,
@@ -25,7 +43,7 @@ from .errors import (
 
 OPEN_STATUSES = ("PENDING", "CASE_OPENED")
 FINAL_STATUSES = ("APPROVED", "DENIED", "CASE_CLOSED", "NOT_APPROVED", "INVALID_REQUEST")
-MAX_OPEN_REQUESTS = 20
+MAX_DESIRED_VALUE = 10_000_000_000  # the QuotaValue shape's max
 DEFAULT_CATALOG = os.path.join(os.path.dirname(__file__), "quotas.json")
 
 _lock = threading.RLock()
@@ -36,9 +54,11 @@ def load_catalog(path: str) -> list[dict[str, Any]]:
         data = json.load(f)
     quotas = data["quotas"] if isinstance(data, dict) else data
     for q in quotas:
-        for field in ("ServiceCode", "ServiceName", "QuotaCode", "QuotaName", "Value", "Adjustable"):
+        for field in ("ServiceCode", "ServiceName", "QuotaCode", "QuotaName", "Adjustable", "Source"):
             if field not in q:
                 raise ValueError(f"{path}: quota {q.get('QuotaCode', '?')} lacks {field}")
+        if "Value" not in q and "ErrorReason" not in q:
+            raise ValueError(f"{path}: quota {q['QuotaCode']} has neither a Value nor an ErrorReason")
     return quotas
 
 
@@ -57,6 +77,10 @@ class QuotaState:
         self.account_id = account_id
         self.applied: dict[tuple[str, str], float] = {}
         self.requests: list[dict[str, Any]] = []
+        # Quotas whose applied value Service Quotas does not report in this account.
+        self.hidden_applied: set[tuple[str, str]] = set()
+        self.open_request_limit: int | None = None
+        self.service_linked_role = True
 
     def default(self, service_code: str, quota_code: str) -> dict[str, Any]:
         services = {q["ServiceCode"] for q in CATALOG}
@@ -69,6 +93,9 @@ class QuotaState:
                 return q
         raise NoSuchResourceException(f"The quota {quota_code} of {service_code} does not exist.")
 
+    def applied_reported(self, q: dict[str, Any]) -> bool:
+        return (q["ServiceCode"], q["QuotaCode"]) not in self.hidden_applied
+
     def describe(self, q: dict[str, Any], applied: bool) -> dict[str, Any]:
         key = (q["ServiceCode"], q["QuotaCode"])
         out = {
@@ -77,12 +104,15 @@ class QuotaState:
             "QuotaArn": _quota_arn(self.region, self.account_id, q["ServiceCode"], q["QuotaCode"]),
             "QuotaCode": q["QuotaCode"],
             "QuotaName": q["QuotaName"],
-            "Value": float(self.applied.get(key, q["Value"]) if applied else q["Value"]),
             "Unit": q.get("Unit", "None"),
             "Adjustable": bool(q["Adjustable"]),
             "GlobalQuota": bool(q.get("GlobalQuota", False)),
             "QuotaAppliedAtLevel": "ACCOUNT",
         }
+        if "Value" in q:
+            out["Value"] = float(self.applied.get(key, q["Value"]) if applied else q["Value"])
+        if q.get("ErrorReason"):
+            out["ErrorReason"] = q["ErrorReason"]
         if q.get("UsageMetric"):
             out["UsageMetric"] = q["UsageMetric"]
         return out
@@ -142,6 +172,8 @@ class ServiceQuotasResponse(sq_responses.ServiceQuotasResponse):
         found = [q for q in CATALOG if q["ServiceCode"] == service_code]
         if not found:
             raise NoSuchResourceException(f"The service {service_code} is not available in the current Region.")
+        if applied:
+            found = [q for q in found if self.quotas.applied_reported(q)]
         return [self.quotas.describe(q, applied) for q in found]
 
     def list_service_quotas(self) -> str:
@@ -164,6 +196,8 @@ class ServiceQuotasResponse(sq_responses.ServiceQuotasResponse):
         p = self._params()
         with _lock:
             q = self.quotas.default(p.get("ServiceCode", ""), p.get("QuotaCode", ""))
+            if not self.quotas.applied_reported(q):
+                raise NoSuchResourceException(f"The quota {q['QuotaCode']} of {q['ServiceCode']} does not exist.")
             return json.dumps({"Quota": self.quotas.describe(q, applied=True)})
 
     def get_aws_default_service_quota(self) -> str:
@@ -178,11 +212,15 @@ class ServiceQuotasResponse(sq_responses.ServiceQuotasResponse):
         with _lock:
             s = self.quotas
             q = s.default(p.get("ServiceCode", ""), p.get("QuotaCode", ""))
-            if not isinstance(desired, (int, float)) or not 0 <= desired <= 10_000_000_000:
-                raise IllegalArgumentException("DesiredValue must be a number from 0 to 10000000000.")
+            if not isinstance(desired, (int, float)) or not 0 <= desired <= MAX_DESIRED_VALUE:
+                raise IllegalArgumentException(f"DesiredValue must be a number from 0 to {MAX_DESIRED_VALUE}.")
             if not q["Adjustable"]:
                 raise IllegalArgumentException(f"The quota {q['QuotaCode']} is not adjustable.")
-            current = s.applied.get((q["ServiceCode"], q["QuotaCode"]), q["Value"])
+            if not s.service_linked_role:
+                raise DependencyAccessDeniedException(
+                    "Service Quotas could not create the service-linked role AWSServiceRoleForServiceQuotas."
+                )
+            current = s.applied.get((q["ServiceCode"], q["QuotaCode"]), q.get("Value", 0.0))
             if desired <= current:
                 raise IllegalArgumentException(
                     f"DesiredValue {desired} must be greater than the current value {current}."
@@ -192,10 +230,8 @@ class ServiceQuotasResponse(sq_responses.ServiceQuotasResponse):
                 raise ResourceAlreadyExistsException(
                     f"A quota increase request for {q['QuotaCode']} is already open."
                 )
-            if len(open_requests) >= MAX_OPEN_REQUESTS:
-                raise QuotaExceededException(
-                    f"You have reached the maximum number of open quota increase requests ({MAX_OPEN_REQUESTS})."
-                )
+            if s.open_request_limit is not None and len(open_requests) >= s.open_request_limit:
+                raise QuotaExceededException("You have exceeded your service quota for open quota increase requests.")
             now = time.time()
             request = {
                 "Id": uuid.uuid4().hex,
@@ -263,11 +299,15 @@ def decide(body: dict[str, Any]) -> dict[str, Any]:
         for s in _states.values():
             for r in s.requests:
                 if r["Id"] == request_id:
+                    if status == "CASE_OPENED" and not r["SupportCaseAllowed"]:
+                        # A request that needs a review, filed with SupportCaseAllowed=false: AWS
+                        # opens no case and the request ends NOT_APPROVED (botocore model).
+                        status = "NOT_APPROVED"
                     r["Status"] = status
                     r["LastUpdated"] = time.time()
                     if status == "CASE_OPENED":
                         r["CaseId"] = "case-" + request_id[:8]
-                    if status == "APPROVED":
+                    if status == "APPROVED" or (status == "CASE_CLOSED" and body.get("Raised")):
                         s.applied[(r["ServiceCode"], r["QuotaCode"])] = r["DesiredValue"]
                     return _public(r)
     raise KeyError(f"no request {request_id}")
@@ -280,6 +320,34 @@ def set_value(body: dict[str, Any]) -> dict[str, Any]:
         q = s.default(body["ServiceCode"], body["QuotaCode"])
         s.applied[(q["ServiceCode"], q["QuotaCode"])] = float(body["Value"])
         return s.describe(q, applied=True)
+
+
+def set_account(body: dict[str, Any]) -> dict[str, Any]:
+    """How Service Quotas behaves for one account and Region, for the situations tests need:
+    `HiddenAppliedValues` (`[[service, quota], ...]` whose applied value is not reported),
+    `OpenRequestLimit` (open requests before `QuotaExceededException`; null: none) and
+    `ServiceLinkedRole` (false: increase requests fail with `DependencyAccessDeniedException`)."""
+    with _lock:
+        s = state(body["AccountId"], body.get("Region", "us-east-1"))
+        if "HiddenAppliedValues" in body:
+            hidden = set()
+            for service_code, quota_code in body["HiddenAppliedValues"]:
+                hidden.add((s.default(service_code, quota_code)["ServiceCode"], quota_code))
+            s.hidden_applied = hidden
+        if "OpenRequestLimit" in body:
+            limit = body["OpenRequestLimit"]
+            if limit is not None and (not isinstance(limit, int) or limit < 0):
+                raise ValueError("OpenRequestLimit must be a whole number or null")
+            s.open_request_limit = limit
+        if "ServiceLinkedRole" in body:
+            s.service_linked_role = bool(body["ServiceLinkedRole"])
+        return {
+            "AccountId": s.account_id,
+            "Region": s.region,
+            "HiddenAppliedValues": sorted([list(k) for k in s.hidden_applied]),
+            "OpenRequestLimit": s.open_request_limit,
+            "ServiceLinkedRole": s.service_linked_role,
+        }
 
 
 def install() -> None:

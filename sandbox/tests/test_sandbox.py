@@ -19,7 +19,7 @@ import zipfile
 import boto3
 from botocore.exceptions import ClientError
 
-# A catalog of 22 adjustable quotas, so that the 20-open-requests limit can be reached.
+# A catalog of 22 quotas (one not adjustable), so that an open-request limit can be reached.
 _catalog = {
     "quotas": [
         {
@@ -29,6 +29,7 @@ _catalog = {
             "QuotaName": f"Quota {i}",
             "Value": 10,
             "Adjustable": i != 0,
+            "Source": "the sandbox's own tests",
             "UsageMetric": {
                 "MetricNamespace": "AWS/Usage",
                 "MetricName": "ResourceCount",
@@ -129,13 +130,46 @@ class ServiceQuotasTest(unittest.TestCase):
         too_low = dict(ServiceCode="demo", QuotaCode="L-00000002", DesiredValue=10)
         self.assertEqual(error_code(self.sq.request_service_quota_increase, **too_low), "IllegalArgumentException")
 
-    def test_twenty_open_requests_per_account(self) -> None:
-        for i in range(1, 21):
+    def test_open_requests_are_unbounded_unless_a_test_sets_a_limit(self) -> None:
+        # AWS documents QuotaExceededException but no number, so the sandbox invents none.
+        for i in range(1, 22):
             self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode=f"L-{i:08X}", DesiredValue=11)
-        over = dict(ServiceCode="demo", QuotaCode="L-00000015", DesiredValue=11)
-        self.assertEqual(error_code(self.sq.request_service_quota_increase, **over), "QuotaExceededException")
         open_requests = self.sq.list_requested_service_quota_change_history(ServiceCode="demo", Status="PENDING")
-        self.assertEqual(len(open_requests["RequestedQuotas"]), 20)
+        self.assertEqual(len(open_requests["RequestedQuotas"]), 21)
+        post("/moto-api/selfheal/servicequotas/decide", {"RequestId": self._request_id("L-00000001"), "Status": "APPROVED"})
+        post("/moto-api/selfheal/servicequotas/set-account", {"AccountId": self.account, "Region": "us-east-1", "OpenRequestLimit": 20})
+        over = dict(ServiceCode="demo", QuotaCode="L-00000001", DesiredValue=12)
+        self.assertEqual(error_code(self.sq.request_service_quota_increase, **over), "QuotaExceededException")
+        post("/moto-api/selfheal/servicequotas/set-account", {"AccountId": self.account, "Region": "us-east-1", "OpenRequestLimit": None})
+        self.sq.request_service_quota_increase(**over)
+
+    def _request_id(self, quota_code: str) -> str:
+        history = self.sq.list_requested_service_quota_change_history_by_quota(ServiceCode="demo", QuotaCode=quota_code)
+        return history["RequestedQuotas"][0]["Id"]
+
+    def test_hidden_applied_values_service_linked_role_and_cases(self) -> None:
+        post("/moto-api/selfheal/servicequotas/set-account",
+             {"AccountId": self.account, "Region": "us-east-1", "HiddenAppliedValues": [["demo", "L-00000005"]]})
+        self.assertEqual(error_code(self.sq.get_service_quota, ServiceCode="demo", QuotaCode="L-00000005"), "NoSuchResourceException")
+        listed = [q["QuotaCode"] for p in self.sq.get_paginator("list_service_quotas").paginate(ServiceCode="demo") for q in p["Quotas"]]
+        self.assertNotIn("L-00000005", listed)
+        defaults = [q["QuotaCode"] for p in self.sq.get_paginator("list_aws_default_service_quotas").paginate(ServiceCode="demo") for q in p["Quotas"]]
+        self.assertIn("L-00000005", defaults)
+        self.assertEqual(self.sq.get_aws_default_service_quota(ServiceCode="demo", QuotaCode="L-00000005")["Quota"]["Value"], 10.0)
+
+        no_case = self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000006", DesiredValue=20, SupportCaseAllowed=False)
+        post("/moto-api/selfheal/servicequotas/decide", {"RequestId": no_case["RequestedQuota"]["Id"], "Status": "CASE_OPENED"})
+        self.assertEqual(self.sq.get_requested_service_quota_change(RequestId=no_case["RequestedQuota"]["Id"])["RequestedQuota"]["Status"], "NOT_APPROVED")
+        with_case = self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000007", DesiredValue=20)
+        post("/moto-api/selfheal/servicequotas/decide", {"RequestId": with_case["RequestedQuota"]["Id"], "Status": "CASE_OPENED"})
+        self.assertEqual(self.sq.get_requested_service_quota_change(RequestId=with_case["RequestedQuota"]["Id"])["RequestedQuota"]["Status"], "CASE_OPENED")
+        post("/moto-api/selfheal/servicequotas/decide", {"RequestId": with_case["RequestedQuota"]["Id"], "Status": "CASE_CLOSED", "Raised": True})
+        self.assertEqual(self.sq.get_service_quota(ServiceCode="demo", QuotaCode="L-00000007")["Quota"]["Value"], 20.0)
+
+        post("/moto-api/selfheal/servicequotas/set-account", {"AccountId": self.account, "Region": "us-east-1", "ServiceLinkedRole": False})
+        self.assertEqual(error_code(self.sq.request_service_quota_increase, ServiceCode="demo", QuotaCode="L-00000008", DesiredValue=20),
+                         "DependencyAccessDeniedException")
+
 
     def test_history_decisions_and_approval(self) -> None:
         rid = self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000003", DesiredValue=40)["RequestedQuota"]["Id"]

@@ -33,6 +33,14 @@ fn quota_info(quota: ServiceQuota) -> QuotaInfo {
         value: quota.value,
         adjustable: quota.adjustable,
         unit: quota.unit,
+        error_reason: quota.error_reason.map(|reason| {
+            format!(
+                "{}: {}",
+                reason.error_code.as_ref().map_or("UNKNOWN", |c| c.as_str()),
+                reason.error_message.unwrap_or_default()
+            )
+        }),
+        default_only: false,
         usage_metric: quota.usage_metric.and_then(|m| {
             Some(MetricId {
                 namespace: m.metric_namespace?,
@@ -44,6 +52,13 @@ fn quota_info(quota: ServiceQuota) -> QuotaInfo {
                     .collect(),
             })
         }),
+    }
+}
+
+fn default_info(quota: ServiceQuota) -> QuotaInfo {
+    QuotaInfo {
+        default_only: true,
+        ..quota_info(quota)
     }
 }
 
@@ -100,11 +115,35 @@ impl QuotaApi for ServiceQuotas {
             })
     }
 
-    async fn get_default_value(
+    async fn list_aws_default_quotas(
+        &self,
+        service_code: &str,
+    ) -> Result<Vec<QuotaInfo>, QuotaApiError> {
+        let mut pages = self
+            .client
+            .list_aws_default_service_quotas()
+            .service_code(service_code)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        let mut quotas = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(api_error!("ListAWSDefaultServiceQuotas"))?;
+            quotas.extend(
+                page.quotas
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(default_info),
+            );
+        }
+        Ok(quotas)
+    }
+
+    async fn get_aws_default_quota(
         &self,
         service_code: &str,
         quota_code: &str,
-    ) -> Result<Option<f64>, QuotaApiError> {
+    ) -> Result<QuotaInfo, QuotaApiError> {
         let output = self
             .client
             .get_aws_default_service_quota()
@@ -113,7 +152,13 @@ impl QuotaApi for ServiceQuotas {
             .send()
             .await
             .map_err(api_error!("GetAWSDefaultServiceQuota"))?;
-        Ok(output.quota.and_then(|q| q.value))
+        output
+            .quota
+            .map(default_info)
+            .ok_or_else(|| QuotaApiError::Other {
+                operation: "GetAWSDefaultServiceQuota",
+                message: "the answer holds no quota".into(),
+            })
     }
 
     async fn list_requests(

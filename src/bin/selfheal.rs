@@ -11,7 +11,9 @@ const USAGE: &str = "usage:
   selfheal alarm EVENT_FILE [--rules DIR] [--dry-run]
       run the quota function on an alarm event (alarm action, SNS or EventBridge) and print the outcome
       as JSON. Needs SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE unless --dry-run; uses AWS_REGION,
-      AWS_ENDPOINT_URL and the usual credentials.
+      AWS_ENDPOINT_URL and the usual credentials. Acts only on alarms of SELFHEAL_ACCOUNT_ID in
+      AWS_REGION; any other account's or Region's alarm (or any, without SELFHEAL_ACCOUNT_ID) is
+      escalated.
   selfheal replay --queue Q [--dry-run] [--max N] [--rate R] [--keep-copy] [--rules DIR]
                  [--error-code C]... [--min-age SECS] [--max-age SECS] [--body-contains TEXT]
                  [--json-field PATH=JSON]
@@ -113,7 +115,7 @@ async fn alarm(args: &[String]) -> Result<(), Failure> {
         None => QuotaFunction::new(sdk, environment),
     };
     let outcomes = function
-        .handle(&event, "local")
+        .handle(&event, "local", None)
         .await
         .map_err(|e| match e {
             QuotaFunctionError::Event(_) => Failure(2, format!("selfheal: {event_file}: {e}")),

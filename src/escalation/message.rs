@@ -7,6 +7,10 @@ use serde_json::json;
 
 /// SMS parts are 140 bytes; one part is all we send.
 pub const SMS_MAX_BYTES: usize = 140;
+/// What SNS puts between a topic's display name and the text of an SMS sent through the topic: "Amazon
+/// SNS prepends the display name followed by a right angle bracket (>) and a space" (SNS developer
+/// guide, "Publishing to a topic", SMS).
+const SMS_DISPLAY_NAME_SEPARATOR: &str = "> ";
 /// SNS wants email subjects under 100 characters.
 pub const SUBJECT_MAX_CHARS: usize = 99;
 const DESCRIPTION_MAX_BYTES: usize = 1_000;
@@ -36,12 +40,24 @@ impl Notification {
     }
 }
 
-/// Where people find the runbook and the quota.
-pub struct Links<'a> {
+/// What the texts depend on besides the event: where the runbooks are, and the topic's display name,
+/// which SNS puts before every SMS.
+pub struct Rendering<'a> {
     pub runbook_base_url: &'a str,
+    /// The SNS topic's `DisplayName`; empty when it has none.
+    pub topic_display_name: &'a str,
 }
 
-impl Links<'_> {
+impl Rendering<'_> {
+    /// Bytes left for our text in one SMS part once SNS has put the display name before it.
+    pub fn sms_budget(&self) -> usize {
+        let name = self.topic_display_name.trim();
+        if name.is_empty() {
+            return SMS_MAX_BYTES;
+        }
+        SMS_MAX_BYTES.saturating_sub(name.len() + SMS_DISPLAY_NAME_SEPARATOR.len())
+    }
+
     fn runbook(&self, name: &str) -> String {
         format!("{}/{name}.md", self.runbook_base_url.trim_end_matches('/'))
     }
@@ -66,7 +82,7 @@ fn subject_line(prefix: &str, what: &str, alarm: &str) -> String {
 }
 
 /// The page for something selfheal could not fix.
-pub fn render_escalation(e: &Escalation, links: &Links<'_>) -> Notification {
+pub fn render_escalation(e: &Escalation, links: &Rendering<'_>) -> Notification {
     let runbook_url = links.runbook(&e.runbook);
     let console = console_url(e);
     let subject_key = e.subject_key();
@@ -85,7 +101,10 @@ pub fn render_escalation(e: &Escalation, links: &Links<'_>) -> Notification {
     let sms_head = sms_safe(&format!("selfheal: {what} {}{numbers}.", e.reason.short()));
     let sms = format!(
         "{} {sms_tail}",
-        cut_bytes(&sms_head, SMS_MAX_BYTES - sms_tail.len() - 1)
+        cut_bytes(
+            &sms_head,
+            links.sms_budget().saturating_sub(sms_tail.len() + 1)
+        )
     );
 
     let subject = subject_line(
@@ -202,13 +221,14 @@ pub fn render_resolution(
     dedup_key: &str,
     summary: &str,
     reason: &str,
+    rendering: &Rendering<'_>,
 ) -> Notification {
     let alarm = single_line(alarm_name);
     let sms = cut_bytes(
         &sms_safe(&format!(
             "selfheal RESOLVED: {alarm} is OK again. Was: {summary}"
         )),
-        SMS_MAX_BYTES,
+        rendering.sms_budget(),
     );
     let subject = subject_line("RESOLVED", "alarm back to OK", &alarm);
     let email = format!(
@@ -259,8 +279,9 @@ mod tests {
         }
     }
 
-    const LINKS: Links<'static> = Links {
+    const LINKS: Rendering<'static> = Rendering {
         runbook_base_url: "https://example.com/runbooks/",
+        topic_display_name: "",
     };
 
     #[test]
@@ -312,10 +333,33 @@ mod tests {
             "k1",
             "ec2/L-0263D0A3 not adjustable",
             "back below 80",
+            &LINKS,
         );
         let https: serde_json::Value = serde_json::from_str(&n.https).unwrap();
         assert_eq!(https["event_action"], "resolve");
         assert_eq!(https["dedup_key"], "k1");
         assert!(n.sms.len() <= SMS_MAX_BYTES);
+    }
+
+    #[test]
+    fn the_sms_leaves_room_for_the_topic_display_name() {
+        let long = Escalation {
+            alarm_name: "a".repeat(300),
+            quota_code: None,
+            ..escalation("x", "y")
+        };
+        let plain = render_escalation(&long, &LINKS);
+        assert_eq!(plain.sms.len(), SMS_MAX_BYTES, "{}", plain.sms);
+        let rendering = Rendering {
+            runbook_base_url: "https://example.com/runbooks/",
+            topic_display_name: "selfheal",
+        };
+        let named = render_escalation(&long, &rendering);
+        // SNS sends "SELFHEAL> " + our text: 10 bytes of the 140.
+        let delivered = format!("SELFHEAL> {}", named.sms);
+        assert_eq!(delivered.len(), SMS_MAX_BYTES, "{delivered}");
+        assert!(named.sms.ends_with("RB:not-adjustable"), "{}", named.sms);
+        let resolved = render_resolution(&"b".repeat(300), "k", "s", "r", &rendering);
+        assert_eq!(resolved.sms.len(), SMS_MAX_BYTES - "SELFHEAL> ".len());
     }
 }

@@ -4,7 +4,7 @@ mod message;
 mod reason;
 pub(crate) mod text;
 
-pub use message::{render_escalation, render_resolution, Links, Notification};
+pub use message::{render_escalation, render_resolution, Notification, Rendering};
 pub use reason::EscalationReason;
 
 use serde::Serialize;

@@ -11,17 +11,31 @@ pub enum EscalationReason {
     NoMatchingRule,
     TooManyOpenRequests,
     RequestDenied,
+    RequestNotApproved,
+    CaseClosed,
+    ServiceLinkedRoleMissing,
+    InvalidResourceState,
+    QuotaValueUnavailable,
+    OtherAccount,
+    OtherRegion,
     AwsError,
 }
 
 impl EscalationReason {
-    pub const ALL: [EscalationReason; 7] = [
+    pub const ALL: [EscalationReason; 14] = [
         Self::NotAdjustable,
         Self::CeilingReached,
         Self::NoQuotaFound,
         Self::NoMatchingRule,
         Self::TooManyOpenRequests,
         Self::RequestDenied,
+        Self::RequestNotApproved,
+        Self::CaseClosed,
+        Self::ServiceLinkedRoleMissing,
+        Self::InvalidResourceState,
+        Self::QuotaValueUnavailable,
+        Self::OtherAccount,
+        Self::OtherRegion,
         Self::AwsError,
     ];
 
@@ -34,6 +48,13 @@ impl EscalationReason {
             Self::NoMatchingRule => "no-matching-rule",
             Self::TooManyOpenRequests => "too-many-open-requests",
             Self::RequestDenied => "request-denied",
+            Self::RequestNotApproved => "request-not-approved",
+            Self::CaseClosed => "case-closed",
+            Self::ServiceLinkedRoleMissing => "service-linked-role-missing",
+            Self::InvalidResourceState => "invalid-resource-state",
+            Self::QuotaValueUnavailable => "quota-value-unavailable",
+            Self::OtherAccount => "other-account",
+            Self::OtherRegion => "other-region",
             Self::AwsError => "aws-error",
         }
     }
@@ -47,6 +68,13 @@ impl EscalationReason {
             Self::NoMatchingRule => "no rule",
             Self::TooManyOpenRequests => "too many open requests",
             Self::RequestDenied => "increase denied",
+            Self::RequestNotApproved => "not approved, no case",
+            Self::CaseClosed => "case closed, not raised",
+            Self::ServiceLinkedRoleMissing => "SQ role missing",
+            Self::InvalidResourceState => "invalid quota state",
+            Self::QuotaValueUnavailable => "quota value unavailable",
+            Self::OtherAccount => "other account",
+            Self::OtherRegion => "other region",
             Self::AwsError => "AWS error",
         }
     }
@@ -58,8 +86,15 @@ impl EscalationReason {
             Self::CeilingReached => "The quota is at or above the ceiling set in selfheal's rules, so selfheal will not ask for more. Decide whether the ceiling should move or usage should come down.",
             Self::NoQuotaFound => "selfheal could not tell which quota this alarm watches: no rule names the alarm, and its usage metric matches no quota's UsageMetric.",
             Self::NoMatchingRule => "The quota was found, but no rule names it and the defaults forbid raising quotas without a rule.",
-            Self::TooManyOpenRequests => "The account already has the most open quota increase requests Service Quotas allows (20). Close or wait for some, then raise this one.",
+            Self::TooManyOpenRequests => "Service Quotas refused a new request because the account has too many open quota increase requests (QuotaExceededException). Wait for some to close, then raise this one.",
             Self::RequestDenied => "AWS refused the latest increase request for this quota; selfheal will not ask again on its own.",
+            Self::RequestNotApproved => "The latest increase request needed a review, and support cases were not allowed for it, so AWS ended it as NOT_APPROVED without opening a case. Allow a support case (support_case = true in the rule) or file the request by hand.",
+            Self::CaseClosed => "The support case for the latest increase request was closed and the quota was not raised. Read the case in the Support Center before asking again.",
+            Self::ServiceLinkedRoleMissing => "Service Quotas could not use or create its service-linked role (DependencyAccessDeniedException). Grant iam:CreateServiceLinkedRole for servicequotas.amazonaws.com, or create the role once by hand.",
+            Self::InvalidResourceState => "Service Quotas says the quota is in a state that does not allow an increase request now (InvalidResourceStateException).",
+            Self::QuotaValueUnavailable => "Service Quotas returned the quota without a value and gave a reason instead; selfheal does not guess a value.",
+            Self::OtherAccount => "The alarm belongs to another AWS account. selfheal acts only in its own account, so it changed nothing; the quota must be handled in the alarm's account.",
+            Self::OtherRegion => "The alarm belongs to another Region. selfheal acts only in its own Region, so it changed nothing; the quota must be handled in the alarm's Region.",
             Self::AwsError => "An AWS API call failed even after retries, so selfheal could not finish. Usage is still close to the quota.",
         }
     }

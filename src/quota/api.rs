@@ -15,6 +15,14 @@ pub struct QuotaInfo {
     pub adjustable: bool,
     pub unit: Option<String>,
     pub usage_metric: Option<MetricId>,
+    /// Why Service Quotas gave no value: its `ErrorReason` (`CODE: message`), for example
+    /// `DEPENDENCY_ACCESS_DENIED_ERROR` (botocore `service-quotas` model, shape `ErrorReason`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_reason: Option<String>,
+    /// Service Quotas reported no applied value, so this is the AWS default
+    /// (`GetAWSDefaultServiceQuota` / `ListAWSDefaultServiceQuotas`), taken as the current value.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub default_only: bool,
 }
 
 /// Status of an increase request, as Service Quotas names it.
@@ -110,6 +118,20 @@ pub enum QuotaApiError {
         operation: &'static str,
         message: String,
     },
+    /// Service Quotas could not reach what it depends on, typically because it cannot create its
+    /// service-linked role (the caller needs `iam:CreateServiceLinkedRole` for
+    /// `servicequotas.amazonaws.com`; Service Quotas user guide, "Using service-linked roles").
+    #[error("{operation}: Service Quotas was denied access to a dependency ({message})")]
+    DependencyAccessDenied {
+        operation: &'static str,
+        message: String,
+    },
+    /// `InvalidResourceStateException`: "The resource is in an invalid state" (botocore model).
+    #[error("{operation}: the quota is in a state that does not allow this ({message})")]
+    InvalidResourceState {
+        operation: &'static str,
+        message: String,
+    },
     #[error("{operation}: {message}")]
     Other {
         operation: &'static str,
@@ -128,6 +150,12 @@ impl QuotaApiError {
                 Self::Throttled { operation, message }
             }
             Some("AccessDeniedException") => Self::AccessDenied { operation, message },
+            Some("DependencyAccessDeniedException") => {
+                Self::DependencyAccessDenied { operation, message }
+            }
+            Some("InvalidResourceStateException") => {
+                Self::InvalidResourceState { operation, message }
+            }
             Some(code) => Self::Other {
                 operation,
                 message: format!("{code}: {message}"),
@@ -152,12 +180,19 @@ pub trait QuotaApi: Send + Sync {
         quota_code: &str,
     ) -> impl Future<Output = Result<QuotaInfo, QuotaApiError>> + Send;
 
-    /// `GetAWSDefaultServiceQuota`: the value before any increase.
-    fn get_default_value(
+    /// `ListAWSDefaultServiceQuotas`, every page: the quotas with their AWS default values,
+    /// including those whose applied value `ListServiceQuotas` leaves out.
+    fn list_aws_default_quotas(
+        &self,
+        service_code: &str,
+    ) -> impl Future<Output = Result<Vec<QuotaInfo>, QuotaApiError>> + Send;
+
+    /// `GetAWSDefaultServiceQuota`: the quota with its value before any increase.
+    fn get_aws_default_quota(
         &self,
         service_code: &str,
         quota_code: &str,
-    ) -> impl Future<Output = Result<Option<f64>, QuotaApiError>> + Send;
+    ) -> impl Future<Output = Result<QuotaInfo, QuotaApiError>> + Send;
 
     /// `ListRequestedServiceQuotaChangeHistoryByQuota`, every page.
     fn list_requests(

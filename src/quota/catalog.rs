@@ -39,7 +39,7 @@ impl QuotaCatalog {
             return Ok(cached);
         }
         let quotas = match api.list_service_quotas(service).await {
-            Ok(quotas) => Arc::new(quotas),
+            Ok(applied) => Arc::new(with_defaults(applied, api, service).await?),
             // A namespace that is not a service code: nothing to find there.
             Err(QuotaApiError::NoSuchResource { .. }) => Arc::new(Vec::new()),
             Err(e) => return Err(e),
@@ -58,6 +58,27 @@ impl QuotaCatalog {
             .get(service)
             .cloned()
     }
+}
+
+/// The applied list plus the quotas it leaves out. `ListServiceQuotas` skips a quota whose applied
+/// value is not available (botocore `service-quotas` model, documentation of `ListServiceQuotas`;
+/// terraform-provider-aws #10929 shows it for `lambda/L-B99A9384`), so the defaults list fills the gap.
+async fn with_defaults(
+    mut applied: Vec<QuotaInfo>,
+    api: &impl QuotaApi,
+    service: &str,
+) -> Result<Vec<QuotaInfo>, QuotaApiError> {
+    let defaults = match api.list_aws_default_quotas(service).await {
+        Ok(defaults) => defaults,
+        Err(QuotaApiError::NoSuchResource { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    for quota in defaults {
+        if !applied.iter().any(|q| q.quota_code == quota.quota_code) {
+            applied.push(quota);
+        }
+    }
+    Ok(applied)
 }
 
 /// Service codes whose quotas may carry this usage metric, most likely first.

@@ -7,8 +7,8 @@ use super::plan::{decide, escalation_for, Plan, RaisePlan, Situation};
 use crate::alarm::{AlarmNotice, AlarmState};
 use crate::escalation::text::number;
 use crate::escalation::{
-    render_escalation, render_resolution, Escalation, EscalationReason, Links, Notification,
-    Notifier, NotifyError,
+    render_escalation, render_resolution, Escalation, EscalationReason, Notification, Notifier,
+    NotifyError, Rendering,
 };
 use crate::ledger::{AuditRecord, Ledger, LedgerError, OpenEscalation};
 use crate::rules::RuleSet;
@@ -16,15 +16,22 @@ use tracing::{error, info, warn};
 
 /// The function's name in logs and audit records.
 const FUNCTION: &str = "quota-alarm";
+/// Stands for an account that neither the event nor the function's settings name.
+const UNKNOWN_ACCOUNT: &str = "unknown-account";
 
 /// How the quota function runs, from its environment.
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub runbook_base_url: String,
+    /// The SNS topic's display name, which SNS puts before every SMS (it counts in the 140 bytes).
+    pub topic_display_name: String,
     pub dry_run: bool,
-    /// Used when the event does not say (only the SNS path can leave these out).
-    pub default_account_id: String,
-    pub default_region: String,
+    /// The account the function runs in and acts on: an alarm of any other account is escalated,
+    /// never acted on. `None` when it could not be learned (then every alarm that names an account
+    /// is escalated). Also stands in for an event that names no account.
+    pub home_account_id: Option<String>,
+    /// The Region the function runs in and acts on (quotas are Regional).
+    pub home_region: String,
     /// How long an escalation waits for its alarm to return to OK.
     pub escalation_memory_secs: u64,
     pub audit_retention_secs: u64,
@@ -78,11 +85,12 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
             account_id: notice
                 .account_id
                 .as_deref()
-                .unwrap_or(&self.settings.default_account_id),
+                .or(self.settings.home_account_id.as_deref())
+                .unwrap_or(UNKNOWN_ACCOUNT),
             region: notice
                 .region
                 .as_deref()
-                .unwrap_or(&self.settings.default_region),
+                .unwrap_or(&self.settings.home_region),
         };
         let mut steps = Vec::new();
         let (plan, rule) = self.plan(notice, &place, now as i64, &mut steps).await;
@@ -152,6 +160,10 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
             )))
         };
 
+        if let Some(plan) = self.elsewhere(notice, place, steps) {
+            return (plan, None);
+        }
+
         let mut rule = self.rules.rule_for_alarm(&notice.alarm_name);
         let (service_code, quota_code) = match rule {
             Some(r) => {
@@ -220,10 +232,16 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
         };
         let rule_name = rule.map(|r| r.name.clone());
 
-        let quota = match self.api.get_service_quota(&service_code, &quota_code).await {
+        let quota = match self.read_quota(&service_code, &quota_code, steps).await {
             Ok(quota) => {
                 steps.push(format!(
-                    "GetServiceQuota: value {}, {}",
+                    "quota {}: {} value {}, {}",
+                    quota.quota_code,
+                    if quota.default_only {
+                        "AWS default"
+                    } else {
+                        "applied"
+                    },
                     quota.value.map_or_else(|| "unknown".into(), number),
                     if quota.adjustable {
                         "adjustable"
@@ -234,10 +252,10 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
                 quota
             }
             Err(e) => {
-                steps.push(format!("GetServiceQuota failed: {e}"));
+                steps.push(format!("reading the quota failed: {e}"));
                 let reason = match e {
                     QuotaApiError::NoSuchResource { .. } => EscalationReason::NoQuotaFound,
-                    _ => EscalationReason::AwsError,
+                    ref other => reason_for(other),
                 };
                 let mut escalation = escalation_for(
                     notice,
@@ -256,10 +274,15 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
         let mut requests: Vec<ChangeRequest> = Vec::new();
         let mut aws_default_value = None;
         if quota.adjustable {
-            match self.read_history(&quota, rule.is_none(), steps).await {
+            let needs_default = rule.is_none() && !quota.default_only;
+            match self.read_history(&quota, needs_default, steps).await {
                 Ok((history, default)) => {
                     requests = history;
-                    aws_default_value = default;
+                    aws_default_value = if quota.default_only {
+                        quota.value
+                    } else {
+                        default
+                    };
                 }
                 Err(e) => {
                     let situation =
@@ -303,9 +326,10 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
         let default = if needs_default {
             let value = self
                 .api
-                .get_default_value(&quota.service_code, &quota.quota_code)
+                .get_aws_default_quota(&quota.service_code, &quota.quota_code)
                 .await
-                .inspect_err(|e| steps.push(format!("GetAWSDefaultServiceQuota failed: {e}")))?;
+                .inspect_err(|e| steps.push(format!("GetAWSDefaultServiceQuota failed: {e}")))?
+                .value;
             steps.push(format!(
                 "no rule names the quota; AWS default value {}",
                 value.map_or_else(|| "unknown".into(), number)
@@ -315,6 +339,80 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
             None
         };
         Ok((history, default))
+    }
+
+    /// An alarm of another account or Region is escalated, never acted on: this function's
+    /// Service Quotas client works in its own account and Region only.
+    fn elsewhere(
+        &self,
+        notice: &AlarmNotice,
+        place: &Where<'_>,
+        steps: &mut Vec<String>,
+    ) -> Option<Plan> {
+        let home_region = self.settings.home_region.as_str();
+        let (reason, detail) = match self.settings.home_account_id.as_deref() {
+            Some(home) if home != place.account_id => (
+                EscalationReason::OtherAccount,
+                format!(
+                    "The alarm is of account {} in {}; selfheal runs in account {home} and acts only there.",
+                    place.account_id, place.region
+                ),
+            ),
+            None if notice.account_id.is_some() => (
+                EscalationReason::OtherAccount,
+                format!(
+                    "The alarm is of account {} in {}, and the function's own account is unknown (set SELFHEAL_ACCOUNT_ID), so it cannot tell whether that account is its own.",
+                    place.account_id, place.region
+                ),
+            ),
+            _ if place.region != home_region => (
+                EscalationReason::OtherRegion,
+                format!(
+                    "The alarm is of Region {} in account {}; selfheal runs in {home_region} and acts only there.",
+                    place.region, place.account_id
+                ),
+            ),
+            _ => return None,
+        };
+        steps.push(format!(
+            "not acted on: {detail} No quota was read or requested."
+        ));
+        Some(Plan::Escalate(Box::new(escalation_for(
+            notice,
+            place.account_id,
+            place.region,
+            reason,
+            detail,
+            steps,
+        ))))
+    }
+
+    /// `GetServiceQuota`, or the AWS default where Service Quotas reports no applied value (it
+    /// answers `NoSuchResourceException` then: botocore `service-quotas` model, documentation of
+    /// `GetServiceQuota`; terraform-provider-aws #10929 for `lambda/L-B99A9384`).
+    async fn read_quota(
+        &self,
+        service_code: &str,
+        quota_code: &str,
+        steps: &mut Vec<String>,
+    ) -> Result<QuotaInfo, QuotaApiError> {
+        match self.api.get_service_quota(service_code, quota_code).await {
+            Err(QuotaApiError::NoSuchResource { message, .. }) => {
+                steps.push(format!(
+                    "GetServiceQuota: no applied value reported ({message}); reading the AWS default"
+                ));
+                let quota = self
+                    .api
+                    .get_aws_default_quota(service_code, quota_code)
+                    .await?;
+                steps.push(format!(
+                    "GetAWSDefaultServiceQuota: default {} taken as the current value",
+                    quota.value.map_or_else(|| "unknown".into(), number)
+                ));
+                Ok(quota)
+            }
+            other => other,
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -422,10 +520,7 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
                 outcome.current_value = Some(raise.current_value);
                 return Ok(outcome);
             }
-            Err(e @ QuotaApiError::TooManyOpenRequests { .. }) => {
-                (EscalationReason::TooManyOpenRequests, e)
-            }
-            Err(e) => (EscalationReason::AwsError, e),
+            Err(e) => (reason_for(&e), e),
         };
         steps.push(format!(
             "RequestServiceQuotaIncrease to {} failed: {error}",
@@ -465,12 +560,7 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
         now: u64,
         steps: &mut Vec<String>,
     ) -> Result<Outcome, HealError> {
-        let notification = render_escalation(
-            escalation,
-            &Links {
-                runbook_base_url: &self.settings.runbook_base_url,
-            },
-        );
+        let notification = render_escalation(escalation, &self.rendering());
         let cooldown_secs = 60 * u64::from(self.cooldown_minutes(rule.as_deref()));
         let mut outcome = Outcome::escalate(notice, escalation, rule, false);
         let mut sent = NotificationOutcome {
@@ -551,6 +641,7 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
             &open.dedup_key,
             &open.summary,
             &notice.reason,
+            &self.rendering(),
         );
         let message_id = match self.notifier.publish(&notification).await {
             Ok(id) => id,
@@ -584,6 +675,13 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
         Ok(outcome)
     }
 
+    fn rendering(&self) -> Rendering<'_> {
+        Rendering {
+            runbook_base_url: &self.settings.runbook_base_url,
+            topic_display_name: &self.settings.topic_display_name,
+        }
+    }
+
     fn cooldown_minutes(&self, rule: Option<&str>) -> u32 {
         rule.and_then(|name| self.rules.quotas.iter().find(|r| r.name == name))
             .and_then(|r| r.cooldown_minutes)
@@ -611,6 +709,16 @@ impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
             error!(error = %e, "audit record not written");
             HealError::from(e)
         })
+    }
+}
+
+/// The escalation for a Service Quotas error that ended the attempt.
+fn reason_for(error: &QuotaApiError) -> EscalationReason {
+    match error {
+        QuotaApiError::TooManyOpenRequests { .. } => EscalationReason::TooManyOpenRequests,
+        QuotaApiError::DependencyAccessDenied { .. } => EscalationReason::ServiceLinkedRoleMissing,
+        QuotaApiError::InvalidResourceState { .. } => EscalationReason::InvalidResourceState,
+        _ => EscalationReason::AwsError,
     }
 }
 

@@ -8,4 +8,4 @@ mod plan;
 
 pub use heal::{HealError, QuotaHealer, Settings};
 pub use outcome::{Decision, NotificationOutcome, Outcome, RequestOutcome};
-pub use plan::{decide, Plan, RaisePlan, Situation};
+pub use plan::{decide, Plan, RaisePlan, Situation, MAX_DESIRED_VALUE};

@@ -1,6 +1,6 @@
 //! Deciding what to do about an alarm, as a value: the pure half of "decide, then act".
 
-use super::api::{ChangeRequest, QuotaInfo};
+use super::api::{ChangeRequest, QuotaInfo, RequestStatus};
 use crate::alarm::AlarmNotice;
 use crate::escalation::text::number;
 use crate::escalation::{Escalation, EscalationReason};
@@ -9,6 +9,10 @@ use serde::Serialize;
 
 /// A refused request this recent stops selfheal from asking again.
 const REFUSAL_MEMORY_SECS: i64 = 30 * 24 * 3600;
+
+/// The largest `DesiredValue` that `RequestServiceQuotaIncrease` accepts (botocore `service-quotas`
+/// model, shape `QuotaValue`: a double from 0 to 10,000,000,000).
+pub const MAX_DESIRED_VALUE: f64 = 10_000_000_000.0;
 
 /// An increase to request.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -123,10 +127,18 @@ pub fn decide(s: &Situation<'_>) -> Plan {
         );
     }
     let Some(current) = quota.value else {
-        return s.escalate(
-            EscalationReason::AwsError,
-            "GetServiceQuota returned no value for the quota.".into(),
-        );
+        return match &quota.error_reason {
+            Some(reason) => s.escalate(
+                EscalationReason::QuotaValueUnavailable,
+                format!(
+                    "Service Quotas returned no value for the quota, with the reason {reason}."
+                ),
+            ),
+            None => s.escalate(
+                EscalationReason::AwsError,
+                "Service Quotas returned no value for the quota.".into(),
+            ),
+        };
     };
     if let Some(open) = s.requests.iter().find(|r| r.status.is_open()) {
         return Plan::Nothing {
@@ -139,27 +151,12 @@ pub fn decide(s: &Situation<'_>) -> Plan {
             quota: Some(Box::new(quota.clone())),
         };
     }
-    let latest = s
-        .requests
-        .iter()
-        .max_by_key(|r| r.created.unwrap_or(i64::MIN));
-    if let Some(refused) = latest.filter(|r| {
-        r.status.is_refusal()
-            && r.created.is_some_and(|at| s.now - at < REFUSAL_MEMORY_SECS)
-            && r.desired_value.is_none_or(|want| want > current)
-    }) {
-        return s.escalate(
-            EscalationReason::RequestDenied,
-            format!(
-                "The latest increase request ({}, to {}) ended {}.",
-                refused.id,
-                refused.desired_value.map_or_else(|| "?".into(), number),
-                refused.status.name()
-            ),
-        );
-    }
     let (increase, ceiling, support_case_allowed) = match s.rule {
-        Some(rule) => (rule.increase, rule.ceiling, rule.support_case),
+        Some(rule) => (
+            rule.increase,
+            rule.ceiling,
+            rule.support_case.unwrap_or(s.defaults.support_case),
+        ),
         None if !s.defaults.raise_unmatched => {
             return s.escalate(
                 EscalationReason::NoMatchingRule,
@@ -186,18 +183,31 @@ pub fn decide(s: &Situation<'_>) -> Plan {
             }
         },
     };
-    let desired = increase.apply(current).min(ceiling.floor());
+    if let Some(plan) = after_latest_request(s, current, support_case_allowed) {
+        return plan;
+    }
+    let desired = increase
+        .apply(current)
+        .min(ceiling.floor())
+        .min(MAX_DESIRED_VALUE);
     if desired <= current {
+        let limit = if ceiling.floor() > MAX_DESIRED_VALUE {
+            format!(
+                "the most RequestServiceQuotaIncrease accepts is {}",
+                number(MAX_DESIRED_VALUE)
+            )
+        } else {
+            format!("the ceiling is {}", number(ceiling))
+        };
         let mut plan = s.escalate(
             EscalationReason::CeilingReached,
             format!(
-                "The quota is {} and the ceiling is {}: there is no room to raise it.",
-                number(current),
-                number(ceiling)
+                "The quota is {} and {limit}: there is no room to raise it.",
+                number(current)
             ),
         );
         if let Plan::Escalate(e) = &mut plan {
-            e.ceiling = Some(ceiling);
+            e.ceiling = Some(ceiling.min(MAX_DESIRED_VALUE));
         }
         return plan;
     }
@@ -214,11 +224,56 @@ pub fn decide(s: &Situation<'_>) -> Plan {
     })
 }
 
+/// What the latest request of the last 30 days says about filing another.
+///
+/// - `DENIED` / `INVALID_REQUEST`: AWS said no; a person decides.
+/// - `NOT_APPROVED`: the request needed a review and no support case was allowed, so AWS opened none
+///   (botocore `service-quotas` model, `SupportCaseAllowed`). Filing again helps only if a case is now
+///   allowed.
+/// - `CASE_CLOSED`: the case ended; the applied value tells whether it rose. Raised: carry on as usual.
+///   Not raised: a person reads the case.
+fn after_latest_request(
+    s: &Situation<'_>,
+    current: f64,
+    support_case_allowed: bool,
+) -> Option<Plan> {
+    let latest = s
+        .requests
+        .iter()
+        .max_by_key(|r| r.created.unwrap_or(i64::MIN))
+        .filter(|r| r.created.is_some_and(|at| s.now - at < REFUSAL_MEMORY_SECS))?;
+    let wanted_more = latest.desired_value.is_none_or(|want| want > current);
+    let ended = |reason: EscalationReason, how: &str| {
+        s.escalate(
+            reason,
+            format!(
+                "The latest increase request ({}, to {}) ended {}{how}.",
+                latest.id,
+                latest.desired_value.map_or_else(|| "?".into(), number),
+                latest.status.name()
+            ),
+        )
+    };
+    match latest.status {
+        RequestStatus::Denied | RequestStatus::InvalidRequest if wanted_more => {
+            Some(ended(EscalationReason::RequestDenied, ""))
+        }
+        RequestStatus::NotApproved if wanted_more && !support_case_allowed => Some(ended(
+            EscalationReason::RequestNotApproved,
+            ": it needed a review and no support case was allowed",
+        )),
+        RequestStatus::CaseClosed if wanted_more => Some(ended(
+            EscalationReason::CaseClosed,
+            &format!(" and the quota is still {}", number(current)),
+        )),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::alarm::{AlarmState, Delivery};
-    use crate::quota::api::RequestStatus;
 
     const NOW: i64 = 1_800_000_000;
 
@@ -246,6 +301,8 @@ mod tests {
             adjustable,
             unit: None,
             usage_metric: None,
+            error_reason: None,
+            default_only: false,
         }
     }
 
@@ -258,7 +315,7 @@ mod tests {
             increase: Increase::parse(increase).unwrap(),
             ceiling,
             runbook: None,
-            support_case: true,
+            support_case: None,
             cooldown_minutes: None,
         }
     }
@@ -431,5 +488,54 @@ mod tests {
             escalation_reason(&unknown_default),
             EscalationReason::NoMatchingRule
         );
+    }
+
+    #[test]
+    fn no_request_asks_for_more_than_aws_accepts() {
+        let Plan::Raise(raise) = plan(&quota(8e9, true), None, &[], Some(8e9)) else {
+            panic!("expected a raise");
+        };
+        assert_eq!(raise.desired_value, MAX_DESIRED_VALUE);
+        let at_max = plan(&quota(MAX_DESIRED_VALUE, true), None, &[], Some(8e9));
+        assert_eq!(escalation_reason(&at_max), EscalationReason::CeilingReached);
+    }
+
+    #[test]
+    fn not_approved_and_a_closed_case_are_read_for_what_they_are() {
+        let no_case = rule_without_case();
+        let not_approved = [request(RequestStatus::NotApproved, 1500.0, 2)];
+        let p = plan(&quota(1000.0, true), Some(&no_case), &not_approved, None);
+        assert_eq!(escalation_reason(&p), EscalationReason::RequestNotApproved);
+        // With a case allowed (the default), filing again can succeed.
+        let p = plan(
+            &quota(1000.0, true),
+            Some(&rule("50%", 10_000.0)),
+            &not_approved,
+            None,
+        );
+        assert!(matches!(p, Plan::Raise(_)), "{p:?}");
+
+        let closed = [request(RequestStatus::CaseClosed, 1500.0, 2)];
+        let p = plan(
+            &quota(1000.0, true),
+            Some(&rule("50%", 10_000.0)),
+            &closed,
+            None,
+        );
+        assert_eq!(escalation_reason(&p), EscalationReason::CaseClosed);
+        let raised = plan(
+            &quota(1500.0, true),
+            Some(&rule("50%", 10_000.0)),
+            &closed,
+            None,
+        );
+        assert!(matches!(raised, Plan::Raise(_)), "{raised:?}");
+    }
+
+    fn rule_without_case() -> QuotaRule {
+        QuotaRule {
+            support_case: Some(false),
+            ..rule("50%", 10_000.0)
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use super::summary::ReplaySummary;
 use crate::escalation::text::{cut_bytes, cut_chars, sms_safe};
-use crate::escalation::Notification;
+use crate::escalation::{Notification, Rendering};
 use serde_json::json;
 
 pub const RUNBOOK: &str = "replay-failures";
@@ -10,11 +10,14 @@ pub const RUNBOOK: &str = "replay-failures";
 /// One SNS message: SMS, email and JSON, like the quota escalations.
 pub fn render_replay_failure(
     summary: &ReplaySummary,
-    runbook_base_url: &str,
+    rendering: &Rendering<'_>,
     account: &str,
     region: &str,
 ) -> Notification {
-    let runbook_url = format!("{}/{RUNBOOK}.md", runbook_base_url.trim_end_matches('/'));
+    let runbook_url = format!(
+        "{}/{RUNBOOK}.md",
+        rendering.runbook_base_url.trim_end_matches('/')
+    );
     let reasons: Vec<String> = summary
         .failure_reasons
         .iter()
@@ -29,7 +32,10 @@ pub fn render_replay_failure(
         "selfheal: replay of {} to {}: {} failed, {} replayed.",
         summary.queue, summary.target, summary.failed, summary.replayed
     ));
-    let sms = format!("{} {tail}", cut_bytes(&head, 140 - tail.len() - 1));
+    let sms = format!(
+        "{} {tail}",
+        cut_bytes(&head, rendering.sms_budget().saturating_sub(tail.len() + 1))
+    );
     let subject = cut_chars(
         &format!(
             "[selfheal] REPLAY FAILURES {} ({} failed)",

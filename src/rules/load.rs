@@ -307,7 +307,7 @@ fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> O
         );
     }
     let runbook = fields.optional_str("runbook");
-    let support_case = fields.boolean("support_case").unwrap_or(false);
+    let support_case = fields.boolean("support_case");
     let cooldown_minutes = fields.minutes("cooldown_minutes");
     fields.reject_unknown(QUOTA_FIELDS);
     if let Some(code) = &quota_code {

@@ -26,8 +26,8 @@ pub struct QuotaRule {
     pub ceiling: f64,
     /// Runbook named in this quota's escalations instead of the reason's own.
     pub runbook: Option<String>,
-    /// Whether Service Quotas may open a support case for the request.
-    pub support_case: bool,
+    /// Whether Service Quotas may open a support case for the request; `None`: the defaults'.
+    pub support_case: Option<bool>,
     /// Minimum time between two pages for the same quota and reason.
     pub cooldown_minutes: Option<u32>,
 }
@@ -106,7 +106,8 @@ impl Default for Defaults {
             increase: Increase::Percent(50.0),
             raise_unmatched: true,
             ceiling_factor: 4.0,
-            support_case: false,
+            // AWS's own default for `SupportCaseAllowed` (botocore `service-quotas` model).
+            support_case: true,
             cooldown_minutes: 60,
         }
     }

@@ -110,12 +110,20 @@ impl Account {
         }
     }
 
+    /// A fixture's alarm, as raised in this account (the fixtures name 123456789012).
+    pub fn notice(&self, name: &str) -> selfheal::alarm::AlarmNotice {
+        let mut notice = notice(name);
+        notice.account_id = Some(self.id.clone());
+        notice
+    }
+
     pub fn settings(&self, dry_run: bool) -> Settings {
         Settings {
             runbook_base_url: "https://runbooks.example.com/selfheal".into(),
+            topic_display_name: String::new(),
             dry_run,
-            default_account_id: self.id.clone(),
-            default_region: REGION.into(),
+            home_account_id: Some(self.id.clone()),
+            home_region: REGION.into(),
             escalation_memory_secs: 3600,
             audit_retention_secs: 3600,
         }
@@ -139,6 +147,52 @@ impl Account {
             RuleSet::embedded().expect("shipped rules are valid"),
             self.settings(dry_run),
         )
+    }
+
+    /// The quota function's core with the rules of `quotas_toml` (and the shipped defaults).
+    pub fn healer_with_rules(
+        &self,
+        quotas_toml: &str,
+    ) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
+        let defaults = include_str!("../../rules/defaults.toml");
+        let rules = RuleSet::from_sources(
+            &[("defaults.toml", defaults), ("quotas.toml", quotas_toml)],
+            RuleSet::embedded_runbooks(),
+        )
+        .expect("the test's rules are valid");
+        QuotaHealer::new(
+            ServiceQuotas::new(aws_sdk_servicequotas::Client::new(&self.sdk)),
+            SnsTopic::new(aws_sdk_sns::Client::new(&self.sdk), self.topic_arn.clone()),
+            DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.sdk), self.table.clone()),
+            rules,
+            self.settings(false),
+        )
+    }
+
+    /// How Service Quotas behaves for this account (the sandbox's `set-account`).
+    pub async fn set_service_quotas(&self, behaviour: Value) {
+        let mut body = behaviour;
+        body["AccountId"] = Value::from(self.id.clone());
+        body["Region"] = Value::from(REGION);
+        let answer = http(
+            &format!("{}/moto-api/selfheal/servicequotas/set-account", endpoint()),
+            "POST",
+            Some(body),
+        )
+        .await;
+        assert!(answer.contains("\"Account\""), "set-account: {answer}");
+    }
+
+    /// Plays AWS's reviewer with a closed support case; `raised` applies the requested value.
+    pub async fn close_case(&self, request_id: &str, raised: bool) {
+        let body =
+            serde_json::json!({"RequestId": request_id, "Status": "CASE_CLOSED", "Raised": raised});
+        http(
+            &format!("{}/moto-api/selfheal/servicequotas/decide", endpoint()),
+            "POST",
+            Some(body),
+        )
+        .await;
     }
 
     /// What the topic's subscribers received, from the sandbox's record.
