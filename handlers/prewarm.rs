@@ -2,7 +2,7 @@
 //! rules (deploy time, daily, or by hand).
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
-use selfheal::prewarm_function::PrewarmFunction;
+use selfheal::prewarm::PrewarmFunction;
 use selfheal::settings::prewarm_environment;
 use serde_json::Value;
 
@@ -18,10 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         function
             .handle(&event.payload, invoked_arn)
             .await
-            .map_err(|e| Diagnostic {
-                error_type: e.kind().to_owned(),
-                error_message: e.to_string(),
-            })
+            .map_err(Diagnostic::from)
     }))
     .await
 }

@@ -36,7 +36,8 @@ pub struct LedgerError {
     pub message: String,
 }
 
-pub trait Ledger: Send + Sync {
+/// `PutItem` with a condition: one page per cause within a cooldown.
+pub trait Cooldowns: Send + Sync {
     /// Starts a cooldown unless one is running; `false` means another page went out recently.
     fn claim_cooldown(
         &self,
@@ -47,8 +48,11 @@ pub trait Ledger: Send + Sync {
 
     /// Ends a cooldown early (the page it guarded could not be sent).
     fn release_cooldown(&self, key: &str) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
 
-    /// Remembers that `alarm_key` was escalated.
+/// Escalations that went out, so that the alarm's return to OK resolves them once.
+pub trait OpenEscalations: Send + Sync {
+    /// Remembers that `alarm_key` was escalated (`PutItem`).
     fn open_escalation(
         &self,
         alarm_key: &str,
@@ -56,22 +60,29 @@ pub trait Ledger: Send + Sync {
         expires: u64,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
 
-    /// Forgets and returns the open escalation of `alarm_key`, atomically: two OK events cannot
-    /// both see it.
+    /// Forgets and returns the open escalation of `alarm_key`, atomically (`DeleteItem` with
+    /// `ReturnValues=ALL_OLD`): two OK events cannot both see it.
     fn close_escalation(
         &self,
         alarm_key: &str,
     ) -> impl Future<Output = Result<Option<OpenEscalation>, LedgerError>> + Send;
+}
 
+/// The audit trail: one record per decision (`PutItem`).
+pub trait AuditTrail: Send + Sync {
     fn record(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
 
-    /// How many times each key (a replayed message body) was replayed before; absent keys are 0.
+/// How often a message was replayed into a function, where the message itself cannot carry it.
+pub trait ReplayCounts: Send + Sync {
+    /// How many times each key (a replayed message body) was replayed before; absent keys are 0
+    /// (`BatchGetItem`).
     fn replay_counts(
         &self,
         keys: &[String],
     ) -> impl Future<Output = Result<HashMap<String, u32>, LedgerError>> + Send;
 
-    /// Stores new replay counts.
+    /// Stores new replay counts (`BatchWriteItem`).
     fn record_replays(
         &self,
         counts: &[(String, u32)],

@@ -1,21 +1,25 @@
 //! selfheal: AWS Lambda functions that keep an AWS account healthy.
 //!
-//! The library holds the logic; `handlers/` holds one thin binary per function and
-//! `src/bin/selfheal.rs` the command line. The core (`quota`, `escalation`, `rules`) works on plain
-//! data and small capability traits; `aws` adapts those traits to the SDK clients.
+//! The library holds the logic; `handlers/` holds one thin binary per function and `src/bin/selfheal/`
+//! the command line. Each feature folder (`quota`, `replay`, `prewarm`) reads state through small
+//! capability traits, decides in a pure value that can be printed and tested, then acts; its
+//! `function.rs` only wires the adapters of `aws` (one per SDK client) to it, once per container, for
+//! the handler and the command line alike.
 
 pub mod alarm;
 pub mod aws;
 mod concurrent;
 pub mod escalation;
-mod fnv;
+mod function_error;
+pub mod fuzz_entry;
 pub mod ledger;
 pub mod prewarm;
-pub mod prewarm_function;
 pub mod quota;
-pub mod quota_function;
 pub mod replay;
-pub mod replay_function;
 pub mod rules;
 pub mod settings;
+mod stable_key;
 pub mod telemetry;
+pub(crate) mod text;
+
+pub use function_error::{diagnostic, FunctionError, Retry};

@@ -27,25 +27,25 @@ pub const ACCOUNT_ID: &str = "SELFHEAL_ACCOUNT_ID";
 pub const DEFAULT_RUNBOOK_BASE_URL: &str =
     "https://github.com/selfheal-dev/selfheal/blob/main/runbooks";
 
-/// Where the quota function sends pages and keeps its ledger.
+/// The quota and replay functions' environment: where they page and keep their ledger.
 #[derive(Clone, Debug)]
-pub struct QuotaEnvironment {
+pub struct FunctionEnvironment {
     pub topic_arn: String,
     pub table_name: String,
     pub settings: Settings,
 }
 
 /// Reads a variable through `lookup`, so tests need not touch the process environment.
-pub fn quota_environment(
+pub fn function_environment(
     lookup: impl Fn(&str) -> Option<String>,
-) -> Result<QuotaEnvironment, SettingsError> {
+) -> Result<FunctionEnvironment, SettingsError> {
     let required = |name: &'static str| {
         lookup(name)
             .filter(|v| !v.is_empty())
             .ok_or(SettingsError::Missing(name))
     };
     let dry_run = dry_run(&lookup)?;
-    Ok(QuotaEnvironment {
+    Ok(FunctionEnvironment {
         topic_arn: required(TOPIC_ARN)?,
         table_name: required(TABLE_NAME)?,
         settings: Settings {
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn reads_the_environment() {
-        let e = quota_environment(env(&[
+        let e = function_environment(env(&[
             (TOPIC_ARN, "arn:t"),
             (TABLE_NAME, "tbl"),
             (DRY_RUN, "TRUE"),
@@ -139,10 +139,10 @@ mod tests {
         assert!(e.settings.dry_run);
         assert_eq!(e.settings.runbook_base_url, DEFAULT_RUNBOOK_BASE_URL);
         assert_eq!(
-            quota_environment(env(&[(TABLE_NAME, "tbl")])).unwrap_err(),
+            function_environment(env(&[(TABLE_NAME, "tbl")])).unwrap_err(),
             SettingsError::Missing(TOPIC_ARN)
         );
-        assert!(quota_environment(env(&[
+        assert!(function_environment(env(&[
             (TOPIC_ARN, "a"),
             (TABLE_NAME, "t"),
             (DRY_RUN, "maybe")

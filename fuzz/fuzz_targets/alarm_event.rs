@@ -3,7 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(event) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = selfheal::alarm::parse_alarm_event(&event);
-    }
+    selfheal::fuzz_entry::alarm_event(data);
 });

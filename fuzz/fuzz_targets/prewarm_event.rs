@@ -4,8 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(event) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = selfheal::prewarm_function::classify(&event);
-        let _ = selfheal::prewarm::guard::is_ping(&event, "isPrewarm");
-    }
+    selfheal::fuzz_entry::prewarm_event(data);
 });

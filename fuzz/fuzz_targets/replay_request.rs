@@ -3,7 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(request) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = selfheal::replay::ReplayRequest::parse(&request);
-    }
+    selfheal::fuzz_entry::replay_request(data);
 });

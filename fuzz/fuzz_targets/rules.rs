@@ -3,8 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        let _ = selfheal::rules::RuleSet::from_sources(&[("fuzz.toml", text)], &["not-adjustable"]);
-        let _ = selfheal::prewarm::schedule::Schedule::parse(text);
-    }
+    selfheal::fuzz_entry::rules(data);
 });

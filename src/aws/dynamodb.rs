@@ -1,13 +1,16 @@
-//! `Ledger` over a DynamoDB table with a string `pk`, a string `sk` and TTL on `expires_at`.
+//! The ledger traits over a DynamoDB table with a string `pk`, a string `sk` and TTL on `expires_at`.
 
 use super::error_text;
-use crate::ledger::{AuditRecord, Ledger, LedgerError, OpenEscalation};
+use crate::ledger::{
+    AuditRecord, AuditTrail, Cooldowns, LedgerError, OpenEscalation, OpenEscalations, ReplayCounts,
+};
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
+#[derive(Clone)]
 pub struct DynamoLedger {
     client: Client,
     table: String,
@@ -39,7 +42,7 @@ fn failed(operation: &'static str) -> impl Fn((Option<String>, String)) -> Ledge
 
 const SINGLE: &str = "-";
 
-impl Ledger for DynamoLedger {
+impl Cooldowns for DynamoLedger {
     async fn claim_cooldown(&self, key: &str, now: u64, until: u64) -> Result<bool, LedgerError> {
         let result = self
             .client
@@ -77,7 +80,9 @@ impl Ledger for DynamoLedger {
             .map_err(|e| failed("DeleteItem (cooldown)")(error_text(&e)))?;
         Ok(())
     }
+}
 
+impl OpenEscalations for DynamoLedger {
     async fn open_escalation(
         &self,
         alarm_key: &str,
@@ -126,7 +131,9 @@ impl Ledger for DynamoLedger {
             summary: text("summary"),
         }))
     }
+}
 
+impl AuditTrail for DynamoLedger {
     async fn record(&self, record: &AuditRecord) -> Result<(), LedgerError> {
         self.client
             .put_item()
@@ -146,7 +153,9 @@ impl Ledger for DynamoLedger {
             .map_err(|e| failed("PutItem (audit)")(error_text(&e)))?;
         Ok(())
     }
+}
 
+impl ReplayCounts for DynamoLedger {
     async fn replay_counts(&self, keys: &[String]) -> Result<HashMap<String, u32>, LedgerError> {
         let mut counts = HashMap::new();
         let unique: std::collections::BTreeSet<&String> = keys.iter().collect();

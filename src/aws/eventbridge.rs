@@ -6,6 +6,7 @@ use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 use aws_sdk_eventbridge::Client;
 use std::collections::BTreeMap;
 
+#[derive(Clone)]
 pub struct EventBridge {
     client: Client,
 }

@@ -6,6 +6,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_lambda::Client;
 
+#[derive(Clone)]
 pub struct Lambda {
     pub(super) client: Client,
 }

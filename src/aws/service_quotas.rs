@@ -6,6 +6,7 @@ use crate::quota::api::{ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo, Reque
 use aws_sdk_servicequotas::types::{RequestedServiceQuotaChange, ServiceQuota};
 use aws_sdk_servicequotas::Client;
 
+#[derive(Clone)]
 pub struct ServiceQuotas {
     client: Client,
 }

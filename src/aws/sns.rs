@@ -4,6 +4,7 @@ use super::error_text;
 use crate::escalation::{Notification, Notifier, NotifyError};
 use aws_sdk_sns::Client;
 
+#[derive(Clone)]
 pub struct SnsTopic {
     client: Client,
     topic_arn: String,

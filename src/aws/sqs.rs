@@ -12,6 +12,7 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 
+#[derive(Clone)]
 pub struct Sqs {
     client: Client,
 }

@@ -1,7 +1,7 @@
 //! One SNS message per event, with a text fitted to each channel.
 
-use super::text::{cut_bytes, cut_chars, number, printable, single_line, sms_safe};
 use super::Escalation;
+use crate::text::{cut_bytes, cut_chars, number, printable, single_line, sms_safe};
 use serde::Serialize;
 use serde_json::json;
 

@@ -2,7 +2,6 @@
 
 mod message;
 mod reason;
-pub(crate) mod text;
 
 pub use message::{render_escalation, render_resolution, Notification, Rendering};
 pub use reason::EscalationReason;

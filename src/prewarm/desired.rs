@@ -26,7 +26,10 @@ pub fn rule_name(prefix: &str, function: &str, qualifier: Option<&str>) -> Strin
     if full.len() <= MAX_RULE_NAME {
         return full;
     }
-    let hash = format!("{:08x}", crate::fnv::fnv1a(full.as_bytes()) as u32);
+    let hash = format!(
+        "{:08x}",
+        crate::stable_key::stable_hash(full.as_bytes()) as u32
+    );
     let keep = MAX_RULE_NAME - hash.len() - 1;
     format!("{}-{hash}", &full[..keep])
 }

@@ -31,6 +31,16 @@ pub fn ping_metrics(report: &PingReport, timestamp_ms: u64) -> String {
     .to_string()
 }
 
+/// Writes the round's metrics as one EMF line on stdout, which CloudWatch Logs turns into metrics;
+/// a line that cannot be written costs the metrics, never the round.
+pub fn emit_ping_metrics(report: &PingReport, timestamp_ms: u64) {
+    use std::io::Write as _;
+    let line = ping_metrics(report, timestamp_ms);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,13 +5,17 @@
 //! in; `schedule` checks and shapes schedule expressions.
 
 pub mod api;
+pub mod custom_resource;
 pub mod desired;
+pub mod event;
+mod function;
 pub mod guard;
 pub mod metrics;
 pub mod ping;
 pub mod schedule;
 pub mod sync;
 
+pub use function::{PrewarmFunction, PrewarmFunctionError};
 pub use guard::PrewarmGuard;
 pub use ping::{ping, PingReport, PingRequest, PING_KEY};
 pub use sync::{SyncReport, SyncSettings, Syncer};

@@ -5,13 +5,15 @@ use super::catalog::QuotaCatalog;
 use super::outcome::{NotificationOutcome, Outcome, RequestOutcome};
 use super::plan::{decide, escalation_for, Plan, RaisePlan, Situation};
 use crate::alarm::{AlarmNotice, AlarmState};
-use crate::escalation::text::number;
 use crate::escalation::{
     render_escalation, render_resolution, Escalation, EscalationReason, Notification, Notifier,
     NotifyError, Rendering,
 };
-use crate::ledger::{AuditRecord, Ledger, LedgerError, OpenEscalation};
+use crate::ledger::{
+    AuditRecord, AuditTrail, Cooldowns, LedgerError, OpenEscalation, OpenEscalations,
+};
 use crate::rules::RuleSet;
+use crate::text::number;
 use tracing::{error, info, warn};
 
 /// The function's name in logs and audit records.
@@ -62,7 +64,7 @@ struct Where<'a> {
     region: &'a str,
 }
 
-impl<Q: QuotaApi, N: Notifier, L: Ledger> QuotaHealer<Q, N, L> {
+impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> QuotaHealer<Q, N, L> {
     pub fn new(api: Q, notifier: N, ledger: L, rules: RuleSet, settings: Settings) -> Self {
         QuotaHealer {
             api,

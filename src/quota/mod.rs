@@ -2,10 +2,12 @@
 
 pub mod api;
 pub mod catalog;
+mod function;
 mod heal;
 mod outcome;
 mod plan;
 
+pub use function::{QuotaFunction, QuotaFunctionError};
 pub use heal::{HealError, QuotaHealer, Settings};
 pub use outcome::{Decision, NotificationOutcome, Outcome, RequestOutcome};
 pub use plan::{decide, Plan, RaisePlan, Situation, MAX_DESIRED_VALUE};

@@ -2,9 +2,9 @@
 
 use super::api::{ChangeRequest, QuotaInfo, RequestStatus};
 use crate::alarm::AlarmNotice;
-use crate::escalation::text::number;
 use crate::escalation::{Escalation, EscalationReason};
 use crate::rules::{Defaults, Increase, QuotaRule};
+use crate::text::number;
 use serde::Serialize;
 
 /// A refused request this recent stops selfheal from asking again.

@@ -7,9 +7,9 @@ use super::api::{
 use super::filter::filtered_out;
 use super::request::ReplayRequest;
 use super::summary::{PreviewMessage, ReplaySummary};
-use crate::escalation::text::cut_chars;
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{LedgerError, ReplayCounts};
 use crate::rules::{DlqRule, DlqTarget, RuleSet};
+use crate::text::cut_chars;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
@@ -119,7 +119,7 @@ struct Run {
     delivered_at: Vec<Instant>,
 }
 
-impl<Q: QueueApi, F: FunctionApi, L: Ledger> Replayer<Q, F, L> {
+impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
     pub fn new(
         queues: Q,
         functions: F,
@@ -571,6 +571,6 @@ fn outgoing(index: usize, message: &DlqMessage, replays: u32, fifo: bool) -> Out
 /// The ledger key counting the replays of a body re-invoked into a function (its DLQ message comes
 /// back without our attributes).
 fn body_key(queue: &str, body: &str) -> String {
-    let hash = crate::fnv::fnv1a(body.as_bytes());
+    let hash = crate::stable_key::stable_hash(body.as_bytes());
     format!("{queue}#{hash:016x}#{}", body.len())
 }

@@ -2,11 +2,14 @@
 
 pub mod api;
 mod engine;
+pub mod failure_page;
 mod filter;
-pub mod report;
+pub mod follow_up;
+mod function;
 mod request;
 mod summary;
 
 pub use engine::{ReplayError, ReplaySettings, Replayer};
+pub use function::{ReplayFunction, ReplayFunctionError};
 pub use request::{Filter, JsonField, OneOrMany, ReplayRequest};
 pub use summary::{PreviewMessage, ReplaySummary};

@@ -1,4 +1,4 @@
-//! Making outside text safe for SMS, email subjects and bodies.
+//! Making outside text safe for SMS, email subjects and bodies, log lines and short reports.
 
 /// Replaces control characters (line breaks included) with spaces and squeezes runs of spaces.
 pub fn single_line(text: &str) -> String {

@@ -1,9 +1,12 @@
-//! In-memory stand-ins for the ledger and the topic, for tests that mock Service Quotas.
+//! In-memory stand-ins for the ledger and the topic, each with a failure switch: the paths where
+//! DynamoDB or SNS fail after selfheal acted are tested through them.
 //! Clones share their state, so a test keeps one handle while the healer owns another.
 
 use selfheal::escalation::{Notification, Notifier, NotifyError};
-use selfheal::ledger::{AuditRecord, Ledger, LedgerError, OpenEscalation};
-use std::collections::HashMap;
+use selfheal::ledger::{
+    AuditRecord, AuditTrail, Cooldowns, LedgerError, OpenEscalation, OpenEscalations, ReplayCounts,
+};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -13,13 +16,41 @@ pub struct LedgerState {
     pub escalations: Mutex<HashMap<String, OpenEscalation>>,
     pub audit: Mutex<Vec<AuditRecord>>,
     pub replays: Mutex<HashMap<String, u32>>,
+    /// Operations (method names) that fail, as DynamoDB would when throttled or down.
+    pub failing: Mutex<HashSet<&'static str>>,
 }
 
+/// Every ledger capability in memory; `fail` makes one operation fail until `heal`.
 #[derive(Clone, Default)]
 pub struct MemoryLedger(pub Arc<LedgerState>);
 
-impl Ledger for MemoryLedger {
+impl MemoryLedger {
+    pub fn fail(&self, operation: &'static str) {
+        self.0.failing.lock().unwrap().insert(operation);
+    }
+
+    pub fn heal(&self) {
+        self.0.failing.lock().unwrap().clear();
+    }
+
+    pub fn audit(&self) -> Vec<AuditRecord> {
+        self.0.audit.lock().unwrap().clone()
+    }
+
+    fn check(&self, operation: &'static str) -> Result<(), LedgerError> {
+        if self.0.failing.lock().unwrap().contains(operation) {
+            return Err(LedgerError {
+                operation,
+                message: "ProvisionedThroughputExceededException: injected".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Cooldowns for MemoryLedger {
     async fn claim_cooldown(&self, key: &str, now: u64, until: u64) -> Result<bool, LedgerError> {
+        self.check("claim_cooldown")?;
         let mut cooldowns = self.0.cooldowns.lock().unwrap();
         match cooldowns.get(key) {
             Some(&running) if running > now => Ok(false),
@@ -31,16 +62,20 @@ impl Ledger for MemoryLedger {
     }
 
     async fn release_cooldown(&self, key: &str) -> Result<(), LedgerError> {
+        self.check("release_cooldown")?;
         self.0.cooldowns.lock().unwrap().remove(key);
         Ok(())
     }
+}
 
+impl OpenEscalations for MemoryLedger {
     async fn open_escalation(
         &self,
         alarm_key: &str,
         escalation: &OpenEscalation,
         _expires: u64,
     ) -> Result<(), LedgerError> {
+        self.check("open_escalation")?;
         self.0
             .escalations
             .lock()
@@ -53,15 +88,22 @@ impl Ledger for MemoryLedger {
         &self,
         alarm_key: &str,
     ) -> Result<Option<OpenEscalation>, LedgerError> {
+        self.check("close_escalation")?;
         Ok(self.0.escalations.lock().unwrap().remove(alarm_key))
     }
+}
 
+impl AuditTrail for MemoryLedger {
     async fn record(&self, record: &AuditRecord) -> Result<(), LedgerError> {
+        self.check("record")?;
         self.0.audit.lock().unwrap().push(record.clone());
         Ok(())
     }
+}
 
+impl ReplayCounts for MemoryLedger {
     async fn replay_counts(&self, keys: &[String]) -> Result<HashMap<String, u32>, LedgerError> {
+        self.check("replay_counts")?;
         let replays = self.0.replays.lock().unwrap();
         Ok(keys
             .iter()
@@ -74,6 +116,7 @@ impl Ledger for MemoryLedger {
         counts: &[(String, u32)],
         _expires: u64,
     ) -> Result<(), LedgerError> {
+        self.check("record_replays")?;
         self.0
             .replays
             .lock()

@@ -1,21 +1,21 @@
-//! The replay function as the handler and the command line run it: request in, summary out.
+//! The replay function's wiring, for the handler and the command line: the AWS adapters, built once
+//! per container, handed to the core (`Replayer`, then `follow_up`).
 
+use super::follow_up::{follow_up, RunContext};
+use super::{ReplayError, ReplayRequest, ReplaySettings, ReplaySummary, Replayer};
 use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::lambda::Lambda;
 use crate::aws::sns::SnsTopic;
 use crate::aws::sqs::Sqs;
-use crate::escalation::Notifier;
 use crate::escalation::Rendering;
-use crate::ledger::{AuditRecord, Ledger};
-use crate::replay::report::render_replay_failure;
-use crate::replay::{ReplayError, ReplayRequest, ReplaySettings, ReplaySummary, Replayer};
+use crate::function_error::{FunctionError, Retry};
 use crate::rules::{RuleSet, RulesError};
-use crate::settings::QuotaEnvironment;
+use crate::settings::FunctionEnvironment;
 use aws_config::SdkConfig;
+use lambda_runtime::Diagnostic;
 use serde_json::Value;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-use tracing::error;
 
 /// Time left before `deadline_ms`. Lambda sends milliseconds since the epoch; `cargo lambda watch`
 /// (1.9) sends the timeout itself (600000), which as a date would be 1970: a value that small is taken
@@ -29,7 +29,7 @@ fn remaining(deadline_ms: u64, now_ms: u64) -> std::time::Duration {
     }
 }
 
-pub type Replay = Replayer<Sqs, Lambda, DynamoLedger>;
+type Replay = Replayer<Sqs, Lambda, DynamoLedger>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayFunctionError {
@@ -39,20 +39,45 @@ pub enum ReplayFunctionError {
     Rules(#[from] RulesError),
 }
 
-impl ReplayFunctionError {
-    pub fn kind(&self) -> &'static str {
+impl FunctionError for ReplayFunctionError {
+    fn error_type(&self) -> &'static str {
         match self {
             Self::Replay(e) => e.kind(),
             Self::Rules(_) => "InvalidRules",
         }
     }
+
+    fn retry(&self) -> Retry {
+        match self {
+            Self::Replay(
+                ReplayError::InvalidRequest(_)
+                | ReplayError::QueueNotAllowed { .. }
+                | ReplayError::QueueMissing(_)
+                | ReplayError::TargetMissing(_)
+                | ReplayError::TargetAmbiguous(_),
+            )
+            | Self::Rules(_) => Retry::Never,
+            Self::Replay(ReplayError::Api(_) | ReplayError::Ledger(_)) => Retry::Later,
+        }
+    }
 }
 
-/// SDK clients at start-up; rules and the replayer at the first request.
+impl From<ReplayFunctionError> for Diagnostic {
+    fn from(error: ReplayFunctionError) -> Self {
+        crate::function_error::diagnostic(&error)
+    }
+}
+
+/// The adapters, built in `new` (once per container); the rules and the replayer at the first
+/// request, so that parsing them is not on the cold-start path.
 pub struct ReplayFunction {
-    sdk: SdkConfig,
-    environment: QuotaEnvironment,
+    environment: FunctionEnvironment,
+    region: String,
     rules: Option<RuleSet>,
+    sqs: Sqs,
+    lambda: Lambda,
+    ledger: DynamoLedger,
+    topic: SnsTopic,
     replayer: OnceLock<Result<Replay, RulesError>>,
 }
 
@@ -63,27 +88,30 @@ fn now_ms() -> u64 {
 }
 
 impl ReplayFunction {
-    pub fn new(sdk: SdkConfig, environment: QuotaEnvironment) -> Self {
+    pub fn new(sdk: SdkConfig, environment: FunctionEnvironment) -> Self {
         ReplayFunction {
-            sdk,
-            environment,
+            region: sdk.region().map_or("unknown", |r| r.as_ref()).to_owned(),
             rules: None,
+            sqs: Sqs::new(aws_sdk_sqs::Client::new(&sdk)),
+            lambda: Lambda::new(aws_sdk_lambda::Client::new(&sdk)),
+            ledger: DynamoLedger::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                environment.table_name.clone(),
+            ),
+            topic: SnsTopic::new(
+                aws_sdk_sns::Client::new(&sdk),
+                environment.topic_arn.clone(),
+            ),
+            environment,
             replayer: OnceLock::new(),
         }
     }
 
-    pub fn with_rules(sdk: SdkConfig, environment: QuotaEnvironment, rules: RuleSet) -> Self {
+    pub fn with_rules(sdk: SdkConfig, environment: FunctionEnvironment, rules: RuleSet) -> Self {
         ReplayFunction {
             rules: Some(rules),
             ..Self::new(sdk, environment)
         }
-    }
-
-    fn ledger(&self) -> DynamoLedger {
-        DynamoLedger::new(
-            aws_sdk_dynamodb::Client::new(&self.sdk),
-            self.environment.table_name.clone(),
-        )
     }
 
     fn replayer(&self) -> Result<&Replay, ReplayFunctionError> {
@@ -93,9 +121,9 @@ impl ReplayFunction {
                 None => RuleSet::embedded()?,
             };
             Ok(Replayer::new(
-                Sqs::new(aws_sdk_sqs::Client::new(&self.sdk)),
-                Lambda::new(aws_sdk_lambda::Client::new(&self.sdk)),
-                self.ledger(),
+                self.sqs.clone(),
+                self.lambda.clone(),
+                self.ledger.clone(),
                 rules,
                 ReplaySettings::default(),
             ))
@@ -115,52 +143,22 @@ impl ReplayFunction {
         let request = ReplayRequest::parse(event).map_err(ReplayError::InvalidRequest)?;
         let deadline = deadline_ms.map(|d| Instant::now() + remaining(d, now_ms()));
         let summary = self.replayer()?.replay(&request, deadline, now_ms).await?;
-        let at = now_ms() / 1000;
-        let record = AuditRecord {
-            function: "dlq-replay",
-            subject: summary.queue.clone(),
-            at,
-            expires: at + self.environment.settings.audit_retention_secs,
-            request_id: request_id.to_owned(),
-            decision: if summary.dry_run {
-                "dry-run".into()
-            } else {
-                "replay".into()
+        let settings = &self.environment.settings;
+        let context = RunContext {
+            request_id,
+            account_id: settings
+                .home_account_id
+                .as_deref()
+                .unwrap_or("unknown-account"),
+            region: &self.region,
+            rendering: Rendering {
+                runbook_base_url: &settings.runbook_base_url,
+                topic_display_name: &settings.topic_display_name,
             },
-            reason: summary.stopped_by.clone(),
-            outcome: serde_json::to_string(&summary).unwrap_or_default(),
+            audit_retention_secs: settings.audit_retention_secs,
+            now: now_ms() / 1000,
         };
-        // The messages have moved already: a failed audit write is logged, not turned into a failure.
-        if let Err(e) = self.ledger().record(&record).await {
-            error!(error = %e, "audit record of the replay not written");
-        }
-        if !summary.dry_run && summary.failed > 0 {
-            let topic = SnsTopic::new(
-                aws_sdk_sns::Client::new(&self.sdk),
-                self.environment.topic_arn.clone(),
-            );
-            let region = self
-                .sdk
-                .region()
-                .map_or("unknown", |r| r.as_ref())
-                .to_owned();
-            let page = render_replay_failure(
-                &summary,
-                &Rendering {
-                    runbook_base_url: &self.environment.settings.runbook_base_url,
-                    topic_display_name: &self.environment.settings.topic_display_name,
-                },
-                self.environment
-                    .settings
-                    .home_account_id
-                    .as_deref()
-                    .unwrap_or("unknown-account"),
-                &region,
-            );
-            if let Err(e) = topic.publish(&page).await {
-                error!(error = %e, "replay failures could not be escalated");
-            }
-        }
+        follow_up(&self.ledger, &self.topic, &summary, &context).await;
         Ok(summary)
     }
 }

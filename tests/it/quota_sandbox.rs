@@ -1,7 +1,7 @@
 //! The quota function's core against the sandbox (moto's server over real HTTP, through the real
 //! SDK clients). Needs `scripts/sandbox start`; `scripts/test` starts it.
 
-mod common;
+use crate::common;
 
 use common::{Account, EMAIL, PHONE};
 use selfheal::quota::Decision;

@@ -56,14 +56,15 @@ fn usage_dimensions_are_kept() {
 fn the_runtime_crates_own_samples_parse() {
     // The SNS sample of aws_lambda_events: two records, metric math with MetricStat.
     let sns = include_str!(
-        "fixtures/upstream/example-cloudwatch-alarm-sns-payload-multiple-metrics.json"
+        "../fixtures/upstream/example-cloudwatch-alarm-sns-payload-multiple-metrics.json"
     );
     let notices = parse_alarm_event(&serde_json::from_str(sns).unwrap()).unwrap();
     assert_eq!(notices.len(), 2);
     // `e1 = m1*1` has no SERVICE_QUOTA; with one metric among the queries, that metric is the one watched.
     assert_eq!(notices[0].usage_metric().unwrap().name, "NetworkOut");
-    let single =
-        include_str!("fixtures/upstream/example-cloudwatch-alarm-sns-payload-single-metric.json");
+    let single = include_str!(
+        "../fixtures/upstream/example-cloudwatch-alarm-sns-payload-single-metric.json"
+    );
     let notice = &parse_alarm_event(&serde_json::from_str(single).unwrap()).unwrap()[0];
     let metric = notice.usage_metric().unwrap();
     assert_eq!(

@@ -3,7 +3,7 @@
 //! retried within the SDK's limits (4 attempts), then the failure is escalated or reported; no message
 //! is lost, no quota is requested twice, no page is sent twice.
 
-mod common;
+use crate::common;
 
 use common::proxy::{Fault, FaultProxy};
 use common::Account;

@@ -1,36 +1,36 @@
-//! The quota function as the handler and the command line run it: event in, outcomes out.
+//! The quota function's wiring, for the handler and the command line: the AWS adapters, built once
+//! per container, handed to the core (`QuotaHealer`).
 
 use crate::alarm::{parse_alarm_event, AlarmEventError};
 use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::service_quotas::ServiceQuotas;
 use crate::aws::sns::SnsTopic;
+use crate::function_error::{FunctionError, Retry};
 use crate::quota::{HealError, Outcome, QuotaHealer};
 use crate::rules::{RuleSet, RulesError};
-use crate::settings::QuotaEnvironment;
+use crate::settings::FunctionEnvironment;
 use aws_config::SdkConfig;
+use lambda_runtime::Diagnostic;
 use serde_json::Value;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::warn;
 
-pub type Healer = QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger>;
+type Healer = QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger>;
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QuotaFunctionError {
-    /// The event is not an alarm: retrying cannot help.
     #[error(transparent)]
     Event(#[from] AlarmEventError),
     #[error("rules are invalid:\n{0}")]
     Rules(#[from] RulesError),
-    /// A page or the ledger failed: Lambda should retry.
     #[error(transparent)]
     Heal(#[from] HealError),
 }
 
-impl QuotaFunctionError {
-    /// The `errorType` Lambda reports.
-    pub fn kind(&self) -> &'static str {
+impl FunctionError for QuotaFunctionError {
+    fn error_type(&self) -> &'static str {
         match self {
             Self::Event(_) => "InvalidEvent",
             Self::Rules(_) => "InvalidRules",
@@ -38,30 +38,54 @@ impl QuotaFunctionError {
             Self::Heal(HealError::Ledger(_)) => "LedgerFailed",
         }
     }
+
+    fn retry(&self) -> Retry {
+        match self {
+            Self::Event(_) | Self::Rules(_) => Retry::Never,
+            Self::Heal(HealError::Notify(_) | HealError::Ledger(_)) => Retry::Later,
+        }
+    }
 }
 
-/// SDK clients built at start-up; the rules and the healer at the first event, so that nothing
-/// but the clients sits on the cold-start path.
+impl From<QuotaFunctionError> for Diagnostic {
+    fn from(error: QuotaFunctionError) -> Self {
+        crate::function_error::diagnostic(&error)
+    }
+}
+
+/// The adapters, built in `new` (once per container); the rules and the healer at the first event,
+/// so that parsing the rules is not on the cold-start path, and because the invocation's ARN names
+/// the home account when the environment does not.
 pub struct QuotaFunction {
-    sdk: SdkConfig,
-    environment: QuotaEnvironment,
+    environment: FunctionEnvironment,
     rules: Option<RuleSet>,
+    quotas: ServiceQuotas,
+    topic: SnsTopic,
+    ledger: DynamoLedger,
     healer: OnceLock<Result<Healer, RulesError>>,
 }
 
 impl QuotaFunction {
     /// With the rules compiled into the binary.
-    pub fn new(sdk: SdkConfig, environment: QuotaEnvironment) -> Self {
+    pub fn new(sdk: SdkConfig, environment: FunctionEnvironment) -> Self {
         QuotaFunction {
-            sdk,
-            environment,
             rules: None,
+            quotas: ServiceQuotas::new(aws_sdk_servicequotas::Client::new(&sdk)),
+            topic: SnsTopic::new(
+                aws_sdk_sns::Client::new(&sdk),
+                environment.topic_arn.clone(),
+            ),
+            ledger: DynamoLedger::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                environment.table_name.clone(),
+            ),
+            environment,
             healer: OnceLock::new(),
         }
     }
 
     /// With rules read elsewhere (the command line's `--rules DIR`).
-    pub fn with_rules(sdk: SdkConfig, environment: QuotaEnvironment, rules: RuleSet) -> Self {
+    pub fn with_rules(sdk: SdkConfig, environment: FunctionEnvironment, rules: RuleSet) -> Self {
         QuotaFunction {
             rules: Some(rules),
             ..Self::new(sdk, environment)
@@ -81,15 +105,9 @@ impl QuotaFunction {
                     .map(str::to_owned);
             }
             Ok(QuotaHealer::new(
-                ServiceQuotas::new(aws_sdk_servicequotas::Client::new(&self.sdk)),
-                SnsTopic::new(
-                    aws_sdk_sns::Client::new(&self.sdk),
-                    self.environment.topic_arn.clone(),
-                ),
-                DynamoLedger::new(
-                    aws_sdk_dynamodb::Client::new(&self.sdk),
-                    self.environment.table_name.clone(),
-                ),
+                self.quotas.clone(),
+                self.topic.clone(),
+                self.ledger.clone(),
                 rules,
                 settings,
             ))

@@ -2,7 +2,7 @@
 //! receives, invocations — and however often SQS hands a message out twice, every message ends up
 //! delivered, still in the DLQ, or both; never neither. 400 seeded random cases.
 
-mod common;
+use crate::common;
 
 use common::fakes::MemoryLedger;
 use selfheal::replay::api::{

@@ -2,7 +2,7 @@
 //! SDK's own `aws-smithy-mocks` inside the real SQS client: only `Successful` entries count as
 //! delivered, and a delivered message whose delete failed stays in the DLQ and is reported.
 
-mod common;
+use crate::common;
 
 use aws_sdk_sqs::operation::change_message_visibility_batch::ChangeMessageVisibilityBatchOutput;
 use aws_sdk_sqs::operation::delete_message_batch::DeleteMessageBatchOutput;

@@ -1,7 +1,7 @@
 //! Pre-warming against the sandbox: the sync through the real EventBridge and Lambda clients, the
 //! pings through the real Lambda client, faults from the sandbox's Lambda.
 
-mod common;
+use crate::common;
 
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 use common::Account;
@@ -9,7 +9,7 @@ use selfheal::aws::eventbridge::EventBridge;
 use selfheal::aws::lambda::Lambda;
 use selfheal::prewarm::ping::FailureKind;
 use selfheal::prewarm::{ping, PingRequest, SyncReport, SyncSettings, Syncer};
-use selfheal::prewarm_function::{PrewarmFunction, PrewarmFunctionError};
+use selfheal::prewarm::{PrewarmFunction, PrewarmFunctionError};
 use selfheal::rules::{PrewarmRule, RuleSet};
 use selfheal::settings::PrewarmEnvironment;
 use serde_json::{json, Value};

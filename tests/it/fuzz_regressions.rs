@@ -2,30 +2,16 @@
 //! there as `regression-*`), run through the same entry points as the fuzz targets on every `cargo test`:
 //! none may panic, and the seeds that are valid inputs must still parse.
 
-use selfheal::rules::RuleSet;
+use selfheal::fuzz_entry;
 use std::path::Path;
 
-/// Runs one input through the entry point of `target`; whether it parsed.
+/// Runs one input through the entry point its fuzz target calls; whether it was accepted.
 fn run(target: &str, data: &[u8]) -> bool {
-    let json = || serde_json::from_slice::<serde_json::Value>(data).ok();
     match target {
-        "alarm_event" => json().is_some_and(|e| selfheal::alarm::parse_alarm_event(&e).is_ok()),
-        "replay_request" => {
-            json().is_some_and(|e| selfheal::replay::ReplayRequest::parse(&e).is_ok())
-        }
-        "prewarm_event" => json().is_some_and(|e| {
-            selfheal::prewarm::guard::is_ping(&e, "isPrewarm")
-                || selfheal::prewarm_function::classify(&e).is_ok()
-        }),
-        "rules" => std::str::from_utf8(data).is_ok_and(|text| {
-            let schedule = selfheal::prewarm::schedule::Schedule::parse(text).is_ok();
-            RuleSet::from_sources(
-                &[("fuzz.toml", text)],
-                &["not-adjustable", "lambda-concurrency"],
-            )
-            .is_ok()
-                || schedule
-        }),
+        "alarm_event" => fuzz_entry::alarm_event(data),
+        "replay_request" => fuzz_entry::replay_request(data),
+        "prewarm_event" => fuzz_entry::prewarm_event(data),
+        "rules" => fuzz_entry::rules(data),
         other => panic!("no entry point for fuzz target {other}"),
     }
 }

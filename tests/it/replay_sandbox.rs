@@ -1,7 +1,7 @@
 //! The replay function's core against the sandbox: moto's SQS and Lambda over real HTTP, through the
 //! real SDK clients. Needs `scripts/sandbox start`; `scripts/test` starts it.
 
-mod common;
+use crate::common;
 
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName, SendMessageBatchRequestEntry};
 use common::Account;
@@ -534,8 +534,8 @@ async fn a_near_deadline_stops_cleanly_and_touches_nothing() {
 
 #[tokio::test]
 async fn a_run_with_failures_is_audited_and_escalated() {
-    use selfheal::replay_function::ReplayFunction;
-    use selfheal::settings::QuotaEnvironment;
+    use selfheal::replay::ReplayFunction;
+    use selfheal::settings::FunctionEnvironment;
     let s = Sandbox::new().await;
     let dlq = s.queue("orders-dlq", &[]).await;
     let arn = s.queue_arn(&dlq).await;
@@ -557,7 +557,7 @@ async fn a_run_with_failures_is_audited_and_escalated() {
     s.put(&dlq, &big, &[], None).await;
     let function = ReplayFunction::with_rules(
         s.account.sdk.clone(),
-        QuotaEnvironment {
+        FunctionEnvironment {
             topic_arn: s.account.topic_arn.clone(),
             table_name: s.account.table.clone(),
             settings: s.account.settings(false),

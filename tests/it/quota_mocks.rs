@@ -3,7 +3,7 @@
 //! which answer inside the real client (its retry policy and error parsing included). The ledger
 //! and the topic are in-memory fakes here; the sandbox tests cover the real ones.
 
-mod common;
+use crate::common;
 
 use aws_sdk_servicequotas::operation::get_service_quota::GetServiceQuotaOutput;
 use aws_sdk_servicequotas::operation::list_aws_default_service_quotas::ListAwsDefaultServiceQuotasOutput;

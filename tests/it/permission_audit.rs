@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-const TEMPLATE: &str = include_str!("../template.yaml");
+const TEMPLATE: &str = include_str!("../../template.yaml");
 
 /// A policy statement: its Sid, actions and resource text.
 struct Statement {

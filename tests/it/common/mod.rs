@@ -154,7 +154,7 @@ impl Account {
         &self,
         quotas_toml: &str,
     ) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
-        let defaults = include_str!("../../rules/defaults.toml");
+        let defaults = include_str!("../../../rules/defaults.toml");
         let rules = RuleSet::from_sources(
             &[("defaults.toml", defaults), ("quotas.toml", quotas_toml)],
             RuleSet::embedded_runbooks(),

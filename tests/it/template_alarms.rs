@@ -6,8 +6,8 @@
 
 use serde_json::Value;
 
-const TEMPLATE: &str = include_str!("../template.yaml");
-const CATALOG: &str = include_str!("../sandbox/selfheal_sandbox/quotas.json");
+const TEMPLATE: &str = include_str!("../../template.yaml");
+const CATALOG: &str = include_str!("../../sandbox/selfheal_sandbox/quotas.json");
 
 /// One usage alarm as the template writes it: `m1`'s metric and the expression around it.
 #[derive(Debug, Default)]

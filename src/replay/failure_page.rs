@@ -1,8 +1,8 @@
 //! The page for a replay that could not deliver everything.
 
 use super::summary::ReplaySummary;
-use crate::escalation::text::{cut_bytes, cut_chars, sms_safe};
 use crate::escalation::{Notification, Rendering};
+use crate::text::{cut_bytes, cut_chars, sms_safe};
 use serde_json::json;
 
 pub const RUNBOOK: &str = "replay-failures";

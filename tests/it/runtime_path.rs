@@ -2,7 +2,7 @@
 //! and the standard Invoke URL, `cargo lambda invoke` sends the events. Needs `cargo-lambda` on PATH
 //! (`scripts/bootstrap` puts it in .venv/bin) and the sandbox.
 
-mod common;
+use crate::common;
 
 use common::Account;
 use std::net::TcpListener;

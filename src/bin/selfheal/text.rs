@@ -1,0 +1,158 @@
+//! Results as a person at a terminal reads them; `--output json` prints the same values for machines.
+
+use selfheal::prewarm::ping::PingReport;
+use selfheal::prewarm::SyncReport;
+use selfheal::quota::Outcome;
+use selfheal::replay::ReplaySummary;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+pub fn outcome(outcome: &Outcome) -> String {
+    let mut text = format!(
+        "{} ({}){}: {}\n",
+        outcome.decision.name(),
+        outcome.reason,
+        if outcome.dry_run { ", dry run" } else { "" },
+        outcome.summary
+    );
+    let _ = writeln!(
+        text,
+        "  alarm {} ({:?})",
+        outcome.alarm_name, outcome.alarm_state
+    );
+    if let Some(request) = &outcome.request {
+        let _ = writeln!(text, "  request {} {}", request.id, request.status);
+    }
+    if let Some(notification) = &outcome.notification {
+        let state = match (notification.sent, notification.suppressed_by_cooldown) {
+            (true, _) => "sent",
+            (false, true) => "suppressed by cooldown",
+            (false, false) => "not sent",
+        };
+        let _ = writeln!(
+            text,
+            "  {} {state}: {}",
+            notification.kind, notification.subject
+        );
+    }
+    if let Some(runbook) = &outcome.runbook {
+        let _ = writeln!(text, "  runbook {runbook}");
+    }
+    for step in &outcome.steps {
+        let _ = writeln!(text, "  - {step}");
+    }
+    text
+}
+
+fn counts(label: &str, counts: &BTreeMap<String, u64>) -> String {
+    if counts.is_empty() {
+        return String::new();
+    }
+    let listed: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    format!("  {label}: {}\n", listed.join(", "))
+}
+
+pub fn replay_summary(summary: &ReplaySummary) -> String {
+    let mut text = format!(
+        "{} -> {}{}: replayed {}, failed {}, delivered but not deleted {}, skipped by filter {}, poison {}, duplicates {}; stopped by {} after {} ms\n",
+        summary.queue,
+        summary.target,
+        if summary.dry_run { " (dry run)" } else { "" },
+        summary.replayed,
+        summary.failed,
+        summary.delivered_not_deleted,
+        summary.skipped_by_filter,
+        summary.poison,
+        summary.duplicates,
+        summary.stopped_by,
+        summary.duration_ms
+    );
+    if let Some(remaining) = summary.remaining {
+        let _ = writeln!(text, "  {remaining} messages left in the DLQ");
+    }
+    text += &counts("failures", &summary.failure_reasons);
+    text += &counts("skipped", &summary.skipped_reasons);
+    text += &counts("error codes", &summary.error_codes);
+    for message in &summary.preview {
+        let _ = writeln!(
+            text,
+            "  {} [{}] {}",
+            message.message_id,
+            message.error_code.as_deref().unwrap_or("-"),
+            message.body
+        );
+    }
+    text
+}
+
+pub fn sync_report(report: &SyncReport) -> String {
+    let mut text = format!(
+        "pre-warm sync{}: {}\n",
+        if report.dry_run { " (dry run)" } else { "" },
+        report.counts()
+    );
+    for (verb, changes) in [
+        ("create", &report.create),
+        ("update", &report.update),
+        ("delete", &report.delete),
+    ] {
+        for change in changes {
+            let _ = writeln!(
+                text,
+                "  {verb} {}{}{}",
+                change.rule,
+                change
+                    .target
+                    .as_ref()
+                    .map(|t| format!(" -> {t}"))
+                    .unwrap_or_default(),
+                if change.changes.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", change.changes.join("; "))
+                }
+            );
+        }
+    }
+    for skipped in &report.skipped {
+        let _ = writeln!(text, "  skipped {}: {}", skipped.target, skipped.reason);
+    }
+    for rule in &report.foreign {
+        let _ = writeln!(text, "  not ours (untagged): {rule}");
+    }
+    for error in &report.errors {
+        let _ = writeln!(
+            text,
+            "  error {}: {}",
+            error
+                .rule
+                .as_deref()
+                .or(error.target.as_deref())
+                .unwrap_or("-"),
+            error.message
+        );
+    }
+    text
+}
+
+pub fn ping_report(report: &PingReport) -> String {
+    let mut text = match &report.skipped {
+        Some(why) => format!("{}: skipped, {why}\n", report.target),
+        None => format!(
+            "{}: {} of {} pings answered warm, {} failed, {} ms\n",
+            report.target,
+            report.warm,
+            report.sent,
+            report.failures.len(),
+            report.elapsed_ms
+        ),
+    };
+    for failure in &report.failures {
+        let _ = writeln!(
+            text,
+            "  ping {} {:?}: {}",
+            failure.ping, failure.kind, failure.message
+        );
+    }
+    text
+}

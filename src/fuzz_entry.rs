@@ -1,0 +1,43 @@
+//! One entry point per fuzz target, called by the target (`fuzz/fuzz_targets/`) and by the test that
+//! runs the seed corpus on every `cargo test`, so that both exercise the same code. Each returns
+//! whether the input was accepted; none may panic, whatever the bytes.
+
+#![doc(hidden)]
+
+use crate::rules::RuleSet;
+use serde_json::Value;
+
+fn json(data: &[u8]) -> Option<Value> {
+    serde_json::from_slice(data).ok()
+}
+
+/// The quota function's input: any JSON, as one of the three alarm event shapes.
+pub fn alarm_event(data: &[u8]) -> bool {
+    json(data).is_some_and(|event| crate::alarm::parse_alarm_event(&event).is_ok())
+}
+
+/// The replay function's console request.
+pub fn replay_request(data: &[u8]) -> bool {
+    json(data).is_some_and(|event| crate::replay::ReplayRequest::parse(&event).is_ok())
+}
+
+/// The pre-warm function's events, and the guard's ping test on any event.
+pub fn prewarm_event(data: &[u8]) -> bool {
+    json(data).is_some_and(|event| {
+        let ping = crate::prewarm::guard::is_ping(&event, "isPrewarm");
+        crate::prewarm::event::classify(&event).is_ok() || ping
+    })
+}
+
+/// A rules file, and the same text as a schedule expression.
+pub fn rules(data: &[u8]) -> bool {
+    std::str::from_utf8(data).is_ok_and(|text| {
+        let schedule = crate::prewarm::schedule::Schedule::parse(text).is_ok();
+        let rules = RuleSet::from_sources(
+            &[("fuzz.toml", text)],
+            &["not-adjustable", "lambda-concurrency"],
+        )
+        .is_ok();
+        rules || schedule
+    })
+}

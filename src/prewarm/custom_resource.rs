@@ -1,0 +1,174 @@
+//! The pre-warm rules as a CloudFormation custom resource: what a request asks, and the response
+//! body CloudFormation reads from the request's presigned URL.
+
+use super::event::PrewarmEventError;
+use super::SyncReport;
+use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest;
+use serde_json::{json, Value};
+
+/// The custom resource's id: stable, so that an update never looks like a replacement to CloudFormation.
+pub const PHYSICAL_RESOURCE_ID: &str = "selfheal-prewarm-rules";
+
+/// CloudFormation truncates nothing and refuses a response over 4096 bytes; the reason is kept well
+/// inside that.
+const MAX_REASON_BYTES: usize = 1000;
+
+/// The fields of a request the response must echo.
+pub struct CustomResourceRequest<'a> {
+    /// `Create`, `Update` or `Delete`.
+    pub kind: &'static str,
+    pub response_url: &'a str,
+    pub stack_id: &'a str,
+    pub request_id: &'a str,
+    pub logical_resource_id: &'a str,
+}
+
+impl<'a> CustomResourceRequest<'a> {
+    pub fn of(request: &'a CloudFormationCustomResourceRequest) -> Result<Self, PrewarmEventError> {
+        let (kind, url, stack, id, logical) = match request {
+            CloudFormationCustomResourceRequest::Create(r) => (
+                "Create",
+                &r.response_url,
+                &r.stack_id,
+                &r.request_id,
+                &r.logical_resource_id,
+            ),
+            CloudFormationCustomResourceRequest::Update(r) => (
+                "Update",
+                &r.response_url,
+                &r.stack_id,
+                &r.request_id,
+                &r.logical_resource_id,
+            ),
+            CloudFormationCustomResourceRequest::Delete(r) => (
+                "Delete",
+                &r.response_url,
+                &r.stack_id,
+                &r.request_id,
+                &r.logical_resource_id,
+            ),
+            _ => {
+                return Err(PrewarmEventError::Invalid {
+                    kind: "CloudFormation custom resource request",
+                    message: "unknown RequestType".into(),
+                })
+            }
+        };
+        Ok(CustomResourceRequest {
+            kind,
+            response_url: url,
+            stack_id: stack,
+            request_id: id,
+            logical_resource_id: logical,
+        })
+    }
+}
+
+/// What goes back to CloudFormation.
+#[derive(Debug, PartialEq)]
+pub struct Response {
+    /// `SUCCESS` or `FAILED`.
+    pub status: &'static str,
+    pub reason: String,
+    pub body: Value,
+}
+
+/// The response to `request` after a sync that produced `outcome` (or could not run: its error).
+pub fn response(
+    request: &CustomResourceRequest<'_>,
+    outcome: Result<&SyncReport, String>,
+) -> Response {
+    let (status, reason, data) = match outcome {
+        Ok(report) if report.ok() => (
+            "SUCCESS",
+            format!("pre-warm rules synced: {}", report.counts()),
+            json!({
+                "Created": report.create.len(),
+                "Updated": report.update.len(),
+                "Deleted": report.delete.len(),
+                "Unchanged": report.unchanged.len(),
+            }),
+        ),
+        Ok(report) => (
+            "FAILED",
+            format!(
+                "pre-warm sync failed ({}): {}",
+                report.counts(),
+                report
+                    .errors
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            json!({}),
+        ),
+        Err(error) => ("FAILED", error, json!({})),
+    };
+    let reason = crate::text::cut_bytes(&reason, MAX_REASON_BYTES);
+    let body = json!({
+        "Status": status,
+        "Reason": reason,
+        "PhysicalResourceId": PHYSICAL_RESOURCE_ID,
+        "StackId": request.stack_id,
+        "RequestId": request.request_id,
+        "LogicalResourceId": request.logical_resource_id,
+        "NoEcho": false,
+        "Data": data,
+    });
+    Response {
+        status,
+        reason,
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prewarm::sync::SyncProblem;
+
+    fn request() -> CustomResourceRequest<'static> {
+        CustomResourceRequest {
+            kind: "Create",
+            response_url: "https://example.invalid/response",
+            stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
+            request_id: "r-1",
+            logical_resource_id: "PrewarmRules",
+        }
+    }
+
+    #[test]
+    fn a_sync_without_errors_succeeds_and_echoes_the_request() {
+        let report = SyncReport {
+            unchanged: vec!["selfheal-prewarm-a".into()],
+            ..SyncReport::default()
+        };
+        let response = response(&request(), Ok(&report));
+        assert_eq!(response.status, "SUCCESS");
+        assert_eq!(response.body["PhysicalResourceId"], PHYSICAL_RESOURCE_ID);
+        assert_eq!(response.body["RequestId"], "r-1");
+        assert_eq!(response.body["LogicalResourceId"], "PrewarmRules");
+        assert_eq!(response.body["Data"]["Unchanged"], 1);
+    }
+
+    #[test]
+    fn a_failed_sync_fails_the_resource_with_a_bounded_reason() {
+        let report = SyncReport {
+            errors: vec![SyncProblem {
+                rule: None,
+                target: None,
+                message: "x".repeat(5000),
+            }],
+            ..SyncReport::default()
+        };
+        let response = response(&request(), Ok(&report));
+        assert_eq!(response.status, "FAILED");
+        assert!(response.reason.len() <= MAX_REASON_BYTES);
+        let response = super::response(&request(), Err("rules are invalid".into()));
+        assert_eq!(
+            (response.status, response.reason.as_str()),
+            ("FAILED", "rules are invalid")
+        );
+    }
+}

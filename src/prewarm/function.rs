@@ -1,0 +1,226 @@
+//! The pre-warm function's wiring, for the handler and the command line: the AWS adapters, built
+//! once per container, handed to the core (`sync`, `ping`, `event`, `custom_resource`).
+
+use super::custom_resource::{self, CustomResourceRequest};
+use super::event::{classify, PrewarmEvent, PrewarmEventError};
+use super::metrics::emit_ping_metrics;
+use super::ping::{PingReport, PingRequest};
+use super::{ping, SyncReport, SyncSettings, Syncer};
+use crate::aws::cfn_response::{put_response, CfnResponseError};
+use crate::aws::eventbridge::EventBridge;
+use crate::aws::lambda::Lambda;
+use crate::function_error::{FunctionError, Retry};
+use crate::rules::{PrewarmRule, RuleSet, RulesError};
+use crate::settings::PrewarmEnvironment;
+use aws_config::SdkConfig;
+use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest;
+use lambda_runtime::Diagnostic;
+use serde_json::{json, Value};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tracing::{error, info};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrewarmFunctionError {
+    #[error(transparent)]
+    Event(#[from] PrewarmEventError),
+    #[error("rules are invalid:\n{0}")]
+    Rules(#[from] RulesError),
+    #[error("the pre-warm sync failed ({summary}): {first}")]
+    SyncFailed { summary: String, first: String },
+    #[error("{failed} of {sent} pings to {target} failed: {first}")]
+    PingFailed {
+        target: String,
+        sent: u32,
+        failed: usize,
+        first: String,
+    },
+    #[error(transparent)]
+    CfnResponse(#[from] CfnResponseError),
+}
+
+impl FunctionError for PrewarmFunctionError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            Self::Event(_) => "InvalidEvent",
+            Self::Rules(_) => "InvalidRules",
+            Self::SyncFailed { .. } => "SyncFailed",
+            Self::PingFailed { .. } => "PingFailed",
+            Self::CfnResponse(_) => "CustomResourceResponseFailed",
+        }
+    }
+
+    fn retry(&self) -> Retry {
+        match self {
+            Self::Event(_) | Self::Rules(_) => Retry::Never,
+            Self::SyncFailed { .. } | Self::PingFailed { .. } | Self::CfnResponse(_) => {
+                Retry::Later
+            }
+        }
+    }
+}
+
+impl From<PrewarmFunctionError> for Diagnostic {
+    fn from(error: PrewarmFunctionError) -> Self {
+        crate::function_error::diagnostic(&error)
+    }
+}
+
+/// The adapters, built in `new` (once per container); the rules are parsed at every sync, which
+/// runs daily or at deploy time, never on a ping's path.
+pub struct PrewarmFunction {
+    environment: PrewarmEnvironment,
+    rules: Option<RuleSet>,
+    lambda: Lambda,
+    eventbridge: EventBridge,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl PrewarmFunction {
+    pub fn new(sdk: SdkConfig, environment: PrewarmEnvironment) -> Self {
+        PrewarmFunction {
+            environment,
+            rules: None,
+            lambda: Lambda::new(aws_sdk_lambda::Client::new(&sdk)),
+            eventbridge: EventBridge::new(aws_sdk_eventbridge::Client::new(&sdk)),
+        }
+    }
+
+    pub fn with_rules(sdk: SdkConfig, environment: PrewarmEnvironment, rules: RuleSet) -> Self {
+        PrewarmFunction {
+            rules: Some(rules),
+            ..Self::new(sdk, environment)
+        }
+    }
+
+    /// Handles one event; `invoked_arn` is this function's ARN, the target of rules above concurrency 1.
+    pub async fn handle(
+        &self,
+        event: &Value,
+        invoked_arn: Option<&str>,
+    ) -> Result<Value, PrewarmFunctionError> {
+        match classify(event)? {
+            PrewarmEvent::Ping(request) => {
+                let report = self.ping(&request).await;
+                emit_ping_metrics(&report, now_ms());
+                ping_result(report)
+            }
+            PrewarmEvent::Sync { dry_run } => {
+                let report = self.sync(dry_run, invoked_arn).await?;
+                sync_result(report)
+            }
+            PrewarmEvent::Scheduled => {
+                let report = self.sync(self.environment.dry_run, invoked_arn).await?;
+                sync_result(report)
+            }
+            PrewarmEvent::CustomResource(request) => {
+                self.custom_resource(*request, invoked_arn).await
+            }
+        }
+    }
+
+    /// One round of pings, logged.
+    pub async fn ping(&self, request: &PingRequest) -> PingReport {
+        let report = ping(&self.lambda, request).await;
+        for failure in &report.failures {
+            error!(target = %report.target, ping = failure.ping, kind = ?failure.kind, error = %failure.message, "ping failed");
+        }
+        info!(
+            target = %report.target,
+            decision = if report.skipped.is_some() { "skipped" } else if report.ok() { "warmed" } else { "ping-failed" },
+            sent = report.sent,
+            warm = report.warm,
+            elapsed_ms = report.elapsed_ms,
+            "prewarm pings"
+        );
+        report
+    }
+
+    /// Syncs EventBridge with `[[prewarm]]` (`empty`: with no rules at all, removing ours).
+    pub async fn sync(
+        &self,
+        dry_run: bool,
+        invoked_arn: Option<&str>,
+    ) -> Result<SyncReport, PrewarmFunctionError> {
+        let rules = match &self.rules {
+            Some(rules) => rules.prewarm.clone(),
+            None => RuleSet::embedded()?.prewarm,
+        };
+        Ok(self.sync_rules(&rules, dry_run, invoked_arn).await)
+    }
+
+    async fn sync_rules(
+        &self,
+        rules: &[PrewarmRule],
+        dry_run: bool,
+        invoked_arn: Option<&str>,
+    ) -> SyncReport {
+        let settings = SyncSettings {
+            prefix: self.environment.prefix.clone(),
+            pinger_arn: self
+                .environment
+                .pinger_arn
+                .clone()
+                .or_else(|| invoked_arn.map(str::to_owned)),
+            dry_run: dry_run || self.environment.dry_run,
+        };
+        Syncer::new(self.eventbridge.clone(), self.lambda.clone(), settings)
+            .sync(rules)
+            .await
+    }
+
+    /// Create and Update sync; Delete removes every rule selfheal owns; the result goes to the
+    /// request's response URL, where CloudFormation waits for it.
+    async fn custom_resource(
+        &self,
+        request: CloudFormationCustomResourceRequest,
+        invoked_arn: Option<&str>,
+    ) -> Result<Value, PrewarmFunctionError> {
+        let request = CustomResourceRequest::of(&request)?;
+        let outcome = if request.kind == "Delete" {
+            Ok(self.sync_rules(&[], false, invoked_arn).await)
+        } else {
+            self.sync(false, invoked_arn).await
+        };
+        let response =
+            custom_resource::response(&request, outcome.as_ref().map_err(|e| e.to_string()));
+        info!(
+            request = request.kind,
+            decision = response.status,
+            "custom resource"
+        );
+        put_response(request.response_url, &response.body.to_string()).await?;
+        Ok(json!({ "Status": response.status, "Reason": response.reason }))
+    }
+}
+
+fn sync_result(report: SyncReport) -> Result<Value, PrewarmFunctionError> {
+    if report.ok() {
+        Ok(serde_json::to_value(&report).unwrap_or_default())
+    } else {
+        Err(PrewarmFunctionError::SyncFailed {
+            summary: report.counts(),
+            first: report
+                .errors
+                .first()
+                .map(|e| e.message.clone())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+fn ping_result(report: PingReport) -> Result<Value, PrewarmFunctionError> {
+    match report.failures.first() {
+        None => Ok(serde_json::to_value(&report).unwrap_or_default()),
+        Some(first) => Err(PrewarmFunctionError::PingFailed {
+            target: report.target.clone(),
+            sent: report.sent,
+            failed: report.failures.len(),
+            first: first.message.clone(),
+        }),
+    }
+}

@@ -1,0 +1,19 @@
+//! Every integration test in one binary: the SDK and the library are linked once, not once per file.
+//! Each module is one area; `common` holds what they share (the sandbox account, fakes, the fault proxy).
+
+mod common;
+
+mod alarm_events;
+mod cli;
+mod fault_injection;
+mod fuzz_regressions;
+mod permission_audit;
+mod prewarm_sandbox;
+mod quota_mocks;
+mod quota_sandbox;
+mod replay_mocks;
+mod replay_property;
+mod replay_sandbox;
+mod runtime_path;
+mod template_alarms;
+mod template_policy;
