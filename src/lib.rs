@@ -8,6 +8,7 @@
 
 pub mod alarm;
 pub mod aws;
+mod call_error;
 mod concurrent;
 pub mod escalation;
 mod function_error;
@@ -22,4 +23,5 @@ mod stable_key;
 pub mod telemetry;
 pub(crate) mod text;
 
+pub use call_error::AwsCallError;
 pub use function_error::{diagnostic, FunctionError, Retry};

@@ -1,7 +1,7 @@
 //! `RuleApi` over the EventBridge SDK client.
 
-use super::prewarm_error;
-use crate::prewarm::api::{ListedRule, PrewarmApiError, RuleApi, RuleDefinition, RuleTarget};
+use super::call_error;
+use crate::prewarm::api::{AwsCallError, ListedRule, RuleApi, RuleDefinition, RuleTarget};
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 use aws_sdk_eventbridge::Client;
 use std::collections::BTreeMap;
@@ -17,8 +17,8 @@ impl EventBridge {
     }
 }
 
-fn invalid(operation: &'static str, e: impl std::fmt::Display) -> PrewarmApiError {
-    PrewarmApiError {
+fn invalid(operation: &'static str, e: impl std::fmt::Display) -> AwsCallError {
+    AwsCallError {
         operation,
         code: "InvalidRequest".into(),
         message: e.to_string(),
@@ -26,7 +26,7 @@ fn invalid(operation: &'static str, e: impl std::fmt::Display) -> PrewarmApiErro
 }
 
 impl RuleApi for EventBridge {
-    async fn list_rules(&self, prefix: &str) -> Result<Vec<ListedRule>, PrewarmApiError> {
+    async fn list_rules(&self, prefix: &str) -> Result<Vec<ListedRule>, AwsCallError> {
         let mut rules = Vec::new();
         let mut token = None;
         loop {
@@ -38,7 +38,7 @@ impl RuleApi for EventBridge {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(prewarm_error("ListRules"))?;
+                .map_err(call_error("ListRules"))?;
             rules.extend(page.rules().iter().map(|r| ListedRule {
                 name: r.name().unwrap_or_default().to_owned(),
                 arn: r.arn().unwrap_or_default().to_owned(),
@@ -53,14 +53,14 @@ impl RuleApi for EventBridge {
         }
     }
 
-    async fn tags(&self, rule_arn: &str) -> Result<BTreeMap<String, String>, PrewarmApiError> {
+    async fn tags(&self, rule_arn: &str) -> Result<BTreeMap<String, String>, AwsCallError> {
         let output = self
             .client
             .list_tags_for_resource()
             .resource_arn(rule_arn)
             .send()
             .await
-            .map_err(prewarm_error("ListTagsForResource"))?;
+            .map_err(call_error("ListTagsForResource"))?;
         Ok(output
             .tags()
             .iter()
@@ -68,7 +68,7 @@ impl RuleApi for EventBridge {
             .collect())
     }
 
-    async fn targets(&self, rule: &str) -> Result<Vec<RuleTarget>, PrewarmApiError> {
+    async fn targets(&self, rule: &str) -> Result<Vec<RuleTarget>, AwsCallError> {
         let mut targets = Vec::new();
         let mut token = None;
         loop {
@@ -79,7 +79,7 @@ impl RuleApi for EventBridge {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(prewarm_error("ListTargetsByRule"))?;
+                .map_err(call_error("ListTargetsByRule"))?;
             targets.extend(page.targets().iter().map(|t| RuleTarget {
                 id: t.id().to_owned(),
                 arn: t.arn().to_owned(),
@@ -92,7 +92,7 @@ impl RuleApi for EventBridge {
         }
     }
 
-    async fn put_rule(&self, rule: &RuleDefinition) -> Result<String, PrewarmApiError> {
+    async fn put_rule(&self, rule: &RuleDefinition) -> Result<String, AwsCallError> {
         let tags = rule
             .tags
             .iter()
@@ -109,11 +109,11 @@ impl RuleApi for EventBridge {
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(prewarm_error("PutRule"))?;
+            .map_err(call_error("PutRule"))?;
         Ok(output.rule_arn().unwrap_or_default().to_owned())
     }
 
-    async fn put_target(&self, rule: &str, target: &RuleTarget) -> Result<(), PrewarmApiError> {
+    async fn put_target(&self, rule: &str, target: &RuleTarget) -> Result<(), AwsCallError> {
         let built = Target::builder()
             .id(&target.id)
             .arn(&target.arn)
@@ -127,9 +127,9 @@ impl RuleApi for EventBridge {
             .targets(built)
             .send()
             .await
-            .map_err(prewarm_error("PutTargets"))?;
+            .map_err(call_error("PutTargets"))?;
         match output.failed_entries().first() {
-            Some(entry) if output.failed_entry_count() > 0 => Err(PrewarmApiError {
+            Some(entry) if output.failed_entry_count() > 0 => Err(AwsCallError {
                 operation: "PutTargets",
                 code: entry.error_code().unwrap_or("FailedEntry").to_owned(),
                 message: entry.error_message().unwrap_or_default().to_owned(),
@@ -138,7 +138,7 @@ impl RuleApi for EventBridge {
         }
     }
 
-    async fn remove_targets(&self, rule: &str, ids: &[String]) -> Result<(), PrewarmApiError> {
+    async fn remove_targets(&self, rule: &str, ids: &[String]) -> Result<(), AwsCallError> {
         let output = self
             .client
             .remove_targets()
@@ -146,9 +146,9 @@ impl RuleApi for EventBridge {
             .set_ids(Some(ids.to_vec()))
             .send()
             .await
-            .map_err(prewarm_error("RemoveTargets"))?;
+            .map_err(call_error("RemoveTargets"))?;
         match output.failed_entries().first() {
-            Some(entry) if output.failed_entry_count() > 0 => Err(PrewarmApiError {
+            Some(entry) if output.failed_entry_count() > 0 => Err(AwsCallError {
                 operation: "RemoveTargets",
                 code: entry.error_code().unwrap_or("FailedEntry").to_owned(),
                 message: entry.error_message().unwrap_or_default().to_owned(),
@@ -157,13 +157,13 @@ impl RuleApi for EventBridge {
         }
     }
 
-    async fn delete_rule(&self, rule: &str) -> Result<(), PrewarmApiError> {
+    async fn delete_rule(&self, rule: &str) -> Result<(), AwsCallError> {
         self.client
             .delete_rule()
             .name(rule)
             .send()
             .await
             .map(drop)
-            .map_err(prewarm_error("DeleteRule"))
+            .map_err(call_error("DeleteRule"))
     }
 }

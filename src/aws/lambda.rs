@@ -1,7 +1,8 @@
-//! `FunctionApi` over the Lambda SDK client (`WarmApi` is in `lambda_warm.rs`).
+//! `FunctionApi` over the Lambda SDK client (`WarmApi` is in `lambda_warm.rs`), and the
+//! `GetFunction` both use.
 
-use super::error_text;
-use crate::replay::api::{FunctionApi, ReplayApiError};
+use super::call_error;
+use crate::replay::api::{AwsCallError, FunctionApi};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_lambda::Client;
@@ -15,10 +16,13 @@ impl Lambda {
     pub fn new(client: Client) -> Self {
         Lambda { client }
     }
-}
 
-impl FunctionApi for Lambda {
-    async fn exists(&self, name: &str, qualifier: Option<&str>) -> Result<bool, ReplayApiError> {
+    /// `GetFunction`: the function's ARN, or `None` when it (or its qualifier) does not exist.
+    pub(super) async fn function_arn_of(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<Option<String>, AwsCallError> {
         match self
             .client
             .get_function()
@@ -27,22 +31,27 @@ impl FunctionApi for Lambda {
             .send()
             .await
         {
-            Ok(_) => Ok(true),
+            Ok(output) => Ok(Some(
+                output
+                    .configuration()
+                    .and_then(|c| c.function_arn())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
-                Ok(false)
+                Ok(None)
             }
-            Err(e) => {
-                let (code, message) = error_text(&e);
-                Err(ReplayApiError {
-                    operation: "GetFunction",
-                    code: code.unwrap_or_else(|| "Unknown".into()),
-                    message,
-                })
-            }
+            Err(e) => Err(call_error("GetFunction")(e)),
         }
+    }
+}
+
+impl FunctionApi for Lambda {
+    async fn exists(&self, name: &str, qualifier: Option<&str>) -> Result<bool, AwsCallError> {
+        Ok(self.function_arn_of(name, qualifier).await?.is_some())
     }
 
     async fn invoke_async(
@@ -50,7 +59,7 @@ impl FunctionApi for Lambda {
         name: &str,
         qualifier: Option<&str>,
         payload: &str,
-    ) -> Result<(), ReplayApiError> {
+    ) -> Result<(), AwsCallError> {
         let output = self
             .client
             .invoke()
@@ -60,19 +69,12 @@ impl FunctionApi for Lambda {
             .payload(Blob::new(payload.as_bytes()))
             .send()
             .await
-            .map_err(|e| {
-                let (code, message) = error_text(&e);
-                ReplayApiError {
-                    operation: "Invoke",
-                    code: code.unwrap_or_else(|| "Unknown".into()),
-                    message,
-                }
-            })?;
+            .map_err(call_error("Invoke"))?;
         // An accepted asynchronous invocation answers 202.
         if output.status_code == 202 {
             Ok(())
         } else {
-            Err(ReplayApiError {
+            Err(AwsCallError {
                 operation: "Invoke",
                 code: format!("Status{}", output.status_code),
                 message: "the invocation was not accepted".into(),

@@ -1,8 +1,8 @@
 //! `WarmApi` over the Lambda SDK client.
 
+use super::call_error;
 use super::lambda::Lambda;
-use super::prewarm_error;
-use crate::prewarm::api::{Invoked, PrewarmApiError, Provisioned, WarmApi};
+use crate::prewarm::api::{AwsCallError, Invoked, Provisioned, WarmApi};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{InvocationType, ProvisionedConcurrencyStatusEnum};
 
@@ -11,34 +11,16 @@ impl WarmApi for Lambda {
         &self,
         function: &str,
         qualifier: Option<&str>,
-    ) -> Result<Option<String>, PrewarmApiError> {
-        match self
-            .client
-            .get_function()
-            .function_name(function)
-            .set_qualifier(qualifier.map(str::to_owned))
-            .send()
-            .await
-        {
-            Ok(output) => Ok(output
-                .configuration()
-                .and_then(|c| c.function_arn())
-                .map(|arn| crate::prewarm::desired::unqualified(arn).to_owned())),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(prewarm_error("GetFunction")(e)),
-        }
+    ) -> Result<Option<String>, AwsCallError> {
+        let arn = self.function_arn_of(function, qualifier).await?;
+        Ok(arn.map(|arn| crate::prewarm::desired::unqualified(&arn).to_owned()))
     }
 
     async fn provisioned(
         &self,
         function: &str,
         qualifier: &str,
-    ) -> Result<Option<Provisioned>, PrewarmApiError> {
+    ) -> Result<Option<Provisioned>, AwsCallError> {
         match self
             .client
             .get_provisioned_concurrency_config()
@@ -60,7 +42,7 @@ impl WarmApi for Lambda {
             {
                 Ok(None)
             }
-            Err(e) => Err(prewarm_error("GetProvisionedConcurrencyConfig")(e)),
+            Err(e) => Err(call_error("GetProvisionedConcurrencyConfig")(e)),
         }
     }
 
@@ -70,7 +52,7 @@ impl WarmApi for Lambda {
         qualifier: Option<&str>,
         statement_id: &str,
         rule_arn: &str,
-    ) -> Result<(), PrewarmApiError> {
+    ) -> Result<(), AwsCallError> {
         match self
             .client
             .add_permission()
@@ -91,7 +73,7 @@ impl WarmApi for Lambda {
             {
                 Ok(())
             }
-            Err(e) => Err(prewarm_error("AddPermission")(e)),
+            Err(e) => Err(call_error("AddPermission")(e)),
         }
     }
 
@@ -100,7 +82,7 @@ impl WarmApi for Lambda {
         function: &str,
         qualifier: Option<&str>,
         statement_id: &str,
-    ) -> Result<(), PrewarmApiError> {
+    ) -> Result<(), AwsCallError> {
         match self
             .client
             .remove_permission()
@@ -117,7 +99,7 @@ impl WarmApi for Lambda {
             {
                 Ok(())
             }
-            Err(e) => Err(prewarm_error("RemovePermission")(e)),
+            Err(e) => Err(call_error("RemovePermission")(e)),
         }
     }
 
@@ -126,7 +108,7 @@ impl WarmApi for Lambda {
         function: &str,
         qualifier: Option<&str>,
         payload: &[u8],
-    ) -> Result<Invoked, PrewarmApiError> {
+    ) -> Result<Invoked, AwsCallError> {
         let output = self
             .client
             .invoke()
@@ -136,7 +118,7 @@ impl WarmApi for Lambda {
             .payload(Blob::new(payload))
             .send()
             .await
-            .map_err(prewarm_error("Invoke"))?;
+            .map_err(call_error("Invoke"))?;
         Ok(Invoked {
             status: output.status_code,
             function_error: output.function_error().map(str::to_owned),

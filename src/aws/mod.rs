@@ -74,18 +74,18 @@ where
     (code, message)
 }
 
-/// Maps an SDK error of `operation` to the pre-warm traits' error.
-pub(crate) fn prewarm_error<E>(
+/// Maps an SDK error of `operation` to the error the replay and pre-warm traits return.
+pub(crate) fn call_error<E>(
     operation: &'static str,
 ) -> impl Fn(
     aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> crate::prewarm::api::PrewarmApiError
+) -> crate::AwsCallError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {
     move |e| {
         let (code, message) = error_text(&e);
-        crate::prewarm::api::PrewarmApiError {
+        crate::AwsCallError {
             operation,
             code: code.unwrap_or_else(|| "Unknown".into()),
             message,

@@ -1,8 +1,8 @@
 //! `QueueApi` over the SQS SDK client.
 
-use super::error_text;
+use super::call_error;
 use crate::replay::api::{
-    Attribute, BatchResult, DlqMessage, Outgoing, QueueApi, QueueInfo, Receipt, ReplayApiError,
+    Attribute, AwsCallError, BatchResult, DlqMessage, Outgoing, QueueApi, QueueInfo, Receipt,
 };
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::{
@@ -23,23 +23,8 @@ impl Sqs {
     }
 }
 
-macro_rules! api_error {
-    ($operation:literal) => {
-        |e| {
-            let (code, message) = error_text(&e);
-            ReplayApiError {
-                operation: $operation,
-                code: code.unwrap_or_else(|| "Unknown".into()),
-                message,
-            }
-        }
-    };
-}
-
-fn entry_error(
-    operation: &'static str,
-) -> impl Fn(aws_sdk_sqs::error::BuildError) -> ReplayApiError {
-    move |e| ReplayApiError {
+fn entry_error(operation: &'static str) -> impl Fn(aws_sdk_sqs::error::BuildError) -> AwsCallError {
+    move |e| AwsCallError {
         operation,
         code: "InvalidEntry".into(),
         message: e.to_string(),
@@ -54,7 +39,7 @@ fn to_attribute(value: &MessageAttributeValue) -> Attribute {
     }
 }
 
-fn from_attribute(attribute: &Attribute) -> Result<MessageAttributeValue, ReplayApiError> {
+fn from_attribute(attribute: &Attribute) -> Result<MessageAttributeValue, AwsCallError> {
     MessageAttributeValue::builder()
         .data_type(&attribute.data_type)
         .set_string_value(attribute.string_value.clone())
@@ -68,14 +53,14 @@ fn batch_result(ok: Vec<String>, failed: Vec<(String, String)>) -> BatchResult {
 }
 
 impl QueueApi for Sqs {
-    async fn resolve(&self, name: &str) -> Result<QueueInfo, ReplayApiError> {
+    async fn resolve(&self, name: &str) -> Result<QueueInfo, AwsCallError> {
         let url = self
             .client
             .get_queue_url()
             .queue_name(name)
             .send()
             .await
-            .map_err(api_error!("GetQueueUrl"))?
+            .map_err(call_error("GetQueueUrl"))?
             .queue_url
             .unwrap_or_default();
         let attributes = self
@@ -85,7 +70,7 @@ impl QueueApi for Sqs {
             .attribute_names(QueueAttributeName::FifoQueue)
             .send()
             .await
-            .map_err(api_error!("GetQueueAttributes"))?
+            .map_err(call_error("GetQueueAttributes"))?
             .attributes
             .unwrap_or_default();
         Ok(QueueInfo {
@@ -97,7 +82,7 @@ impl QueueApi for Sqs {
         })
     }
 
-    async fn source_queues(&self, dlq_url: &str) -> Result<Vec<String>, ReplayApiError> {
+    async fn source_queues(&self, dlq_url: &str) -> Result<Vec<String>, AwsCallError> {
         let mut pages = self
             .client
             .list_dead_letter_source_queues()
@@ -107,7 +92,7 @@ impl QueueApi for Sqs {
         let mut urls = Vec::new();
         while let Some(page) = pages.next().await {
             urls.extend(
-                page.map_err(api_error!("ListDeadLetterSourceQueues"))?
+                page.map_err(call_error("ListDeadLetterSourceQueues"))?
                     .queue_urls,
             );
         }
@@ -120,7 +105,7 @@ impl QueueApi for Sqs {
         max: i32,
         visibility_secs: i32,
         wait_secs: i32,
-    ) -> Result<Vec<DlqMessage>, ReplayApiError> {
+    ) -> Result<Vec<DlqMessage>, AwsCallError> {
         let output = self
             .client
             .receive_message()
@@ -132,7 +117,7 @@ impl QueueApi for Sqs {
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(api_error!("ReceiveMessage"))?;
+            .map_err(call_error("ReceiveMessage"))?;
         Ok(output
             .messages
             .unwrap_or_default()
@@ -161,7 +146,7 @@ impl QueueApi for Sqs {
         &self,
         url: &str,
         entries: &[Outgoing],
-    ) -> Result<BatchResult, ReplayApiError> {
+    ) -> Result<BatchResult, AwsCallError> {
         let mut request = self.client.send_message_batch().queue_url(url);
         for entry in entries {
             let mut builder = SendMessageBatchRequestEntry::builder()
@@ -177,7 +162,7 @@ impl QueueApi for Sqs {
         let output = request
             .send()
             .await
-            .map_err(api_error!("SendMessageBatch"))?;
+            .map_err(call_error("SendMessageBatch"))?;
         Ok(batch_result(
             output.successful.into_iter().map(|s| s.id).collect(),
             output.failed.into_iter().map(|f| (f.id, f.code)).collect(),
@@ -188,7 +173,7 @@ impl QueueApi for Sqs {
         &self,
         url: &str,
         receipts: &[Receipt],
-    ) -> Result<BatchResult, ReplayApiError> {
+    ) -> Result<BatchResult, AwsCallError> {
         let mut request = self.client.delete_message_batch().queue_url(url);
         for r in receipts {
             request = request.entries(
@@ -202,7 +187,7 @@ impl QueueApi for Sqs {
         let output = request
             .send()
             .await
-            .map_err(api_error!("DeleteMessageBatch"))?;
+            .map_err(call_error("DeleteMessageBatch"))?;
         Ok(batch_result(
             output.successful.into_iter().map(|s| s.id).collect(),
             output.failed.into_iter().map(|f| (f.id, f.code)).collect(),
@@ -213,7 +198,7 @@ impl QueueApi for Sqs {
         &self,
         url: &str,
         receipts: &[Receipt],
-    ) -> Result<BatchResult, ReplayApiError> {
+    ) -> Result<BatchResult, AwsCallError> {
         let mut request = self.client.change_message_visibility_batch().queue_url(url);
         for r in receipts {
             request = request.entries(
@@ -228,14 +213,14 @@ impl QueueApi for Sqs {
         let output = request
             .send()
             .await
-            .map_err(api_error!("ChangeMessageVisibilityBatch"))?;
+            .map_err(call_error("ChangeMessageVisibilityBatch"))?;
         Ok(batch_result(
             output.successful.into_iter().map(|s| s.id).collect(),
             output.failed.into_iter().map(|f| (f.id, f.code)).collect(),
         ))
     }
 
-    async fn visible(&self, url: &str) -> Result<u64, ReplayApiError> {
+    async fn visible(&self, url: &str) -> Result<u64, AwsCallError> {
         let attributes = self
             .client
             .get_queue_attributes()
@@ -243,7 +228,7 @@ impl QueueApi for Sqs {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .send()
             .await
-            .map_err(api_error!("GetQueueAttributes"))?
+            .map_err(call_error("GetQueueAttributes"))?
             .attributes
             .unwrap_or_default();
         Ok(attributes
@@ -252,7 +237,7 @@ impl QueueApi for Sqs {
             .unwrap_or(0))
     }
 
-    async fn depth(&self, url: &str) -> Result<u64, ReplayApiError> {
+    async fn depth(&self, url: &str) -> Result<u64, AwsCallError> {
         let attributes = self
             .client
             .get_queue_attributes()
@@ -261,7 +246,7 @@ impl QueueApi for Sqs {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .send()
             .await
-            .map_err(api_error!("GetQueueAttributes"))?
+            .map_err(call_error("GetQueueAttributes"))?
             .attributes
             .unwrap_or_default();
         let number = |name| {

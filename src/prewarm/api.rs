@@ -4,6 +4,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
 
+/// What every call of these traits fails with.
+pub use crate::AwsCallError;
+
 /// A rule as `ListRules` shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListedRule {
@@ -48,59 +51,41 @@ pub struct Invoked {
     pub function_error: Option<String>,
 }
 
-/// An EventBridge or Lambda call that failed after the SDK's retries.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{operation}: {code}: {message}")]
-pub struct PrewarmApiError {
-    pub operation: &'static str,
-    pub code: String,
-    pub message: String,
-}
-
-impl PrewarmApiError {
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self.code.as_str(),
-            "ResourceNotFoundException" | "ProvisionedConcurrencyConfigNotFoundException"
-        )
-    }
-}
-
 pub trait RuleApi: Send + Sync {
     /// `ListRules` with a name prefix, every page.
     fn list_rules(
         &self,
         prefix: &str,
-    ) -> impl Future<Output = Result<Vec<ListedRule>, PrewarmApiError>> + Send;
+    ) -> impl Future<Output = Result<Vec<ListedRule>, AwsCallError>> + Send;
     /// `ListTagsForResource`.
     fn tags(
         &self,
         rule_arn: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, String>, PrewarmApiError>> + Send;
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, AwsCallError>> + Send;
     /// `ListTargetsByRule`, every page.
     fn targets(
         &self,
         rule: &str,
-    ) -> impl Future<Output = Result<Vec<RuleTarget>, PrewarmApiError>> + Send;
+    ) -> impl Future<Output = Result<Vec<RuleTarget>, AwsCallError>> + Send;
     /// `PutRule` (enabled, on the default bus): creates or updates; answers the rule's ARN.
     fn put_rule(
         &self,
         rule: &RuleDefinition,
-    ) -> impl Future<Output = Result<String, PrewarmApiError>> + Send;
+    ) -> impl Future<Output = Result<String, AwsCallError>> + Send;
     /// `PutTargets` with one target; a failed entry is an error.
     fn put_target(
         &self,
         rule: &str,
         target: &RuleTarget,
-    ) -> impl Future<Output = Result<(), PrewarmApiError>> + Send;
+    ) -> impl Future<Output = Result<(), AwsCallError>> + Send;
     /// `RemoveTargets`; a failed entry is an error.
     fn remove_targets(
         &self,
         rule: &str,
         ids: &[String],
-    ) -> impl Future<Output = Result<(), PrewarmApiError>> + Send;
+    ) -> impl Future<Output = Result<(), AwsCallError>> + Send;
     /// `DeleteRule` (its targets must be gone).
-    fn delete_rule(&self, rule: &str) -> impl Future<Output = Result<(), PrewarmApiError>> + Send;
+    fn delete_rule(&self, rule: &str) -> impl Future<Output = Result<(), AwsCallError>> + Send;
 }
 
 pub trait WarmApi: Send + Sync {
@@ -109,13 +94,13 @@ pub trait WarmApi: Send + Sync {
         &self,
         function: &str,
         qualifier: Option<&str>,
-    ) -> impl Future<Output = Result<Option<String>, PrewarmApiError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, AwsCallError>> + Send;
     /// `GetProvisionedConcurrencyConfig`: `None` when there is none.
     fn provisioned(
         &self,
         function: &str,
         qualifier: &str,
-    ) -> impl Future<Output = Result<Option<Provisioned>, PrewarmApiError>> + Send;
+    ) -> impl Future<Output = Result<Option<Provisioned>, AwsCallError>> + Send;
     /// `AddPermission` for EventBridge's rule to invoke the function; one already there is fine.
     fn allow_rule(
         &self,
@@ -123,19 +108,19 @@ pub trait WarmApi: Send + Sync {
         qualifier: Option<&str>,
         statement_id: &str,
         rule_arn: &str,
-    ) -> impl Future<Output = Result<(), PrewarmApiError>> + Send;
+    ) -> impl Future<Output = Result<(), AwsCallError>> + Send;
     /// `RemovePermission`; one already gone is fine.
     fn disallow_rule(
         &self,
         function: &str,
         qualifier: Option<&str>,
         statement_id: &str,
-    ) -> impl Future<Output = Result<(), PrewarmApiError>> + Send;
+    ) -> impl Future<Output = Result<(), AwsCallError>> + Send;
     /// `Invoke`, synchronous (`RequestResponse`).
     fn invoke(
         &self,
         function: &str,
         qualifier: Option<&str>,
         payload: &[u8],
-    ) -> impl Future<Output = Result<Invoked, PrewarmApiError>> + Send;
+    ) -> impl Future<Output = Result<Invoked, AwsCallError>> + Send;
 }

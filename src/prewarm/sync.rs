@@ -2,7 +2,7 @@
 //! decide (a pure plan), then write only what differs. Only rules with our prefix *and* our tag are
 //! ever changed.
 
-use super::api::{ListedRule, PrewarmApiError, RuleApi, RuleTarget, WarmApi};
+use super::api::{AwsCallError, ListedRule, RuleApi, RuleTarget, WarmApi};
 use super::desired::{
     desired_rule, rule_arn, rule_name, unqualified, DesiredRule, OWNER_TAG_KEY, OWNER_TAG_VALUE,
     TARGET_ID,
@@ -440,7 +440,7 @@ impl<R: RuleApi, W: WarmApi> Syncer<R, W> {
         }
     }
 
-    async fn observe(&self) -> Result<Vec<Observed>, PrewarmApiError> {
+    async fn observe(&self) -> Result<Vec<Observed>, AwsCallError> {
         self.read();
         let listed = self.rules.list_rules(&self.settings.prefix).await?;
         let listed: Vec<ListedRule> = listed
@@ -605,7 +605,7 @@ fn is_function(arn: &str) -> bool {
     arn.split(':').nth(2) == Some("lambda")
 }
 
-fn failed(rule: &str, e: PrewarmApiError) -> SyncProblem {
+fn failed(rule: &str, e: AwsCallError) -> SyncProblem {
     SyncProblem {
         rule: Some(rule.to_owned()),
         target: None,

@@ -4,6 +4,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
 
+/// What every call of these traits fails with.
+pub use crate::AwsCallError;
+
 /// A message attribute, as SQS carries it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Attribute {
@@ -104,35 +107,14 @@ pub struct Receipt {
     pub handle: String,
 }
 
-/// An SQS or Lambda call that failed after the SDK's retries.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{operation}: {code}: {message}")]
-pub struct ReplayApiError {
-    pub operation: &'static str,
-    pub code: String,
-    pub message: String,
-}
-
-impl ReplayApiError {
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self.code.as_str(),
-            "AWS.SimpleQueueService.NonExistentQueue"
-                | "QueueDoesNotExist"
-                | "ResourceNotFoundException"
-        )
-    }
-}
-
 pub trait QueueApi: Send + Sync {
     /// `GetQueueUrl` and `GetQueueAttributes`.
-    fn resolve(&self, name: &str)
-        -> impl Future<Output = Result<QueueInfo, ReplayApiError>> + Send;
+    fn resolve(&self, name: &str) -> impl Future<Output = Result<QueueInfo, AwsCallError>> + Send;
     /// `ListDeadLetterSourceQueues`: URLs of the queues that use `dlq_url` as their DLQ.
     fn source_queues(
         &self,
         dlq_url: &str,
-    ) -> impl Future<Output = Result<Vec<String>, ReplayApiError>> + Send;
+    ) -> impl Future<Output = Result<Vec<String>, AwsCallError>> + Send;
     /// `ReceiveMessage` with every attribute.
     fn receive(
         &self,
@@ -140,27 +122,27 @@ pub trait QueueApi: Send + Sync {
         max: i32,
         visibility_secs: i32,
         wait_secs: i32,
-    ) -> impl Future<Output = Result<Vec<DlqMessage>, ReplayApiError>> + Send;
+    ) -> impl Future<Output = Result<Vec<DlqMessage>, AwsCallError>> + Send;
     fn send_batch(
         &self,
         url: &str,
         entries: &[Outgoing],
-    ) -> impl Future<Output = Result<BatchResult, ReplayApiError>> + Send;
+    ) -> impl Future<Output = Result<BatchResult, AwsCallError>> + Send;
     fn delete_batch(
         &self,
         url: &str,
         receipts: &[Receipt],
-    ) -> impl Future<Output = Result<BatchResult, ReplayApiError>> + Send;
+    ) -> impl Future<Output = Result<BatchResult, AwsCallError>> + Send;
     /// `ChangeMessageVisibilityBatch` to 0: the messages are visible in the DLQ again.
     fn release_batch(
         &self,
         url: &str,
         receipts: &[Receipt],
-    ) -> impl Future<Output = Result<BatchResult, ReplayApiError>> + Send;
+    ) -> impl Future<Output = Result<BatchResult, AwsCallError>> + Send;
     /// `ApproximateNumberOfMessages`: the messages visible now.
-    fn visible(&self, url: &str) -> impl Future<Output = Result<u64, ReplayApiError>> + Send;
+    fn visible(&self, url: &str) -> impl Future<Output = Result<u64, AwsCallError>> + Send;
     /// `ApproximateNumberOfMessages` plus `ApproximateNumberOfMessagesNotVisible`.
-    fn depth(&self, url: &str) -> impl Future<Output = Result<u64, ReplayApiError>> + Send;
+    fn depth(&self, url: &str) -> impl Future<Output = Result<u64, AwsCallError>> + Send;
 }
 
 pub trait FunctionApi: Send + Sync {
@@ -169,12 +151,12 @@ pub trait FunctionApi: Send + Sync {
         &self,
         name: &str,
         qualifier: Option<&str>,
-    ) -> impl Future<Output = Result<bool, ReplayApiError>> + Send;
+    ) -> impl Future<Output = Result<bool, AwsCallError>> + Send;
     /// `Invoke` with `InvocationType=Event`.
     fn invoke_async(
         &self,
         name: &str,
         qualifier: Option<&str>,
         payload: &str,
-    ) -> impl Future<Output = Result<(), ReplayApiError>> + Send;
+    ) -> impl Future<Output = Result<(), AwsCallError>> + Send;
 }

@@ -1,8 +1,8 @@
 //! The replay loop: receive, deliver, delete only what was delivered, release the rest.
 
 use super::api::{
-    Attribute, BatchResult, DlqMessage, FunctionApi, Outgoing, QueueApi, QueueInfo, Receipt,
-    ReplayApiError, REPLAY_COUNT,
+    Attribute, AwsCallError, BatchResult, DlqMessage, FunctionApi, Outgoing, QueueApi, QueueInfo,
+    Receipt, REPLAY_COUNT,
 };
 use super::filter::filtered_out;
 use super::request::ReplayRequest;
@@ -35,7 +35,7 @@ pub enum ReplayError {
     #[error("{0}")]
     TargetAmbiguous(String),
     #[error(transparent)]
-    Api(#[from] ReplayApiError),
+    Api(#[from] AwsCallError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
@@ -422,6 +422,36 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
         messages: &'m [(DlqMessage, u32)],
         run: &mut Run,
     ) -> Vec<&'m DlqMessage> {
+        let all: Vec<&(DlqMessage, u32)> = messages.iter().collect();
+        if !queue.fifo {
+            return self.send_entries(queue, &all, run).await;
+        }
+        // The entries of a batch succeed or fail one by one: with two messages of a group in one
+        // batch, the first could fail and the second arrive, out of order. So each batch holds at
+        // most one message of a group, the batches go in order, and a group stops at its first
+        // failure.
+        let mut delivered = Vec::new();
+        for round in fifo_rounds(&all) {
+            let (blocked, open): (Vec<_>, Vec<_>) = round
+                .into_iter()
+                .partition(|(m, _)| m.group_id().is_some_and(|g| run.blocked_groups.contains(g)));
+            for (message, _) in blocked {
+                fail(run, message, "EarlierMessageOfGroupFailed");
+            }
+            if !open.is_empty() {
+                delivered.extend(self.send_entries(queue, &open, run).await);
+            }
+        }
+        delivered
+    }
+
+    /// One `SendMessageBatch`; what is not in `Successful` is failed.
+    async fn send_entries<'m>(
+        &self,
+        queue: &QueueInfo,
+        messages: &[&'m (DlqMessage, u32)],
+        run: &mut Run,
+    ) -> Vec<&'m DlqMessage> {
         let entries: Vec<Outgoing> = messages
             .iter()
             .enumerate()
@@ -444,7 +474,7 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
             .collect();
         let ok: HashSet<&str> = result.ok.iter().map(String::as_str).collect();
         let mut delivered = Vec::new();
-        for (entry, (message, _)) in entries.iter().zip(messages) {
+        for (entry, (message, _)) in entries.iter().zip(messages.iter().copied()) {
             if ok.contains(entry.id.as_str()) {
                 delivered.push(message);
             } else {
@@ -515,6 +545,23 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
             }
         }
     }
+}
+
+/// Messages in rounds holding at most one message of each FIFO group, each group's in order.
+fn fifo_rounds<'m>(messages: &[&'m (DlqMessage, u32)]) -> Vec<Vec<&'m (DlqMessage, u32)>> {
+    let mut rounds: Vec<Vec<&(DlqMessage, u32)>> = Vec::new();
+    let mut next_round: HashMap<&str, usize> = HashMap::new();
+    for &message in messages {
+        let round = next_round
+            .entry(message.0.group_id().unwrap_or_default())
+            .or_default();
+        if rounds.len() <= *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push(message);
+        *round += 1;
+    }
+    rounds
 }
 
 fn receipt(message: &DlqMessage) -> Receipt {

@@ -279,3 +279,129 @@ async fn replay_runs_the_console_request_from_options() {
     );
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+#[test]
+fn every_command_answers_help_with_usage_and_status_0() {
+    for command in [
+        &[][..],
+        &["alarm"],
+        &["replay"],
+        &["prewarm"],
+        &["prewarm", "sync"],
+        &["prewarm", "ping"],
+        &["rules"],
+        &["rules", "check"],
+        &["completions"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = selfheal(&args, &[]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("Usage: selfheal"), "{args:?}: {text}");
+    }
+    let output = selfheal(&["alarm", "--help"], &[]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("Exit status:"), "{text}");
+    let version = selfheal(&["--version"], &[]);
+    assert_eq!(version.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("selfheal {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_usage_error_exits_2_naming_the_option_and_the_close_one() {
+    let output = selfheal(&["replay", "--queue", "q", "--dry-rn"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(text.contains("'--dry-rn'"), "{text}");
+    assert!(text.contains("--dry-run"), "the suggestion: {text}");
+    for args in [
+        &["frobnicate"][..],
+        &[],
+        &["replay"],
+        &["prewarm", "ping", "f", "--concurrency", "many"],
+        &["alarm", "x.json", "--output", "yaml"],
+    ] {
+        let output = selfheal(args, &[]);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = selfheal(&["completions", shell], &[]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{shell}: {}",
+            stderr(&output)
+        );
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(script.contains("selfheal"), "{shell}");
+        assert!(
+            script.contains("dry-run"),
+            "{shell}: options are completed"
+        );
+    }
+}
+
+#[test]
+fn text_output_is_for_a_person_and_json_for_machines() {
+    let account_id = common::unique_account_id();
+    let env = sandbox_env(&account_id);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let event = event_of(&account_id, "sns-lambda-concurrency.json");
+    let output = selfheal(&["alarm", &event, "--dry-run", "--output", "text"], &env);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.starts_with("raise (raise), dry run: would request lambda L-B99A9384"),
+        "{text}"
+    );
+    assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
+    let output = selfheal(
+        &["rules", "check", "--rules", "rules", "--output", "json"],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let check: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(check["ok"], true);
+    assert!(check["quota"].as_u64().unwrap() > 0, "{check}");
+}
+
+#[test]
+fn a_ping_that_fails_exits_1_with_the_report() {
+    let account_id = common::unique_account_id();
+    let env = sandbox_env(&account_id);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let output = selfheal(
+        &["prewarm", "ping", "no-such-function", "--concurrency", "2"],
+        &env,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["failures"].as_array().map(Vec::len),
+        Some(2),
+        "{report}"
+    );
+    assert!(
+        stderr(&output).contains("2 of 2 pings failed"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -11,6 +11,7 @@ mod permission_audit;
 mod prewarm_sandbox;
 mod quota_mocks;
 mod quota_sandbox;
+mod replay_follow_up;
 mod replay_mocks;
 mod replay_property;
 mod replay_sandbox;

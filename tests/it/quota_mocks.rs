@@ -424,3 +424,84 @@ async fn a_quota_answered_with_an_error_reason_is_reported_not_guessed() {
     let email = &h.topic.published()[0].email;
     assert!(email.contains("DEPENDENCY_ACCESS_DENIED_ERROR"), "{email}");
 }
+
+fn pending_history() -> ListRequestedServiceQuotaChangeHistoryByQuotaOutput {
+    ListRequestedServiceQuotaChangeHistoryByQuotaOutput::builder()
+        .requested_quotas(
+            RequestedServiceQuotaChange::builder()
+                .id("request-1")
+                .service_code("lambda")
+                .quota_code("L-B99A9384")
+                .status(RequestStatus::Pending)
+                .desired_value(1500.0)
+                .created(aws_smithy_types::DateTime::from_secs(NOW as i64 - 60))
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn a_page_whose_escalation_cannot_be_recorded_fails_and_its_retry_pages_no_more() {
+    let get = mock!(Client::get_service_quota).then_output(|| lambda_quota(1000.0, false));
+    let h = harness(&[&get]);
+    let alarm = notice("alarm-action-lambda-concurrency.json");
+    h.ledger.fail("open_escalation");
+    let failed = h.healer.handle(&alarm, "r1", NOW).await;
+    assert!(
+        matches!(failed, Err(HealError::Ledger(ref e)) if e.operation == "open_escalation"),
+        "{failed:?}"
+    );
+    assert_eq!(h.topic.published().len(), 1, "the page went out");
+    h.ledger.heal();
+    let retried = h.healer.handle(&alarm, "r1", NOW + 5).await.unwrap();
+    let notification = retried.notification.unwrap();
+    assert!(notification.suppressed_by_cooldown && !notification.sent);
+    assert_eq!(h.topic.published().len(), 1, "Lambda's retry pages no more");
+}
+
+#[tokio::test]
+async fn an_audit_that_fails_after_the_request_was_filed_fails_and_its_retry_files_nothing() {
+    let get = mock!(Client::get_service_quota).then_output(|| lambda_quota(1000.0, true));
+    let history = mock!(Client::list_requested_service_quota_change_history_by_quota)
+        .sequence()
+        .output(|| ListRequestedServiceQuotaChangeHistoryByQuotaOutput::builder().build())
+        .output(pending_history)
+        .build();
+    let request = request_accepted();
+    let h = harness(&[&get, &history, &request]);
+    let alarm = notice("alarm-action-lambda-concurrency.json");
+    h.ledger.fail("record");
+    let failed = h.healer.handle(&alarm, "r1", NOW).await;
+    assert!(
+        matches!(failed, Err(HealError::Ledger(ref e)) if e.operation == "record"),
+        "{failed:?}"
+    );
+    assert_eq!(request.num_calls(), 1, "the request was filed");
+    assert!(h.ledger.audit().is_empty());
+    h.ledger.heal();
+    let retried = h.healer.handle(&alarm, "r1", NOW + 5).await.unwrap();
+    assert_eq!(
+        (retried.decision, retried.reason.as_str()),
+        (Decision::None, "request-pending")
+    );
+    assert_eq!(request.num_calls(), 1, "the retry files nothing");
+    assert_eq!(h.ledger.audit().len(), 1);
+}
+
+#[tokio::test]
+async fn a_cooldown_ledger_that_is_down_still_pages() {
+    let get = mock!(Client::get_service_quota).then_output(|| lambda_quota(1000.0, false));
+    let h = harness(&[&get]);
+    h.ledger.fail("claim_cooldown");
+    let outcome = h
+        .healer
+        .handle(&notice("alarm-action-lambda-concurrency.json"), "r", NOW)
+        .await
+        .unwrap();
+    assert!(outcome.notification.unwrap().sent);
+    assert_eq!(h.topic.published().len(), 1);
+    assert!(outcome
+        .steps
+        .iter()
+        .any(|s| s.contains("cooldown ledger unavailable")));
+}

@@ -297,14 +297,39 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Prints a result as JSON or as text for a person.
+/// Written through a buffer: clap_complete panics when it cannot write (a closed pipe).
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "selfheal", &mut script);
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&script).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::Failed(format!(
+            "selfheal: cannot write the script: {e}"
+        ))),
+    }
+}
+
+/// Prints a result as JSON or as text for a person. A closed pipe (`| head`) is not an error.
 fn print<T: Serialize>(format: Format, value: &T, text: impl FnOnce(&T) -> String) {
-    match format {
+    use std::io::Write as _;
+    let shown = match format {
         Format::Json => match serde_json::to_string_pretty(value) {
-            Ok(json) => println!("{json}"),
-            Err(e) => eprintln!("selfheal: cannot print the result: {e}"),
+            Ok(json) => json + "\n",
+            Err(e) => {
+                eprintln!("selfheal: cannot print the result: {e}");
+                return;
+            }
         },
-        Format::Text => print!("{}", text(value)),
+        Format::Text => text(value),
+    };
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(shown.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("selfheal: cannot print the result: {e}");
+        }
     }
 }
 
