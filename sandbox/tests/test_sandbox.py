@@ -220,8 +220,10 @@ class SqsAtDepthTest(unittest.TestCase):
             timings[depth] = (time.perf_counter() - start) / 5
             self.assertEqual(received, min(depth, 50))
             self.assertEqual(len(backend.get_queue(f"depth-{depth}")._messages), depth - min(depth, 50))
-        # moto alone: about 7 s a receive at 10,000 deep (0.7 ms per waiting message).
-        self.assertLess(timings[10_000], 3 * timings[10] + 0.05, timings)
+        # moto alone: about 7 s a receive at 10,000 deep (0.7 ms per waiting message); the sandbox
+        # answers in milliseconds. A bound seven times under moto's cost, not a ratio of two small
+        # timings that a busy machine can skew.
+        self.assertLess(timings[10_000], 1.0, timings)
 
 
 class SnsAndMotoApiTest(unittest.TestCase):

@@ -13,7 +13,6 @@ use selfheal::prewarm::{PrewarmFunction, PrewarmFunctionError};
 use selfheal::rules::{PrewarmRule, RuleSet};
 use selfheal::settings::PrewarmEnvironment;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 const PREFIX: &str = "selfheal-prewarm-";
 
@@ -400,17 +399,15 @@ async fn pings_go_out_at_once_one_per_container() {
     let one = ping(&lambda, &ping_request("search-api", None, 1, 5000)).await;
     assert!(one.ok() && one.sent == 1 && one.warm == 1, "{one:#?}");
 
-    // Each invocation takes 400 ms: five in a row would take 2 s.
+    // Each invocation takes 400 ms, so that they overlap only if sent at once (checked below on
+    // the sandbox's own start and end times, not on this machine's clock).
     s.behaviour("checkout-api", json!({"delay_ms": 400})).await;
-    let started = Instant::now();
     let five = ping(
         &lambda,
         &ping_request("checkout-api", Some("live"), 5, 5000),
     )
     .await;
-    let elapsed = started.elapsed();
     assert!(five.ok() && five.warm == 5, "{five:#?}");
-    assert!(elapsed < Duration::from_millis(1200), "{elapsed:?}");
     let seen = common::invocations(&s.account.id, "checkout-api").await;
     assert_eq!(seen.len(), 5);
     assert!(seen.iter().all(|i| i["payload"] == r#"{"isPrewarm":true}"#

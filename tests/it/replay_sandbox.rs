@@ -533,6 +533,40 @@ async fn a_near_deadline_stops_cleanly_and_touches_nothing() {
 }
 
 #[tokio::test]
+async fn a_deadline_reached_mid_run_leaves_every_message_replayed_or_in_the_dlq() {
+    let s = Sandbox::new().await;
+    let (source, dlq) = s.source_with_dlq("orders", "orders-dlq", false).await;
+    s.put(&dlq, &bodies("d", 50), &[], None).await;
+    // 10 a second: 50 messages take five seconds, the deadline comes after about two.
+    let request = ReplayRequest::parse(&json!({"queue": "orders-dlq", "rate": 10})).unwrap();
+    let replayer = Replayer::new(
+        Sqs::new(s.sqs.clone()),
+        Lambda::new(s.lambda.clone()),
+        DynamoLedger::new(s.account.dynamodb.clone(), s.account.table.clone()),
+        RuleSet::from_sources(&[("replay.toml", RULES)], &[]).unwrap(),
+        ReplaySettings {
+            deadline_margin: Duration::from_millis(1200),
+            ..ReplaySettings::default()
+        },
+    );
+    let deadline = Instant::now() + Duration::from_millis(2500);
+    let summary = replayer
+        .replay(&request, Some(deadline), now_ms)
+        .await
+        .unwrap();
+    assert_eq!(summary.stopped_by, "deadline", "{summary:?}");
+    assert!(summary.replayed >= 10, "at least one batch: {summary:?}");
+    assert!(summary.replayed < 50, "{summary:?}");
+    assert_eq!(
+        summary.replayed + summary.remaining.unwrap(),
+        50,
+        "every message replayed or still in the DLQ: {summary:?}"
+    );
+    assert_eq!(s.drain(&source).await.len() as u64, summary.replayed);
+    assert_eq!(s.drain(&dlq).await.len() as u64, 50 - summary.replayed);
+}
+
+#[tokio::test]
 async fn a_run_with_failures_is_audited_and_escalated() {
     use selfheal::replay::ReplayFunction;
     use selfheal::settings::FunctionEnvironment;

@@ -20,29 +20,55 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn cargo_lambda() -> Command {
     let mut command = Command::new("cargo");
     command.arg("lambda");
     command
 }
 
-fn wait_for_port(port: u16) {
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "cargo lambda watch did not listen on {port}"
+/// `cargo lambda watch` listening on a port of its own. The port is chosen by binding port 0 and
+/// letting go, so another process may take it first: then watch exits (address in use), or what
+/// answers is not watch, and it is started again on another port.
+fn start_watch(watch_args: &[&str]) -> (Running, u16) {
+    for _ in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let mut watch = Running(
+            cargo_lambda()
+                .args([
+                    "watch",
+                    "--only-lambda-apis",
+                    "--invoke-address",
+                    "127.0.0.1",
+                    "--invoke-port",
+                ])
+                .arg(port.to_string())
+                .args(watch_args)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
         );
-        std::thread::sleep(Duration::from_millis(50));
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if watch.0.try_wait().unwrap().is_some() {
+                break;
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Still running once answered: the listener is watch's.
+                std::thread::sleep(Duration::from_millis(100));
+                if watch.0.try_wait().unwrap().is_none() {
+                    return (watch, port);
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
+    panic!("cargo lambda watch did not start on any of five ports");
 }
 
 /// `cargo lambda watch` serving one function, and that function's binary polling it.
@@ -69,25 +95,7 @@ impl Runtime {
             available.is_ok_and(|o| o.status.success()),
             "cargo-lambda is not on PATH: run scripts/bootstrap and add .venv/bin to PATH (scripts/test does)"
         );
-        let port = free_port();
-        let watch = Running(
-            cargo_lambda()
-                .args([
-                    "watch",
-                    "--only-lambda-apis",
-                    "--invoke-address",
-                    "127.0.0.1",
-                    "--invoke-port",
-                ])
-                .arg(port.to_string())
-                .args(watch_args)
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        wait_for_port(port);
+        let (watch, port) = start_watch(watch_args);
         let log = std::env::temp_dir().join(format!("selfheal-{name}-{port}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
         let mut command = Command::new(binary);
@@ -268,23 +276,30 @@ async fn the_guard_answers_pings_itself_and_hands_real_events_to_the_handler() {
         "warmed-example",
         Path::new(env!("CARGO_BIN_EXE_warmed-example")),
         &account.id,
-        &[("SELFHEAL_PREWARM_HOLD_MS", "150")],
+        &[("SELFHEAL_PREWARM_HOLD_MS", "1500")],
         &[],
     );
-    for _ in 0..3 {
-        let started = Instant::now();
-        assert_eq!(
-            answer(&runtime.invoke(&serde_json::json!({"isPrewarm": true}))),
-            serde_json::json!({"prewarmed": true})
-        );
-        assert!(
-            started.elapsed() >= Duration::from_millis(150),
-            "the guard holds the container"
-        );
-    }
+    // A hold long enough to tell apart from an invocation's own time: the ping takes at least the
+    // hold (a sleep, so never less), a real event of the same function far less.
+    let started = Instant::now();
+    assert_eq!(
+        answer(&runtime.invoke(&serde_json::json!({"isPrewarm": true}))),
+        serde_json::json!({"prewarmed": true})
+    );
+    let ping = started.elapsed();
+    assert!(
+        ping >= Duration::from_millis(1500),
+        "the guard holds the container: {ping:?}"
+    );
+    let started = Instant::now();
     assert_eq!(
         answer(&runtime.invoke(&serde_json::json!({"cart_id": "c-42"}))),
         serde_json::json!({"handled": true, "cart": "c-42"})
+    );
+    let real = started.elapsed();
+    assert!(
+        real < ping,
+        "only a ping is held: real event {real:?}, ping {ping:?}"
     );
     let text = failure_text(&runtime.invoke(&serde_json::json!({"basket": 1})));
     assert!(text.contains("InvalidEvent"), "{text}");

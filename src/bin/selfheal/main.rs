@@ -274,15 +274,7 @@ async fn main() -> ExitCode {
         Command::Rules(RulesCommand::Check { dir, rules, output }) => {
             rules_check(&dir.or(rules).unwrap_or_else(|| "rules".into()), output)
         }
-        Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "selfheal",
-                &mut std::io::stdout(),
-            );
-            Ok(())
-        }
+        Command::Completions { shell } => completions(shell),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

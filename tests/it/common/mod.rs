@@ -40,25 +40,37 @@ pub struct Account {
 pub const PHONE: &str = "+15555550100";
 pub const EMAIL: &str = "oncall@example.com";
 
+/// 12 random digits (not starting with 0): a fresh account of the sandbox, which two tests, or two
+/// runs against one sandbox, never share.
 pub fn unique_account_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u64;
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "{:06}{:06}",
-        (nanos / 1000 + u64::from(std::process::id())) % 1_000_000,
-        n
-    )
+    // RandomState is seeded from the OS's randomness per process; the counter and the clock make
+    // each call within a process differ.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(NEXT.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    format!("{}", 100_000_000_000 + hasher.finish() % 900_000_000_000)
 }
 
 /// A 12-digit access key id: the sandbox serves it as an account of its own.
 pub async fn sdk_config(account_id: &str) -> SdkConfig {
+    sdk_config_at(&endpoint(), account_id).await
+}
+
+/// The functions' own SDK configuration (`selfheal::aws::load_config`: its HTTPS client, retries and
+/// timeouts), pointed at `url` as `account_id`.
+pub async fn sdk_config_at(url: &str, account_id: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(selfheal::aws::https_client())
-        .endpoint_url(endpoint())
+        .retry_config(selfheal::aws::retry_config())
+        .timeout_config(selfheal::aws::timeout_config())
+        .endpoint_url(url)
         .region(Region::new(REGION))
         .credentials_provider(aws_sdk_sns::config::Credentials::new(
             account_id, "test", None, None, "sandbox",

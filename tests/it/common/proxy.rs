@@ -3,7 +3,7 @@
 //! responses lost after AWS acted. No fault-injection proxy installs from the registries this machine
 //! reaches as a library the tests can drive per request, so this one is small and lives here.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -106,17 +106,7 @@ impl FaultProxy {
 
     /// The SDK configuration the functions use (`selfheal::aws` retries and timeouts), through the proxy.
     pub async fn sdk_config(&self, account_id: &str) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .http_client(selfheal::aws::https_client())
-            .retry_config(selfheal::aws::retry_config())
-            .timeout_config(selfheal::aws::timeout_config())
-            .endpoint_url(&self.url)
-            .region(Region::new(super::REGION))
-            .credentials_provider(aws_sdk_sns::config::Credentials::new(
-                account_id, "test", None, None, "sandbox",
-            ))
-            .load()
-            .await
+        super::sdk_config_at(&self.url, account_id).await
     }
 }
 
