@@ -12,6 +12,11 @@ moto lacks provisioned concurrency: the sandbox adds `PutProvisionedConcurrencyC
 itself can be: `{"account_id": ..., "function": name, "delay_ms": 200, "fail": "throttle" | "error", "times": n}`
 (`times` absent: every call). Throttling is Lambda's `TooManyRequestsException` (429); an error is a
 function error (200 with `X-Amz-Function-Error: Unhandled`).
+
+moto appends a second statement when `AddPermission` repeats a statement id; Lambda refuses it with
+`ResourceConflictException` (409), "The statement id (...) provided already exists. Please provide a new
+statement id, or remove the existing statement." (Lambda API Reference, AddPermission, Errors; the message
+as the AWS CLI prints it). The sandbox does the same.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 
+from moto.awslambda import policy as lambda_policy
 from moto.awslambda import responses as lambda_responses
 from moto.awslambda import urls as lambda_urls
 from moto.core.exceptions import JsonRESTError
@@ -39,6 +45,17 @@ class ProvisionedConcurrencyConfigNotFoundException(JsonRESTError):
     def __init__(self) -> None:
         super().__init__(
             "ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function"
+        )
+
+
+class ResourceConflictException(JsonRESTError):
+    code = 409
+
+    def __init__(self, statement_id: str) -> None:
+        super().__init__(
+            "ResourceConflictException",
+            f"The statement id ({statement_id}) provided already exists. Please provide a new statement id, "
+            "or remove the existing statement.",
         )
 
 
@@ -64,6 +81,19 @@ def _behaviour(account_id: str, function_name: str) -> dict[str, Any] | None:
 
 def install() -> None:
     original_invoke = lambda_responses.LambdaResponse.invoke
+    original_add_statement = lambda_policy.Policy.add_statement
+
+    def add_statement(self: Any, raw: str, qualifier: str | None = None) -> Any:
+        # Each version or alias has its policy of its own: a statement id repeats only within one.
+        statement_id = json.loads(raw).get("StatementId")
+        for statement in self.statements:
+            parts = str(statement.get("Resource", "")).split(":")
+            scope = parts[7] if len(parts) > 7 else None
+            if statement.get("Sid") == statement_id and scope == (qualifier or None):
+                raise ResourceConflictException(statement_id)
+        return original_add_statement(self, raw, qualifier)
+
+    lambda_policy.Policy.add_statement = add_statement
     prefix = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency"
     lambda_urls.url_paths[prefix + "/?$"] = lambda_responses.LambdaResponse.dispatch
 

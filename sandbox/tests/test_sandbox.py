@@ -269,6 +269,28 @@ class SnsAndMotoApiTest(unittest.TestCase):
         lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
         return version
 
+    def test_a_repeated_statement_id_conflicts_as_in_lambda(self) -> None:
+        account = str(next(_accounts))
+        self._function(account, "allowed")
+        lam = client("lambda", account)
+        grant = {
+            "FunctionName": "allowed",
+            "StatementId": "selfheal-prewarm-allowed",
+            "Action": "lambda:InvokeFunction",
+            "Principal": "events.amazonaws.com",
+        }
+        lam.add_permission(**grant)
+        with self.assertRaises(ClientError) as raised:
+            lam.add_permission(**grant)
+        error = raised.exception.response
+        self.assertEqual(error["Error"]["Code"], "ResourceConflictException")
+        self.assertEqual(error["ResponseMetadata"]["HTTPStatusCode"], 409)
+        self.assertIn("(selfheal-prewarm-allowed) provided already exists", error["Error"]["Message"])
+        # An alias has a policy of its own: the same id is free there, once.
+        lam.add_permission(**grant, Qualifier="live")
+        with self.assertRaises(ClientError):
+            lam.add_permission(**grant, Qualifier="live")
+
     def test_provisioned_concurrency_with_lambdas_errors(self) -> None:
         account = str(next(_accounts))
         self._function(account, "warm")

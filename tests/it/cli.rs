@@ -352,10 +352,7 @@ fn completions_are_generated_for_each_shell() {
         );
         let script = String::from_utf8_lossy(&output.stdout);
         assert!(script.contains("selfheal"), "{shell}");
-        assert!(
-            script.contains("dry-run"),
-            "{shell}: options are completed"
-        );
+        assert!(script.contains("dry-run"), "{shell}: options are completed");
     }
 }
 

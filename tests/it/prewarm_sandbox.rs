@@ -568,3 +568,54 @@ async fn the_custom_resource_syncs_on_create_and_removes_everything_on_delete() 
         assert_eq!(s.rule_names().await.len(), expected_rules, "{request_type}");
     }
 }
+
+#[tokio::test]
+async fn a_rule_deleted_by_hand_is_recreated_though_its_permission_remains() {
+    let s = Sandbox::new().await;
+    let toml = "[[prewarm]]\nfunction = \"search-api\"\nschedule = \"rate(5 minutes)\"\n";
+    let first = s.sync(toml).await;
+    assert!(first.ok() && first.create.len() == 1, "{first:#?}");
+    let rule = first.create[0].rule.clone();
+    // Someone deletes the rule, not the function's permission for it.
+    let targets = s
+        .events
+        .list_targets_by_rule()
+        .rule(&rule)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<String> = targets
+        .targets()
+        .iter()
+        .map(|t| t.id().to_owned())
+        .collect();
+    s.events
+        .remove_targets()
+        .rule(&rule)
+        .set_ids(Some(ids))
+        .send()
+        .await
+        .unwrap();
+    s.events.delete_rule().name(&rule).send().await.unwrap();
+    // Lambda (and the sandbox) refuse the same statement id twice.
+    let again = s
+        .lambda
+        .add_permission()
+        .function_name("search-api")
+        .statement_id(&rule)
+        .action("lambda:InvokeFunction")
+        .principal("events.amazonaws.com")
+        .send()
+        .await;
+    assert!(
+        again
+            .as_ref()
+            .err()
+            .and_then(|e| e.as_service_error())
+            .is_some_and(|e| e.is_resource_conflict_exception()),
+        "{again:?}"
+    );
+    let repaired = s.sync(toml).await;
+    assert!(repaired.ok(), "{repaired:#?}");
+    assert_eq!(repaired.create.len(), 1, "{repaired:#?}");
+}
