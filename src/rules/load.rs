@@ -1,96 +1,11 @@
-//! Parsing and validating rules files, naming the file, rule and field of every error.
+//! Parsing a rules folder's files into a `RuleSet`: the sections, the `[defaults]`, the `[[quota]]`
+//! and `[[dlq]]` rules (`[[prewarm]]` is in `prewarm.rs`), and the checks across files.
 
+use super::error::{RuleError, RulesError};
+use super::fields::{Fields, FileCheck};
 use super::prewarm::parse_prewarm_rule;
-use super::{Defaults, DlqRule, DlqTarget, Increase, QuotaRule, RuleSet};
-use std::fmt;
-use std::path::Path;
+use super::{Defaults, DlqRule, DlqTarget, QuotaRule, RuleSet};
 use toml::{Table, Value};
-
-/// One problem in a rules file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleError {
-    pub file: String,
-    pub rule: Option<String>,
-    pub field: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for RuleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some(rule) = &self.rule {
-            write!(f, ": rule {rule}")?;
-        }
-        if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-/// Every problem found in a rules folder.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct RulesError(pub Vec<RuleError>);
-
-impl fmt::Display for RulesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
-        write!(f, "{}", lines.join("\n"))
-    }
-}
-
-pub(super) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RulesError> {
-    let fail = |message: String| {
-        RulesError(vec![RuleError {
-            file: dir.display().to_string(),
-            rule: None,
-            field: None,
-            message,
-        }])
-    };
-    let entries = std::fs::read_dir(dir).map_err(|e| fail(format!("cannot read folder: {e}")))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(|e| fail(e.to_string()))?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
-        let name = path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        files.push((name, text));
-    }
-    files.sort();
-    if files.is_empty() {
-        return Err(fail("no *.toml rules files".into()));
-    }
-    Ok(files)
-}
-
-/// Collects errors for one file, so that one run reports them all.
-pub(super) struct FileCheck<'a> {
-    file: &'a str,
-    runbooks: &'a [&'a str],
-    pub(super) errors: Vec<RuleError>,
-}
-
-impl FileCheck<'_> {
-    pub(super) fn error(
-        &mut self,
-        rule: Option<&str>,
-        field: Option<&str>,
-        message: impl Into<String>,
-    ) {
-        self.errors.push(RuleError {
-            file: self.file.to_owned(),
-            rule: rule.map(str::to_owned),
-            field: field.map(str::to_owned),
-            message: message.into(),
-        });
-    }
-}
 
 pub(super) fn parse_sources(
     files: &[(&str, &str)],
@@ -123,49 +38,15 @@ pub(super) fn parse_sources(
                                 set.defaults = defaults;
                             }
                         }
-                        "quota" => match value.as_array() {
-                            Some(rules) => {
-                                for (index, rule) in rules.iter().enumerate() {
-                                    if let Some(rule) = parse_quota_rule(&mut check, index, rule) {
-                                        set.quotas.push(rule);
-                                    }
-                                }
-                            }
-                            None => check.error(
-                                None,
-                                Some("quota"),
-                                "must be an array of tables ([[quota]])",
-                            ),
-                        },
-                        "dlq" => match value.as_array() {
-                            Some(rules) => {
-                                for (index, rule) in rules.iter().enumerate() {
-                                    if let Some(rule) = parse_dlq_rule(&mut check, index, rule) {
-                                        set.dlqs.push(rule);
-                                    }
-                                }
-                            }
-                            None => check.error(
-                                None,
-                                Some("dlq"),
-                                "must be an array of tables ([[dlq]])",
-                            ),
-                        },
-                        "prewarm" => match value.as_array() {
-                            Some(rules) => {
-                                for (index, rule) in rules.iter().enumerate() {
-                                    if let Some(rule) = parse_prewarm_rule(&mut check, index, rule)
-                                    {
-                                        set.prewarm.push(rule);
-                                    }
-                                }
-                            }
-                            None => check.error(
-                                None,
-                                Some("prewarm"),
-                                "must be an array of tables ([[prewarm]])",
-                            ),
-                        },
+                        "quota" => set
+                            .quotas
+                            .extend(each_rule(&mut check, "quota", &value, parse_quota_rule)),
+                        "dlq" => set
+                            .dlqs
+                            .extend(each_rule(&mut check, "dlq", &value, parse_dlq_rule)),
+                        "prewarm" => set
+                            .prewarm
+                            .extend(each_rule(&mut check, "prewarm", &value, parse_prewarm_rule)),
                         other => check.error(
                             None,
                             Some(other),
@@ -183,6 +64,28 @@ pub(super) fn parse_sources(
     } else {
         Err(RulesError(errors))
     }
+}
+
+/// The rules of one `[[section]]` array that parse; an error for a section that is not an array.
+fn each_rule<T>(
+    check: &mut FileCheck<'_>,
+    section: &str,
+    value: &Value,
+    parse: fn(&mut FileCheck<'_>, usize, &Value) -> Option<T>,
+) -> Vec<T> {
+    let Some(rules) = value.as_array() else {
+        check.error(
+            None,
+            Some(section),
+            format!("must be an array of tables ([[{section}]])"),
+        );
+        return Vec::new();
+    };
+    rules
+        .iter()
+        .enumerate()
+        .filter_map(|(index, rule)| parse(check, index, rule))
+        .collect()
 }
 
 fn check_duplicates(set: &RuleSet, files: &[(&str, &str)], errors: &mut Vec<RuleError>) {
@@ -452,122 +355,10 @@ fn looks_like_quota_code(code: &str) -> bool {
     })
 }
 
-/// Typed access to one rule's fields, recording errors as it goes.
-pub(super) struct Fields<'c, 'a> {
-    pub(super) check: &'c mut FileCheck<'a>,
-    pub(super) table: &'c Table,
-    pub(super) rule: Option<String>,
-}
-
-impl Fields<'_, '_> {
-    pub(super) fn error(&mut self, field: &str, message: impl Into<String>) {
-        let rule = self.rule.clone();
-        self.check.error(rule.as_deref(), Some(field), message);
-    }
-
-    pub(super) fn optional_str(&mut self, field: &str) -> Option<String> {
-        match self.table.get(field)? {
-            Value::String(s) => Some(s.clone()),
-            other => {
-                self.error(
-                    field,
-                    format!("must be a string, found {}", other.type_str()),
-                );
-                None
-            }
-        }
-    }
-
-    pub(super) fn required_str(&mut self, field: &str) -> Option<String> {
-        if !self.table.contains_key(field) {
-            self.error(field, "is required");
-            return None;
-        }
-        self.optional_str(field)
-    }
-
-    pub(super) fn boolean(&mut self, field: &str) -> Option<bool> {
-        match self.table.get(field)? {
-            Value::Boolean(b) => Some(*b),
-            other => {
-                self.error(
-                    field,
-                    format!("must be true or false, found {}", other.type_str()),
-                );
-                None
-            }
-        }
-    }
-
-    fn positive(&mut self, field: &str) -> Option<f64> {
-        let number = match self.table.get(field)? {
-            Value::Integer(i) => *i as f64,
-            Value::Float(f) => *f,
-            other => {
-                self.error(
-                    field,
-                    format!("must be a number, found {}", other.type_str()),
-                );
-                return None;
-            }
-        };
-        if number.is_finite() && number > 0.0 && number <= 1e10 {
-            Some(number)
-        } else {
-            self.error(field, format!("{number} must be above 0 and at most 1e10"));
-            None
-        }
-    }
-
-    fn minutes(&mut self, field: &str) -> Option<u32> {
-        match self.table.get(field)? {
-            Value::Integer(i) if (0..=10_080).contains(i) => Some(*i as u32),
-            other => {
-                let found = match other {
-                    Value::Integer(i) => i.to_string(),
-                    other => other.type_str().to_owned(),
-                };
-                self.error(
-                    field,
-                    format!(
-                        "must be a whole number of minutes from 0 to 10080 (a week), found {found}"
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    fn increase(&mut self, field: &str) -> Option<Increase> {
-        let text = self.optional_str(field)?;
-        match Increase::parse(&text) {
-            Ok(increase) => Some(increase),
-            Err(message) => {
-                self.error(field, message);
-                None
-            }
-        }
-    }
-
-    pub(super) fn reject_unknown(&mut self, known: &[&str]) {
-        let unknown: Vec<String> = self
-            .table
-            .keys()
-            .filter(|k| !known.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        for key in unknown {
-            self.error(
-                &key,
-                format!("unknown field (expected one of: {})", known.join(", ")),
-            );
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::Increase;
 
     const RUNBOOKS: &[&str] = &["not-adjustable", "lambda-concurrency"];
 

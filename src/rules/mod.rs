@@ -1,12 +1,17 @@
-//! The rules in `rules/*.toml`: which quotas to raise, how far, and how far at most.
+//! The rules in `rules/*.toml`: which quotas to raise and how far at most, which dead-letter queues
+//! may be replayed and where to, which functions to keep warm and when. Compiled into each function
+//! (or read from a folder by the command line), every error naming its file, rule and field.
 
+mod error;
+mod fields;
+mod files;
 mod increase;
 mod load;
 mod pattern;
 mod prewarm;
 
+pub use error::{RuleError, RulesError};
 pub use increase::Increase;
-pub use load::{RuleError, RulesError};
 pub use pattern::glob_matches;
 pub use prewarm::MAX_CONCURRENCY as MAX_PREWARM_CONCURRENCY;
 
@@ -140,7 +145,7 @@ impl RuleSet {
 
     /// Reads every `*.toml` file of `dir`; runbook names are checked against `runbooks`.
     pub fn from_dir(dir: &Path, runbooks: &[&str]) -> Result<Self, RulesError> {
-        let sources = load::read_dir(dir)?;
+        let sources = files::read_dir(dir)?;
         let borrowed: Vec<(&str, &str)> = sources
             .iter()
             .map(|(name, text)| (name.as_str(), text.as_str()))

@@ -1,6 +1,6 @@
 //! `[[prewarm]]` rules: which function to keep warm, how often, how many containers, when.
 
-use super::load::{Fields, FileCheck};
+use super::fields::{Fields, FileCheck};
 use super::PrewarmRule;
 use crate::prewarm::schedule::{ActiveWindow, Schedule};
 use toml::Value;

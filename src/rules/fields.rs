@@ -1,0 +1,141 @@
+//! Reading one file's rules field by field, collecting every error instead of stopping at the first.
+
+use super::error::RuleError;
+use super::Increase;
+use toml::{Table, Value};
+
+/// Collects errors for one file, so that one run reports them all.
+pub(super) struct FileCheck<'a> {
+    pub(super) file: &'a str,
+    pub(super) runbooks: &'a [&'a str],
+    pub(super) errors: Vec<RuleError>,
+}
+
+impl FileCheck<'_> {
+    pub(super) fn error(
+        &mut self,
+        rule: Option<&str>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) {
+        self.errors.push(RuleError {
+            file: self.file.to_owned(),
+            rule: rule.map(str::to_owned),
+            field: field.map(str::to_owned),
+            message: message.into(),
+        });
+    }
+}
+
+/// Typed access to one rule's fields, recording errors as it goes.
+pub(super) struct Fields<'c, 'a> {
+    pub(super) check: &'c mut FileCheck<'a>,
+    pub(super) table: &'c Table,
+    pub(super) rule: Option<String>,
+}
+
+impl Fields<'_, '_> {
+    pub(super) fn error(&mut self, field: &str, message: impl Into<String>) {
+        let rule = self.rule.clone();
+        self.check.error(rule.as_deref(), Some(field), message);
+    }
+
+    pub(super) fn optional_str(&mut self, field: &str) -> Option<String> {
+        match self.table.get(field)? {
+            Value::String(s) => Some(s.clone()),
+            other => {
+                self.error(
+                    field,
+                    format!("must be a string, found {}", other.type_str()),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn required_str(&mut self, field: &str) -> Option<String> {
+        if !self.table.contains_key(field) {
+            self.error(field, "is required");
+            return None;
+        }
+        self.optional_str(field)
+    }
+
+    pub(super) fn boolean(&mut self, field: &str) -> Option<bool> {
+        match self.table.get(field)? {
+            Value::Boolean(b) => Some(*b),
+            other => {
+                self.error(
+                    field,
+                    format!("must be true or false, found {}", other.type_str()),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn positive(&mut self, field: &str) -> Option<f64> {
+        let number = match self.table.get(field)? {
+            Value::Integer(i) => *i as f64,
+            Value::Float(f) => *f,
+            other => {
+                self.error(
+                    field,
+                    format!("must be a number, found {}", other.type_str()),
+                );
+                return None;
+            }
+        };
+        if number.is_finite() && number > 0.0 && number <= 1e10 {
+            Some(number)
+        } else {
+            self.error(field, format!("{number} must be above 0 and at most 1e10"));
+            None
+        }
+    }
+
+    pub(super) fn minutes(&mut self, field: &str) -> Option<u32> {
+        match self.table.get(field)? {
+            Value::Integer(i) if (0..=10_080).contains(i) => Some(*i as u32),
+            other => {
+                let found = match other {
+                    Value::Integer(i) => i.to_string(),
+                    other => other.type_str().to_owned(),
+                };
+                self.error(
+                    field,
+                    format!(
+                        "must be a whole number of minutes from 0 to 10080 (a week), found {found}"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn increase(&mut self, field: &str) -> Option<Increase> {
+        let text = self.optional_str(field)?;
+        match Increase::parse(&text) {
+            Ok(increase) => Some(increase),
+            Err(message) => {
+                self.error(field, message);
+                None
+            }
+        }
+    }
+
+    pub(super) fn reject_unknown(&mut self, known: &[&str]) {
+        let unknown: Vec<String> = self
+            .table
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        for key in unknown {
+            self.error(
+                &key,
+                format!("unknown field (expected one of: {})", known.join(", ")),
+            );
+        }
+    }
+}
