@@ -3,16 +3,20 @@
 use super::api::{ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo};
 use super::catalog::QuotaCatalog;
 use super::outcome::{NotificationOutcome, Outcome, RequestOutcome};
-use super::plan::{decide, escalation_for, Plan, RaisePlan, Situation};
-use crate::alarm::{AlarmNotice, AlarmState};
+use super::plan::{escalation_for, Plan, RaisePlan};
+use super::reading::{
+    decide_after_reading, decide_before_reading, reason_for, AlarmReading, History, Home,
+    QuotaReading, Scope,
+};
+use crate::alarm::AlarmNotice;
 use crate::escalation::{
-    render_escalation, render_resolution, Escalation, EscalationReason, Notification, Notifier,
-    NotifyError, Rendering,
+    render_escalation, render_resolution, Escalation, Notification, Notifier, NotifyError,
+    Rendering,
 };
 use crate::ledger::{
     AuditRecord, AuditTrail, Cooldowns, LedgerError, OpenEscalation, OpenEscalations,
 };
-use crate::rules::RuleSet;
+use crate::rules::{QuotaRule, RuleSet};
 use crate::text::number;
 use tracing::{error, info, warn};
 
@@ -58,12 +62,6 @@ pub struct QuotaHealer<Q, N, L> {
     settings: Settings,
 }
 
-/// What is known of the alarm's place, with defaults filled in.
-struct Where<'a> {
-    account_id: &'a str,
-    region: &'a str,
-}
-
 impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> QuotaHealer<Q, N, L> {
     pub fn new(api: Q, notifier: N, ledger: L, rules: RuleSet, settings: Settings) -> Self {
         QuotaHealer {
@@ -83,7 +81,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
         request_id: &str,
         now: u64,
     ) -> Result<Outcome, HealError> {
-        let place = Where {
+        let scope = Scope {
             account_id: notice
                 .account_id
                 .as_deref()
@@ -95,12 +93,12 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
                 .unwrap_or(&self.settings.home_region),
         };
         let mut steps = Vec::new();
-        let (plan, rule) = self.plan(notice, &place, now as i64, &mut steps).await;
+        let (plan, rule) = self.plan(notice, &scope, now as i64, &mut steps).await;
         info!(function = FUNCTION, request_id, alarm = %notice.alarm_name, plan = plan_name(&plan), "planned");
         let mut outcome = if self.settings.dry_run {
             Outcome::planned(notice, &plan, rule)
         } else {
-            self.act(notice, &place, plan, rule, now, &mut steps)
+            self.act(notice, &scope, plan, rule, now, &mut steps)
                 .await?
         };
         outcome.steps = steps;
@@ -120,52 +118,41 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
         Ok(outcome)
     }
 
-    /// Reads what is needed and decides. Never writes.
+    /// Reads what is needed, then decides (`reading`'s pure functions). Never writes.
     async fn plan(
         &self,
         notice: &AlarmNotice,
-        place: &Where<'_>,
+        scope: &Scope<'_>,
         now: i64,
         steps: &mut Vec<String>,
     ) -> (Plan, Option<String>) {
-        match notice.state {
-            AlarmState::Alarm => {}
-            AlarmState::Ok => {
-                return (
-                    Plan::Resolve {
-                        alarm_key: alarm_key(place, &notice.alarm_name),
-                    },
-                    None,
-                )
-            }
-            other => {
-                return (
-                    Plan::Nothing {
-                        reason: "ignored-state",
-                        summary: format!(
-                            "alarm moved to {other:?}; only ALARM and OK are acted on"
-                        ),
-                        quota: None,
-                    },
-                    None,
-                )
-            }
-        }
-        let escalate_alarm = |reason, detail: String, steps: &[String]| {
-            Plan::Escalate(Box::new(escalation_for(
-                notice,
-                place.account_id,
-                place.region,
-                reason,
-                detail,
-                steps,
-            )))
+        let home = Home {
+            account_id: self.settings.home_account_id.as_deref(),
+            region: &self.settings.home_region,
         };
-
-        if let Some(plan) = self.elsewhere(notice, place, steps) {
+        if let Some(plan) = decide_before_reading(notice, scope, &home, steps) {
             return (plan, None);
         }
+        let (rule, quota) = self.read(notice, steps).await;
+        let plan = decide_after_reading(&AlarmReading {
+            notice,
+            scope,
+            rule,
+            defaults: &self.rules.defaults,
+            quota: &quota,
+            now,
+            tried: steps,
+        });
+        (plan, rule.map(|r| r.name.clone()))
+    }
 
+    /// Finds the alarm's rule and quota (by the alarm's name, else its usage metric), and reads the
+    /// quota and its history, each step in `steps`.
+    async fn read(
+        &self,
+        notice: &AlarmNotice,
+        steps: &mut Vec<String>,
+    ) -> (Option<&QuotaRule>, QuotaReading) {
         let mut rule = self.rules.rule_for_alarm(&notice.alarm_name);
         let (service_code, quota_code) = match rule {
             Some(r) => {
@@ -181,14 +168,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
                         "no rule matches the alarm name, and the alarm names no usage metric"
                             .into(),
                     );
-                    return (
-                        escalate_alarm(
-                            EscalationReason::NoQuotaFound,
-                            "No rule matches the alarm and it has no usage metric to trace back to a quota.".into(),
-                            steps,
-                        ),
-                        None,
-                    );
+                    return (None, QuotaReading::NoQuotaNamed);
                 };
                 match self.catalog.find(&self.api, metric).await {
                     Ok(Some(quota)) => {
@@ -210,103 +190,59 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
                             "ListServiceQuotas: no quota has usage metric {}/{} {:?}",
                             metric.namespace, metric.name, metric.dimensions
                         ));
-                        return (
-                            escalate_alarm(
-                                EscalationReason::NoQuotaFound,
-                                format!(
-                                    "No quota's usage metric is {}/{} with dimensions {:?}.",
-                                    metric.namespace, metric.name, metric.dimensions
-                                ),
-                                steps,
-                            ),
-                            None,
-                        );
+                        return (None, QuotaReading::NoQuotaForMetric(metric.clone()));
                     }
                     Err(e) => {
                         steps.push(format!("ListServiceQuotas failed: {e}"));
-                        return (
-                            escalate_alarm(EscalationReason::AwsError, e.to_string(), steps),
-                            None,
-                        );
+                        return (None, QuotaReading::CatalogUnreadable(e));
                     }
                 }
             }
         };
-        let rule_name = rule.map(|r| r.name.clone());
-
         let quota = match self.read_quota(&service_code, &quota_code, steps).await {
-            Ok(quota) => {
-                steps.push(format!(
-                    "quota {}: {} value {}, {}",
-                    quota.quota_code,
-                    if quota.default_only {
-                        "AWS default"
-                    } else {
-                        "applied"
-                    },
-                    quota.value.map_or_else(|| "unknown".into(), number),
-                    if quota.adjustable {
-                        "adjustable"
-                    } else {
-                        "not adjustable"
-                    }
-                ));
-                quota
-            }
-            Err(e) => {
-                steps.push(format!("reading the quota failed: {e}"));
-                let reason = match e {
-                    QuotaApiError::NoSuchResource { .. } => EscalationReason::NoQuotaFound,
-                    ref other => reason_for(other),
+            Ok(quota) => quota,
+            Err(error) => {
+                steps.push(format!("reading the quota failed: {error}"));
+                let reading = QuotaReading::QuotaUnreadable {
+                    service_code,
+                    quota_code,
+                    error,
                 };
-                let mut escalation = escalation_for(
-                    notice,
-                    place.account_id,
-                    place.region,
-                    reason,
-                    e.to_string(),
-                    steps,
-                );
-                escalation.service_code = Some(service_code);
-                escalation.quota_code = Some(quota_code);
-                return (Plan::Escalate(Box::new(escalation)), rule_name);
+                return (rule, reading);
             }
         };
-
-        let mut requests: Vec<ChangeRequest> = Vec::new();
-        let mut aws_default_value = None;
-        if quota.adjustable {
+        steps.push(format!(
+            "quota {}: {} value {}, {}",
+            quota.quota_code,
+            if quota.default_only {
+                "AWS default"
+            } else {
+                "applied"
+            },
+            quota.value.map_or_else(|| "unknown".into(), number),
+            if quota.adjustable {
+                "adjustable"
+            } else {
+                "not adjustable"
+            }
+        ));
+        // A quota that cannot be raised needs no history.
+        let history = if quota.adjustable {
             let needs_default = rule.is_none() && !quota.default_only;
-            match self.read_history(&quota, needs_default, steps).await {
-                Ok((history, default)) => {
-                    requests = history;
-                    aws_default_value = if quota.default_only {
+            Some(self.read_history(&quota, needs_default, steps).await.map(
+                |(requests, default)| History {
+                    requests,
+                    aws_default_value: if quota.default_only {
                         quota.value
                     } else {
                         default
-                    };
-                }
-                Err(e) => {
-                    let situation =
-                        self.situation(notice, place, rule, &quota, None, &[], now, steps);
-                    return (
-                        situation.escalate(EscalationReason::AwsError, e.to_string()),
-                        rule_name,
-                    );
-                }
-            }
-        }
-        let situation = self.situation(
-            notice,
-            place,
-            rule,
-            &quota,
-            aws_default_value,
-            &requests,
-            now,
-            steps,
-        );
-        (decide(&situation), rule_name)
+                    },
+                },
+            ))
+        } else {
+            None
+        };
+        (rule, QuotaReading::Read { quota, history })
     }
 
     async fn read_history(
@@ -343,52 +279,6 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
         Ok((history, default))
     }
 
-    /// An alarm of another account or Region is escalated, never acted on: this function's
-    /// Service Quotas client works in its own account and Region only.
-    fn elsewhere(
-        &self,
-        notice: &AlarmNotice,
-        place: &Where<'_>,
-        steps: &mut Vec<String>,
-    ) -> Option<Plan> {
-        let home_region = self.settings.home_region.as_str();
-        let (reason, detail) = match self.settings.home_account_id.as_deref() {
-            Some(home) if home != place.account_id => (
-                EscalationReason::OtherAccount,
-                format!(
-                    "The alarm is of account {} in {}; selfheal runs in account {home} and acts only there.",
-                    place.account_id, place.region
-                ),
-            ),
-            None if notice.account_id.is_some() => (
-                EscalationReason::OtherAccount,
-                format!(
-                    "The alarm is of account {} in {}, and the function's own account is unknown (set SELFHEAL_ACCOUNT_ID), so it cannot tell whether that account is its own.",
-                    place.account_id, place.region
-                ),
-            ),
-            _ if place.region != home_region => (
-                EscalationReason::OtherRegion,
-                format!(
-                    "The alarm is of Region {} in account {}; selfheal runs in {home_region} and acts only there.",
-                    place.region, place.account_id
-                ),
-            ),
-            _ => return None,
-        };
-        steps.push(format!(
-            "not acted on: {detail} No quota was read or requested."
-        ));
-        Some(Plan::Escalate(Box::new(escalation_for(
-            notice,
-            place.account_id,
-            place.region,
-            reason,
-            detail,
-            steps,
-        ))))
-    }
-
     /// `GetServiceQuota`, or the AWS default where Service Quotas reports no applied value (it
     /// answers `NoSuchResourceException` then: botocore `service-quotas` model, documentation of
     /// `GetServiceQuota`; terraform-provider-aws #10929 for `lambda/L-B99A9384`).
@@ -417,37 +307,11 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn situation<'a>(
-        &'a self,
-        notice: &'a AlarmNotice,
-        place: &'a Where<'a>,
-        rule: Option<&'a crate::rules::QuotaRule>,
-        quota: &'a QuotaInfo,
-        aws_default_value: Option<f64>,
-        requests: &'a [ChangeRequest],
-        now: i64,
-        tried: &'a [String],
-    ) -> Situation<'a> {
-        Situation {
-            notice,
-            account_id: place.account_id,
-            region: place.region,
-            rule,
-            defaults: &self.rules.defaults,
-            quota,
-            aws_default_value,
-            requests,
-            now,
-            tried,
-        }
-    }
-
     /// Carries a plan out.
     async fn act(
         &self,
         notice: &AlarmNotice,
-        place: &Where<'_>,
+        scope: &Scope<'_>,
         plan: Plan,
         rule: Option<String>,
         now: u64,
@@ -467,17 +331,17 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
             )),
             Plan::Resolve { alarm_key } => self.resolve(notice, &alarm_key, now, steps).await,
             Plan::Escalate(escalation) => {
-                self.escalate(notice, place, &escalation, rule, now, steps)
+                self.escalate(notice, scope, &escalation, rule, now, steps)
                     .await
             }
-            Plan::Raise(raise) => self.raise(notice, place, raise, rule, now, steps).await,
+            Plan::Raise(raise) => self.raise(notice, scope, raise, rule, now, steps).await,
         }
     }
 
     async fn raise(
         &self,
         notice: &AlarmNotice,
-        place: &Where<'_>,
+        scope: &Scope<'_>,
         raise: RaisePlan,
         rule: Option<String>,
         now: u64,
@@ -530,8 +394,8 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
         ));
         let mut escalation = escalation_for(
             notice,
-            place.account_id,
-            place.region,
+            scope.account_id,
+            scope.region,
             reason,
             error.to_string(),
             steps,
@@ -549,14 +413,14 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
         {
             escalation.runbook = runbook;
         }
-        self.escalate(notice, place, &escalation, rule, now, steps)
+        self.escalate(notice, scope, &escalation, rule, now, steps)
             .await
     }
 
     async fn escalate(
         &self,
         notice: &AlarmNotice,
-        place: &Where<'_>,
+        scope: &Scope<'_>,
         escalation: &Escalation,
         rule: Option<String>,
         now: u64,
@@ -608,7 +472,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
         ));
         self.ledger
             .open_escalation(
-                &alarm_key(place, &notice.alarm_name),
+                &scope.alarm_key(&notice.alarm_name),
                 &OpenEscalation {
                     dedup_key: notification.dedup_key.clone(),
                     summary: format!("{} {}", escalation.subject_key(), escalation.reason.short()),
@@ -712,20 +576,6 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
             HealError::from(e)
         })
     }
-}
-
-/// The escalation for a Service Quotas error that ended the attempt.
-fn reason_for(error: &QuotaApiError) -> EscalationReason {
-    match error {
-        QuotaApiError::TooManyOpenRequests { .. } => EscalationReason::TooManyOpenRequests,
-        QuotaApiError::DependencyAccessDenied { .. } => EscalationReason::ServiceLinkedRoleMissing,
-        QuotaApiError::InvalidResourceState { .. } => EscalationReason::InvalidResourceState,
-        _ => EscalationReason::AwsError,
-    }
-}
-
-fn alarm_key(place: &Where<'_>, alarm_name: &str) -> String {
-    format!("{}:{}:{alarm_name}", place.account_id, place.region)
 }
 
 fn plan_name(plan: &Plan) -> &'static str {

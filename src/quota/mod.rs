@@ -6,8 +6,12 @@ mod function;
 mod heal;
 mod outcome;
 mod plan;
+mod reading;
 
 pub use function::{QuotaFunction, QuotaFunctionError};
 pub use heal::{HealError, QuotaHealer, Settings};
 pub use outcome::{Decision, NotificationOutcome, Outcome, RequestOutcome};
 pub use plan::{decide, Plan, RaisePlan, Situation, MAX_DESIRED_VALUE};
+pub use reading::{
+    decide_after_reading, decide_before_reading, AlarmReading, History, Home, QuotaReading, Scope,
+};

@@ -1,0 +1,380 @@
+//! What the healer read about an alarm, including what it could not read, and the pure decisions
+//! over it: first those that need no read (the alarm's state, its account and Region), then the
+//! rest, from the reading, ending in `plan::decide` once the quota and its history are known.
+
+use super::api::{ChangeRequest, QuotaApiError, QuotaInfo};
+use super::plan::{decide, escalation_for, Plan, Situation};
+use crate::alarm::{AlarmNotice, AlarmState, MetricId};
+use crate::escalation::EscalationReason;
+use crate::rules::{Defaults, QuotaRule};
+
+/// Where the healer runs and acts: an alarm of anywhere else is escalated, never acted on.
+pub struct Home<'a> {
+    /// `None` when it could not be learned: then every alarm that names an account is escalated.
+    pub account_id: Option<&'a str>,
+    pub region: &'a str,
+}
+
+/// The account and Region an alarm is of, what the event leaves out filled in from `Home`.
+pub struct Scope<'a> {
+    pub account_id: &'a str,
+    pub region: &'a str,
+}
+
+impl Scope<'_> {
+    /// The key of the alarm's open escalation.
+    pub fn alarm_key(&self, alarm_name: &str) -> String {
+        format!("{}:{}:{alarm_name}", self.account_id, self.region)
+    }
+}
+
+/// The decisions that need no read: an alarm back to OK resolves, a state other than ALARM is
+/// ignored, an alarm of another account or Region is escalated. `None`: read, then decide.
+pub fn decide_before_reading(
+    notice: &AlarmNotice,
+    scope: &Scope<'_>,
+    home: &Home<'_>,
+    steps: &mut Vec<String>,
+) -> Option<Plan> {
+    match notice.state {
+        AlarmState::Alarm => {}
+        AlarmState::Ok => {
+            return Some(Plan::Resolve {
+                alarm_key: scope.alarm_key(&notice.alarm_name),
+            })
+        }
+        other => {
+            return Some(Plan::Nothing {
+                reason: "ignored-state",
+                summary: format!("alarm moved to {other:?}; only ALARM and OK are acted on"),
+                quota: None,
+            })
+        }
+    }
+    // This function's Service Quotas client works in its own account and Region only.
+    let (reason, detail) = match home.account_id {
+        Some(own) if own != scope.account_id => (
+            EscalationReason::OtherAccount,
+            format!(
+                "The alarm is of account {} in {}; selfheal runs in account {own} and acts only there.",
+                scope.account_id, scope.region
+            ),
+        ),
+        None if notice.account_id.is_some() => (
+            EscalationReason::OtherAccount,
+            format!(
+                "The alarm is of account {} in {}, and the function's own account is unknown (set SELFHEAL_ACCOUNT_ID), so it cannot tell whether that account is its own.",
+                scope.account_id, scope.region
+            ),
+        ),
+        _ if scope.region != home.region => (
+            EscalationReason::OtherRegion,
+            format!(
+                "The alarm is of Region {} in account {}; selfheal runs in {} and acts only there.",
+                scope.region, scope.account_id, home.region
+            ),
+        ),
+        _ => return None,
+    };
+    steps.push(format!(
+        "not acted on: {detail} No quota was read or requested."
+    ));
+    Some(Plan::Escalate(Box::new(escalation_for(
+        notice,
+        scope.account_id,
+        scope.region,
+        reason,
+        detail,
+        steps,
+    ))))
+}
+
+/// The quota's request history, and its AWS default where no rule names it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    pub requests: Vec<ChangeRequest>,
+    pub aws_default_value: Option<f64>,
+}
+
+/// How far the reads got.
+#[derive(Clone, Debug, PartialEq)]
+pub enum QuotaReading {
+    /// No rule matches the alarm's name, and the alarm names no usage metric.
+    NoQuotaNamed,
+    /// No quota of the catalog has the alarm's usage metric.
+    NoQuotaForMetric(MetricId),
+    /// `ListServiceQuotas` failed while looking for the usage metric's quota.
+    CatalogUnreadable(QuotaApiError),
+    /// The quota is named but could not be read.
+    QuotaUnreadable {
+        service_code: String,
+        quota_code: String,
+        error: QuotaApiError,
+    },
+    /// The quota was read; its history too, unless the quota cannot be raised (`None`).
+    Read {
+        quota: QuotaInfo,
+        history: Option<Result<History, QuotaApiError>>,
+    },
+}
+
+/// Everything known once the reads are done.
+pub struct AlarmReading<'a> {
+    pub notice: &'a AlarmNotice,
+    pub scope: &'a Scope<'a>,
+    pub rule: Option<&'a QuotaRule>,
+    pub defaults: &'a Defaults,
+    pub quota: &'a QuotaReading,
+    /// Seconds since the epoch.
+    pub now: i64,
+    /// What was read, for the escalation's "what was tried".
+    pub tried: &'a [String],
+}
+
+/// Raise, escalate or wait, from what the reads found.
+pub fn decide_after_reading(r: &AlarmReading<'_>) -> Plan {
+    let escalate_alarm = |reason, detail: String| {
+        Plan::Escalate(Box::new(escalation_for(
+            r.notice,
+            r.scope.account_id,
+            r.scope.region,
+            reason,
+            detail,
+            r.tried,
+        )))
+    };
+    match r.quota {
+        QuotaReading::NoQuotaNamed => escalate_alarm(
+            EscalationReason::NoQuotaFound,
+            "No rule matches the alarm and it has no usage metric to trace back to a quota.".into(),
+        ),
+        QuotaReading::NoQuotaForMetric(metric) => escalate_alarm(
+            EscalationReason::NoQuotaFound,
+            format!(
+                "No quota's usage metric is {}/{} with dimensions {:?}.",
+                metric.namespace, metric.name, metric.dimensions
+            ),
+        ),
+        QuotaReading::CatalogUnreadable(error) => {
+            escalate_alarm(EscalationReason::AwsError, error.to_string())
+        }
+        QuotaReading::QuotaUnreadable {
+            service_code,
+            quota_code,
+            error,
+        } => {
+            let reason = match error {
+                QuotaApiError::NoSuchResource { .. } => EscalationReason::NoQuotaFound,
+                other => reason_for(other),
+            };
+            let mut plan = escalate_alarm(reason, error.to_string());
+            if let Plan::Escalate(escalation) = &mut plan {
+                escalation.service_code = Some(service_code.clone());
+                escalation.quota_code = Some(quota_code.clone());
+            }
+            plan
+        }
+        QuotaReading::Read { quota, history } => {
+            let empty = History::default();
+            let (history, unreadable) = match history {
+                None => (&empty, None),
+                Some(Ok(history)) => (history, None),
+                Some(Err(error)) => (&empty, Some(error)),
+            };
+            let situation = Situation {
+                notice: r.notice,
+                account_id: r.scope.account_id,
+                region: r.scope.region,
+                rule: r.rule,
+                defaults: r.defaults,
+                quota,
+                aws_default_value: history.aws_default_value,
+                requests: &history.requests,
+                now: r.now,
+                tried: r.tried,
+            };
+            match unreadable {
+                Some(error) => situation.escalate(EscalationReason::AwsError, error.to_string()),
+                None => decide(&situation),
+            }
+        }
+    }
+}
+
+/// The escalation for a Service Quotas error that ended the attempt.
+pub fn reason_for(error: &QuotaApiError) -> EscalationReason {
+    match error {
+        QuotaApiError::TooManyOpenRequests { .. } => EscalationReason::TooManyOpenRequests,
+        QuotaApiError::DependencyAccessDenied { .. } => EscalationReason::ServiceLinkedRoleMissing,
+        QuotaApiError::InvalidResourceState { .. } => EscalationReason::InvalidResourceState,
+        _ => EscalationReason::AwsError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alarm::Delivery;
+
+    const HOME: Home<'static> = Home {
+        account_id: Some("123456789012"),
+        region: "us-east-1",
+    };
+    const HERE: Scope<'static> = Scope {
+        account_id: "123456789012",
+        region: "us-east-1",
+    };
+
+    fn notice(state: AlarmState) -> AlarmNotice {
+        AlarmNotice {
+            delivery: Delivery::AlarmAction,
+            alarm_name: "lambda-concurrency".into(),
+            alarm_arn: None,
+            account_id: Some("123456789012".into()),
+            region: Some("us-east-1".into()),
+            description: None,
+            state,
+            previous_state: AlarmState::Ok,
+            reason: "Threshold Crossed".into(),
+            queries: Vec::new(),
+        }
+    }
+
+    fn quota(adjustable: bool) -> QuotaInfo {
+        QuotaInfo {
+            service_code: "lambda".into(),
+            quota_code: "L-B99A9384".into(),
+            quota_name: "Concurrent executions".into(),
+            value: Some(1000.0),
+            adjustable,
+            unit: None,
+            usage_metric: None,
+            error_reason: None,
+            default_only: false,
+        }
+    }
+
+    fn before(notice: &AlarmNotice, scope: &Scope<'_>) -> Option<Plan> {
+        decide_before_reading(notice, scope, &HOME, &mut Vec::new())
+    }
+
+    fn after(reading: &QuotaReading) -> Plan {
+        decide_after_reading(&AlarmReading {
+            notice: &notice(AlarmState::Alarm),
+            scope: &HERE,
+            rule: None,
+            defaults: &Defaults::default(),
+            quota: reading,
+            now: 1_800_000_000,
+            tried: &[],
+        })
+    }
+
+    fn escalated(plan: &Plan) -> (EscalationReason, Option<&str>) {
+        match plan {
+            Plan::Escalate(e) => (e.reason, e.quota_code.as_deref()),
+            other => panic!("expected an escalation, got {other:?}"),
+        }
+    }
+
+    fn throttled() -> QuotaApiError {
+        QuotaApiError::from_code(
+            "ListServiceQuotas",
+            Some("TooManyRequestsException"),
+            "Rate exceeded".into(),
+        )
+    }
+
+    #[test]
+    fn an_alarm_of_here_in_alarm_needs_a_read() {
+        assert_eq!(before(&notice(AlarmState::Alarm), &HERE), None);
+    }
+
+    #[test]
+    fn an_alarm_back_to_ok_resolves_its_escalation_and_other_states_are_ignored() {
+        assert_eq!(
+            before(&notice(AlarmState::Ok), &HERE),
+            Some(Plan::Resolve {
+                alarm_key: "123456789012:us-east-1:lambda-concurrency".into()
+            })
+        );
+        let ignored = before(&notice(AlarmState::InsufficientData), &HERE);
+        assert!(matches!(
+            ignored,
+            Some(Plan::Nothing {
+                reason: "ignored-state",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn an_alarm_of_another_account_or_region_is_escalated_without_a_read() {
+        let elsewhere = Scope {
+            account_id: "999988887777",
+            region: "us-east-1",
+        };
+        let plan = before(&notice(AlarmState::Alarm), &elsewhere).unwrap();
+        assert_eq!(escalated(&plan).0, EscalationReason::OtherAccount);
+        let other_region = Scope {
+            account_id: "123456789012",
+            region: "eu-west-1",
+        };
+        let plan = before(&notice(AlarmState::Alarm), &other_region).unwrap();
+        assert_eq!(escalated(&plan).0, EscalationReason::OtherRegion);
+    }
+
+    #[test]
+    fn without_a_home_account_an_alarm_naming_one_is_escalated() {
+        let unknown = Home {
+            account_id: None,
+            region: "us-east-1",
+        };
+        let mut steps = Vec::new();
+        let plan = decide_before_reading(&notice(AlarmState::Alarm), &HERE, &unknown, &mut steps);
+        assert_eq!(escalated(&plan.unwrap()).0, EscalationReason::OtherAccount);
+        assert!(steps[0].contains("No quota was read or requested"));
+    }
+
+    #[test]
+    fn a_quota_that_cannot_be_found_or_read_is_escalated_naming_what_is_known() {
+        assert_eq!(
+            escalated(&after(&QuotaReading::NoQuotaNamed)),
+            (EscalationReason::NoQuotaFound, None)
+        );
+        let metric = QuotaReading::NoQuotaForMetric(MetricId::default());
+        assert_eq!(escalated(&after(&metric)).0, EscalationReason::NoQuotaFound);
+        let catalog = QuotaReading::CatalogUnreadable(throttled());
+        assert_eq!(escalated(&after(&catalog)).0, EscalationReason::AwsError);
+        let unreadable = QuotaReading::QuotaUnreadable {
+            service_code: "lambda".into(),
+            quota_code: "L-B99A9384".into(),
+            error: throttled(),
+        };
+        assert_eq!(
+            escalated(&after(&unreadable)),
+            (EscalationReason::AwsError, Some("L-B99A9384"))
+        );
+    }
+
+    #[test]
+    fn a_history_that_cannot_be_read_is_escalated_about_the_quota() {
+        let reading = QuotaReading::Read {
+            quota: quota(true),
+            history: Some(Err(throttled())),
+        };
+        assert_eq!(
+            escalated(&after(&reading)),
+            (EscalationReason::AwsError, Some("L-B99A9384"))
+        );
+    }
+
+    #[test]
+    fn a_quota_read_in_full_goes_to_the_decision() {
+        let fixed = QuotaReading::Read {
+            quota: quota(false),
+            history: None,
+        };
+        assert_eq!(escalated(&after(&fixed)).0, EscalationReason::NotAdjustable);
+    }
+}
