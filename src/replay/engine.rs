@@ -4,7 +4,7 @@ use super::api::{
     Attribute, AwsCallError, BatchResult, DlqMessage, FunctionApi, Outgoing, QueueApi, QueueInfo,
     Receipt, REPLAY_COUNT,
 };
-use super::filter::filtered_out;
+use super::fate::{message_fate, MessageFacts, MessageFate};
 use super::request::ReplayRequest;
 use super::summary::{PreviewMessage, ReplaySummary};
 use crate::ledger::{LedgerError, ReplayCounts};
@@ -117,6 +117,23 @@ struct Run {
     blocked_groups: HashSet<String>,
     started: Instant,
     delivered_at: Vec<Instant>,
+}
+
+impl Run {
+    /// A message received for the first time this run: its error code and age in the summary.
+    fn count_received(&mut self, message: &DlqMessage, now_ms: u64) {
+        let summary = &mut self.summary;
+        summary.received += 1;
+        if let Some(code) = message.error_code() {
+            *summary.error_codes.entry(code).or_default() += 1;
+        }
+        if let Some(age) = message.age_seconds(now_ms) {
+            summary.oldest_age_seconds =
+                Some(summary.oldest_age_seconds.map_or(age, |o| o.max(age)));
+            summary.newest_age_seconds =
+                Some(summary.newest_age_seconds.map_or(age, |n| n.min(age)));
+        }
+    }
 }
 
 impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
@@ -320,31 +337,6 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
         };
         let mut to_deliver = Vec::new();
         for message in batch {
-            if !run.seen.insert(message.id.clone()) {
-                run.summary.duplicates += 1;
-                run.to_release.push(receipt(&message));
-                continue;
-            }
-            run.summary.received += 1;
-            let age = message.age_seconds(now);
-            if let Some(code) = message.error_code() {
-                *run.summary.error_codes.entry(code).or_default() += 1;
-            }
-            if let Some(age) = age {
-                run.summary.oldest_age_seconds =
-                    Some(run.summary.oldest_age_seconds.map_or(age, |o| o.max(age)));
-                run.summary.newest_age_seconds =
-                    Some(run.summary.newest_age_seconds.map_or(age, |n| n.min(age)));
-            }
-            if let Some(reason) = filtered_out(&request.filter, &message, now) {
-                run.summary.skipped_by_filter += 1;
-                *run.summary
-                    .skipped_reasons
-                    .entry(reason.into())
-                    .or_default() += 1;
-                run.to_release.push(receipt(&message));
-                continue;
-            }
             let replays = match target {
                 Target::Function { .. } => counts
                     .get(&body_key(&dlq.name, &message.body))
@@ -352,32 +344,52 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
                     .unwrap_or(0),
                 Target::Queue(_) => message.replay_count(),
             };
-            if replays >= rule.max_replays {
-                run.summary.poison += 1;
-                run.to_release.push(receipt(&message));
-                continue;
+            let fate = message_fate(&MessageFacts {
+                message: &message,
+                request,
+                seen_before: !run.seen.insert(message.id.clone()),
+                group_blocked: message
+                    .group_id()
+                    .is_some_and(|g| run.blocked_groups.contains(g)),
+                replays,
+                max_replays: rule.max_replays,
+                now_ms: now,
+            });
+            if fate != MessageFate::Duplicate {
+                run.count_received(&message, now);
             }
-            if message
-                .group_id()
-                .is_some_and(|g| run.blocked_groups.contains(g))
-            {
-                fail(run, &message, "EarlierMessageOfGroupFailed");
-                continue;
-            }
-            if request.dry_run {
-                run.summary.replayed += 1;
-                if run.summary.preview.len() < PREVIEW_MESSAGES {
-                    run.summary.preview.push(PreviewMessage {
-                        message_id: message.id.clone(),
-                        error_code: message.error_code(),
-                        age_seconds: age,
-                        body: cut_chars(&message.body, PREVIEW_BODY_CHARS),
-                    });
+            match fate {
+                MessageFate::Duplicate => {
+                    run.summary.duplicates += 1;
+                    run.to_release.push(receipt(&message));
                 }
-                run.to_release.push(receipt(&message));
-                continue;
+                MessageFate::Filtered(reason) => {
+                    run.summary.skipped_by_filter += 1;
+                    *run.summary
+                        .skipped_reasons
+                        .entry(reason.into())
+                        .or_default() += 1;
+                    run.to_release.push(receipt(&message));
+                }
+                MessageFate::Poison => {
+                    run.summary.poison += 1;
+                    run.to_release.push(receipt(&message));
+                }
+                MessageFate::GroupBlocked => fail(run, &message, "EarlierMessageOfGroupFailed"),
+                MessageFate::WouldDeliver => {
+                    run.summary.replayed += 1;
+                    if run.summary.preview.len() < PREVIEW_MESSAGES {
+                        run.summary.preview.push(PreviewMessage {
+                            message_id: message.id.clone(),
+                            error_code: message.error_code(),
+                            age_seconds: message.age_seconds(now),
+                            body: cut_chars(&message.body, PREVIEW_BODY_CHARS),
+                        });
+                    }
+                    run.to_release.push(receipt(&message));
+                }
+                MessageFate::Deliver { replays } => to_deliver.push((message, replays)),
             }
-            to_deliver.push((message, replays));
         }
         if to_deliver.is_empty() {
             return Ok(());

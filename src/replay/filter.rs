@@ -1,4 +1,4 @@
-//! Deciding, message by message, what a replay does with it.
+//! Which messages a request's filter leaves in the DLQ, and why.
 
 use super::api::DlqMessage;
 use super::request::Filter;

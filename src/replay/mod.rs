@@ -3,6 +3,7 @@
 pub mod api;
 mod engine;
 pub mod failure_page;
+mod fate;
 mod filter;
 pub mod follow_up;
 mod function;
@@ -10,6 +11,7 @@ mod request;
 mod summary;
 
 pub use engine::{ReplayError, ReplaySettings, Replayer};
+pub use fate::{message_fate, MessageFacts, MessageFate};
 pub use function::{ReplayFunction, ReplayFunctionError};
 pub use request::{Filter, JsonField, OneOrMany, ReplayRequest};
 pub use summary::{PreviewMessage, ReplaySummary};

@@ -1,0 +1,140 @@
+//! What becomes of one received message, decided as a value before anything is sent: the pure half
+//! of the replay loop (`engine.rs` reads, then acts on each fate).
+
+use super::api::DlqMessage;
+use super::filter::filtered_out;
+use super::request::ReplayRequest;
+
+/// One message's fate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageFate {
+    /// SQS handed it out a second time this run: released, counted once.
+    Duplicate,
+    /// The request's filter leaves it in the DLQ, for this reason.
+    Filtered(&'static str),
+    /// Replayed as often as the rule allows already: left in the DLQ.
+    Poison,
+    /// An earlier message of its FIFO group could not be delivered this run: it waits its turn.
+    GroupBlocked,
+    /// A dry run: it would be delivered.
+    WouldDeliver,
+    /// Deliver it; it was replayed `replays` times before.
+    Deliver { replays: u32 },
+}
+
+/// What is known of a message when its fate is decided.
+pub struct MessageFacts<'a> {
+    pub message: &'a DlqMessage,
+    pub request: &'a ReplayRequest,
+    /// Its id was seen earlier in this run.
+    pub seen_before: bool,
+    /// An earlier message of its FIFO group failed this run.
+    pub group_blocked: bool,
+    /// Replays so far (the ledger's count for a function, the message's attribute for a queue).
+    pub replays: u32,
+    pub max_replays: u32,
+    /// Wall clock, for the message's age.
+    pub now_ms: u64,
+}
+
+/// Duplicate, filtered, poison, blocked by its group, then delivered (or, in a dry run, not).
+pub fn message_fate(facts: &MessageFacts<'_>) -> MessageFate {
+    if facts.seen_before {
+        return MessageFate::Duplicate;
+    }
+    if let Some(reason) = filtered_out(&facts.request.filter, facts.message, facts.now_ms) {
+        return MessageFate::Filtered(reason);
+    }
+    if facts.replays >= facts.max_replays {
+        return MessageFate::Poison;
+    }
+    if facts.group_blocked {
+        return MessageFate::GroupBlocked;
+    }
+    if facts.request.dry_run {
+        return MessageFate::WouldDeliver;
+    }
+    MessageFate::Deliver {
+        replays: facts.replays,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn message(body: &str) -> DlqMessage {
+        DlqMessage {
+            id: "m-1".into(),
+            receipt_handle: "r-1".into(),
+            body: body.into(),
+            ..Default::default()
+        }
+    }
+
+    fn fate(
+        request: serde_json::Value,
+        seen_before: bool,
+        group_blocked: bool,
+        replays: u32,
+    ) -> MessageFate {
+        let request = ReplayRequest::parse(&request).unwrap();
+        message_fate(&MessageFacts {
+            message: &message(r#"{"order": 7}"#),
+            request: &request,
+            seen_before,
+            group_blocked,
+            replays,
+            max_replays: 3,
+            now_ms: 0,
+        })
+    }
+
+    #[test]
+    fn a_fresh_message_is_delivered_with_its_replay_count() {
+        assert_eq!(
+            fate(json!({"queue": "q"}), false, false, 2),
+            MessageFate::Deliver { replays: 2 }
+        );
+    }
+
+    #[test]
+    fn a_dry_run_delivers_nothing() {
+        assert_eq!(
+            fate(json!({"queue": "q", "dryRun": true}), false, false, 0),
+            MessageFate::WouldDeliver
+        );
+    }
+
+    #[test]
+    fn a_duplicate_is_counted_before_anything_else() {
+        assert_eq!(
+            fate(json!({"queue": "q", "dryRun": true}), true, true, 9),
+            MessageFate::Duplicate
+        );
+    }
+
+    #[test]
+    fn the_filter_comes_before_the_replay_limit() {
+        let filtered = fate(
+            json!({"queue": "q", "filter": {"bodyContains": "invoice"}}),
+            false,
+            false,
+            9,
+        );
+        assert!(matches!(filtered, MessageFate::Filtered(_)), "{filtered:?}");
+    }
+
+    #[test]
+    fn a_message_replayed_too_often_stays_and_a_blocked_group_waits() {
+        assert_eq!(
+            fate(json!({"queue": "q"}), false, false, 3),
+            MessageFate::Poison
+        );
+        assert_eq!(
+            fate(json!({"queue": "q"}), false, true, 0),
+            MessageFate::GroupBlocked
+        );
+    }
+}
