@@ -126,7 +126,7 @@ pub fn response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prewarm::sync::SyncProblem;
+    use crate::prewarm::sync_report::SyncProblem;
 
     fn request() -> CustomResourceRequest<'static> {
         CustomResourceRequest {

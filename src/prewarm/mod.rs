@@ -14,8 +14,11 @@ pub mod metrics;
 pub mod ping;
 pub mod schedule;
 pub mod sync;
+pub mod sync_plan;
+pub mod sync_report;
 
 pub use function::{PrewarmFunction, PrewarmFunctionError};
 pub use guard::PrewarmGuard;
 pub use ping::{ping, PingReport, PingRequest, PING_KEY};
-pub use sync::{SyncReport, SyncSettings, Syncer};
+pub use sync::{SyncSettings, Syncer};
+pub use sync_report::SyncReport;
