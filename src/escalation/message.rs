@@ -65,8 +65,8 @@ impl Rendering<'_> {
 
 fn console_url(escalation: &Escalation) -> Option<String> {
     let (service, quota) = (
-        escalation.service_code.as_ref()?,
-        escalation.quota_code.as_ref()?,
+        escalation.quota.service_code.as_ref()?,
+        escalation.quota.quota_code.as_ref()?,
     );
     Some(format!(
         "https://{region}.console.aws.amazon.com/servicequotas/home/services/{service}/quotas/{quota}",
@@ -86,15 +86,19 @@ pub fn render_escalation(e: &Escalation, links: &Rendering<'_>) -> Notification 
     let runbook_url = links.runbook(&e.runbook);
     let console = console_url(e);
     let subject_key = e.subject_key();
-    let numbers = match (e.current_value, e.desired_value, e.ceiling) {
+    let numbers = match (
+        e.quota.current_value,
+        e.quota.desired_value,
+        e.quota.ceiling,
+    ) {
         (Some(cur), Some(want), _) => format!(" quota {}->{}", number(cur), number(want)),
         (Some(cur), None, Some(max)) => format!(" quota {} max {}", number(cur), number(max)),
         (Some(cur), None, None) => format!(" quota {}", number(cur)),
         _ => String::new(),
     };
-    let what = e.quota_code.as_deref().map_or_else(
+    let what = e.quota.quota_code.as_deref().map_or_else(
         || single_line(&e.alarm_name),
-        |code| format!("{} {code}", e.service_code.as_deref().unwrap_or("")),
+        |code| format!("{} {code}", e.quota.service_code.as_deref().unwrap_or("")),
     );
 
     let sms_tail = sms_safe(&format!("{} RB:{}", e.region, e.runbook));
@@ -145,17 +149,17 @@ pub fn render_escalation(e: &Escalation, links: &Rendering<'_>) -> Notification 
         "Account:     {}  Region: {}",
         e.account_id, e.region
     ));
-    if let Some(quota) = &e.quota_code {
-        let name = e.quota_name.as_deref().unwrap_or("");
+    if let Some(quota) = &e.quota.quota_code {
+        let name = e.quota.quota_name.as_deref().unwrap_or("");
         line(format!(
             "Quota:       {} {quota} {name}",
-            e.service_code.as_deref().unwrap_or("")
+            e.quota.service_code.as_deref().unwrap_or("")
         ));
     }
     for (label, value) in [
-        ("Current value", e.current_value),
-        ("Wanted value ", e.desired_value),
-        ("Ceiling      ", e.ceiling),
+        ("Current value", e.quota.current_value),
+        ("Wanted value ", e.quota.desired_value),
+        ("Ceiling      ", e.quota.ceiling),
     ] {
         if let Some(value) = value {
             line(format!("{label}: {}", number(value)));
@@ -193,12 +197,12 @@ pub fn render_escalation(e: &Escalation, links: &Rendering<'_>) -> Notification 
         "alarm_name": e.alarm_name,
         "account_id": e.account_id,
         "region": e.region,
-        "service_code": e.service_code,
-        "quota_code": e.quota_code,
-        "quota_name": e.quota_name,
-        "current_value": e.current_value,
-        "desired_value": e.desired_value,
-        "ceiling": e.ceiling,
+        "service_code": e.quota.service_code,
+        "quota_code": e.quota.quota_code,
+        "quota_name": e.quota.quota_name,
+        "current_value": e.quota.current_value,
+        "desired_value": e.quota.desired_value,
+        "ceiling": e.quota.ceiling,
         "detail": cut_bytes(&single_line(&e.detail), REASON_MAX_BYTES),
         "tried": e.tried,
         "runbook_url": runbook_url,
@@ -258,6 +262,7 @@ pub fn render_resolution(
 mod tests {
     use super::*;
     use crate::escalation::EscalationReason;
+    use crate::quota::QuotaSubject;
 
     fn escalation(alarm_name: &str, description: &str) -> Escalation {
         Escalation {
@@ -267,12 +272,11 @@ mod tests {
             alarm_description: Some(description.into()),
             account_id: "123456789012".into(),
             region: "eu-west-1".into(),
-            service_code: Some("ec2".into()),
-            quota_code: Some("L-0263D0A3".into()),
-            quota_name: Some("EC2-VPC Elastic IPs".into()),
-            current_value: Some(5.0),
-            desired_value: None,
-            ceiling: None,
+            quota: QuotaSubject {
+                quota_name: Some("EC2-VPC Elastic IPs".into()),
+                current_value: Some(5.0),
+                ..QuotaSubject::codes("ec2", "L-0263D0A3")
+            },
             detail: "GetServiceQuota says the quota is not adjustable".into(),
             tried: vec!["GetServiceQuota: value 5, not adjustable".into()],
             runbook: "not-adjustable".into(),
@@ -345,7 +349,7 @@ mod tests {
     fn the_sms_leaves_room_for_the_topic_display_name() {
         let long = Escalation {
             alarm_name: "a".repeat(300),
-            quota_code: None,
+            quota: QuotaSubject::default(),
             ..escalation("x", "y")
         };
         let plain = render_escalation(&long, &LINKS);

@@ -6,6 +6,7 @@ mod reason;
 pub use message::{render_escalation, render_resolution, Notification, Rendering};
 pub use reason::EscalationReason;
 
+use crate::quota::QuotaSubject;
 use serde::Serialize;
 use std::future::Future;
 
@@ -18,12 +19,8 @@ pub struct Escalation {
     pub alarm_description: Option<String>,
     pub account_id: String,
     pub region: String,
-    pub service_code: Option<String>,
-    pub quota_code: Option<String>,
-    pub quota_name: Option<String>,
-    pub current_value: Option<f64>,
-    pub desired_value: Option<f64>,
-    pub ceiling: Option<f64>,
+    #[serde(flatten)]
+    pub quota: QuotaSubject,
     /// One sentence: what went wrong.
     pub detail: String,
     /// What selfheal tried, in order.
@@ -35,7 +32,7 @@ pub struct Escalation {
 impl Escalation {
     /// What the page is about: the quota when known, else the alarm.
     pub fn subject_key(&self) -> String {
-        match (&self.service_code, &self.quota_code) {
+        match (&self.quota.service_code, &self.quota.quota_code) {
             (Some(service), Some(quota)) => format!("{service}/{quota}"),
             _ => format!("alarm/{}", self.alarm_name),
         }

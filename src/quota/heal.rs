@@ -8,6 +8,7 @@ use super::reading::{
     decide_after_reading, decide_before_reading, reason_for, AlarmReading, History, Home,
     QuotaReading, Scope,
 };
+use super::subject::QuotaSubject;
 use crate::alarm::AlarmNotice;
 use crate::escalation::{
     render_escalation, render_resolution, Escalation, Notification, Notifier, NotifyError,
@@ -108,7 +109,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
             alarm = %notice.alarm_name,
             decision = outcome.decision.name(),
             reason = %outcome.reason,
-            quota = outcome.quota_code.as_deref().unwrap_or("-"),
+            quota = outcome.quota.quota_code.as_deref().unwrap_or("-"),
             dry_run = outcome.dry_run,
             "decided"
         );
@@ -381,9 +382,11 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
                     "an increase request for this quota is already open; not filing another".into(),
                     false,
                 );
-                outcome.service_code = Some(raise.service_code);
-                outcome.quota_code = Some(raise.quota_code);
-                outcome.current_value = Some(raise.current_value);
+                outcome.quota = QuotaSubject {
+                    desired_value: None,
+                    ceiling: None,
+                    ..QuotaSubject::from(&raise)
+                };
                 return Ok(outcome);
             }
             Err(e) => (reason_for(&e), e),
@@ -400,12 +403,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
             error.to_string(),
             steps,
         );
-        escalation.service_code = Some(raise.service_code.clone());
-        escalation.quota_code = Some(raise.quota_code.clone());
-        escalation.quota_name = Some(raise.quota_name.clone());
-        escalation.current_value = Some(raise.current_value);
-        escalation.desired_value = Some(raise.desired_value);
-        escalation.ceiling = Some(raise.ceiling);
+        escalation.quota = QuotaSubject::from(&raise);
         if let Some(runbook) = rule
             .as_deref()
             .and_then(|name| self.rules.quotas.iter().find(|r| r.name == name))

@@ -7,6 +7,7 @@ mod heal;
 mod outcome;
 mod plan;
 mod reading;
+mod subject;
 
 pub use function::{QuotaFunction, QuotaFunctionError};
 pub use heal::{HealError, QuotaHealer, Settings};
@@ -15,3 +16,4 @@ pub use plan::{decide, Plan, RaisePlan, Situation, MAX_DESIRED_VALUE};
 pub use reading::{
     decide_after_reading, decide_before_reading, AlarmReading, History, Home, QuotaReading, Scope,
 };
+pub use subject::QuotaSubject;

@@ -2,6 +2,7 @@
 
 use super::api::QuotaInfo;
 use super::plan::{Plan, RaisePlan};
+use super::subject::QuotaSubject;
 use crate::alarm::{AlarmNotice, AlarmState};
 use crate::escalation::Escalation;
 use serde::Serialize;
@@ -51,12 +52,8 @@ pub struct Outcome {
     pub summary: String,
     pub alarm_name: String,
     pub alarm_state: AlarmState,
-    pub service_code: Option<String>,
-    pub quota_code: Option<String>,
-    pub quota_name: Option<String>,
-    pub current_value: Option<f64>,
-    pub desired_value: Option<f64>,
-    pub ceiling: Option<f64>,
+    #[serde(flatten)]
+    pub quota: QuotaSubject,
     pub rule: Option<String>,
     pub runbook: Option<String>,
     pub dry_run: bool,
@@ -80,12 +77,7 @@ impl Outcome {
             summary,
             alarm_name: notice.alarm_name.clone(),
             alarm_state: notice.state,
-            service_code: None,
-            quota_code: None,
-            quota_name: None,
-            current_value: None,
-            desired_value: None,
-            ceiling: None,
+            quota: QuotaSubject::default(),
             rule: None,
             runbook: None,
             dry_run,
@@ -109,10 +101,7 @@ impl Outcome {
     ) -> Self {
         let mut outcome = Self::nothing(notice, reason, summary, dry_run);
         if let Some(quota) = quota {
-            outcome.service_code = Some(quota.service_code.clone());
-            outcome.quota_code = Some(quota.quota_code.clone());
-            outcome.quota_name = Some(quota.quota_name.clone());
-            outcome.current_value = quota.value;
+            outcome.quota = QuotaSubject::of(quota);
         }
         outcome
     }
@@ -139,12 +128,7 @@ impl Outcome {
             ),
             dry_run,
         );
-        outcome.service_code = Some(plan.service_code.clone());
-        outcome.quota_code = Some(plan.quota_code.clone());
-        outcome.quota_name = Some(plan.quota_name.clone());
-        outcome.current_value = Some(plan.current_value);
-        outcome.desired_value = Some(plan.desired_value);
-        outcome.ceiling = Some(plan.ceiling);
+        outcome.quota = QuotaSubject::from(plan);
         outcome.rule = plan.rule.clone();
         outcome
     }
@@ -162,12 +146,7 @@ impl Outcome {
             escalation.detail.clone(),
             dry_run,
         );
-        outcome.service_code = escalation.service_code.clone();
-        outcome.quota_code = escalation.quota_code.clone();
-        outcome.quota_name = escalation.quota_name.clone();
-        outcome.current_value = escalation.current_value;
-        outcome.desired_value = escalation.desired_value;
-        outcome.ceiling = escalation.ceiling;
+        outcome.quota = escalation.quota.clone();
         outcome.runbook = Some(escalation.runbook.clone());
         outcome.rule = rule;
         outcome

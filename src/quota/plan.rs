@@ -1,6 +1,7 @@
 //! Deciding what to do about an alarm, as a value: the pure half of "decide, then act".
 
 use super::api::{ChangeRequest, QuotaInfo, RequestStatus};
+use super::subject::QuotaSubject;
 use crate::alarm::AlarmNotice;
 use crate::escalation::{Escalation, EscalationReason};
 use crate::rules::{Defaults, Increase, QuotaRule};
@@ -74,11 +75,10 @@ impl Situation<'_> {
             detail,
             self.tried,
         );
-        escalation.service_code = Some(self.quota.service_code.clone());
-        escalation.quota_code = Some(self.quota.quota_code.clone());
-        escalation.quota_name = Some(self.quota.quota_name.clone());
-        escalation.current_value = self.quota.value;
-        escalation.ceiling = self.rule.map(|r| r.ceiling);
+        escalation.quota = QuotaSubject {
+            ceiling: self.rule.map(|r| r.ceiling),
+            ..QuotaSubject::of(self.quota)
+        };
         if let Some(runbook) = self.rule.and_then(|r| r.runbook.clone()) {
             escalation.runbook = runbook;
         }
@@ -102,12 +102,7 @@ pub fn escalation_for(
         alarm_description: notice.description.clone(),
         account_id: account_id.to_owned(),
         region: region.to_owned(),
-        service_code: None,
-        quota_code: None,
-        quota_name: None,
-        current_value: None,
-        desired_value: None,
-        ceiling: None,
+        quota: QuotaSubject::default(),
         detail,
         tried: tried.to_vec(),
         runbook: reason.slug().to_owned(),
@@ -207,7 +202,7 @@ pub fn decide(s: &Situation<'_>) -> Plan {
             ),
         );
         if let Plan::Escalate(e) = &mut plan {
-            e.ceiling = Some(ceiling.min(MAX_DESIRED_VALUE));
+            e.quota.ceiling = Some(ceiling.min(MAX_DESIRED_VALUE));
         }
         return plan;
     }

@@ -4,6 +4,7 @@
 
 use super::api::{ChangeRequest, QuotaApiError, QuotaInfo};
 use super::plan::{decide, escalation_for, Plan, Situation};
+use super::subject::QuotaSubject;
 use crate::alarm::{AlarmNotice, AlarmState, MetricId};
 use crate::escalation::EscalationReason;
 use crate::rules::{Defaults, QuotaRule};
@@ -169,8 +170,7 @@ pub fn decide_after_reading(r: &AlarmReading<'_>) -> Plan {
             };
             let mut plan = escalate_alarm(reason, error.to_string());
             if let Plan::Escalate(escalation) = &mut plan {
-                escalation.service_code = Some(service_code.clone());
-                escalation.quota_code = Some(quota_code.clone());
+                escalation.quota = QuotaSubject::codes(service_code, quota_code);
             }
             plan
         }
@@ -272,7 +272,7 @@ mod tests {
 
     fn escalated(plan: &Plan) -> (EscalationReason, Option<&str>) {
         match plan {
-            Plan::Escalate(e) => (e.reason, e.quota_code.as_deref()),
+            Plan::Escalate(e) => (e.reason, e.quota.quota_code.as_deref()),
             other => panic!("expected an escalation, got {other:?}"),
         }
     }

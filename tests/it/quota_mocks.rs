@@ -117,7 +117,7 @@ async fn throttled_calls_are_retried_with_backoff_then_succeed() {
         .await
         .unwrap();
     assert_eq!(
-        (outcome.decision, outcome.desired_value),
+        (outcome.decision, outcome.quota.desired_value),
         (Decision::Raise, Some(1500.0))
     );
     assert_eq!(
@@ -179,7 +179,7 @@ async fn too_many_open_requests_is_escalated() {
         (outcome.decision, outcome.reason.as_str()),
         (Decision::Escalate, "too-many-open-requests")
     );
-    assert_eq!(outcome.desired_value, Some(1500.0));
+    assert_eq!(outcome.quota.desired_value, Some(1500.0));
     assert_eq!(
         request.num_calls(),
         1,
@@ -419,7 +419,7 @@ async fn a_quota_answered_with_an_error_reason_is_reported_not_guessed() {
         (outcome.decision, outcome.reason.as_str()),
         (Decision::Escalate, "quota-value-unavailable")
     );
-    assert_eq!(outcome.current_value, None, "no value is invented");
+    assert_eq!(outcome.quota.current_value, None, "no value is invented");
     assert_eq!(request.num_calls(), 0);
     let email = &h.topic.published()[0].email;
     assert!(email.contains("DEPENDENCY_ACCESS_DENIED_ERROR"), "{email}");

@@ -30,9 +30,9 @@ async fn every_delivery_path_raises_lambda_concurrency_by_half() {
             .await
             .unwrap();
         assert_eq!(outcome.decision, Decision::Raise, "{fixture}: {outcome:#?}");
-        assert_eq!(outcome.quota_code.as_deref(), Some(LAMBDA.1));
-        assert_eq!(outcome.current_value, Some(1000.0));
-        assert_eq!(outcome.desired_value, Some(1500.0));
+        assert_eq!(outcome.quota.quota_code.as_deref(), Some(LAMBDA.1));
+        assert_eq!(outcome.quota.current_value, Some(1000.0));
+        assert_eq!(outcome.quota.desired_value, Some(1500.0));
         assert_eq!(
             outcome.rule.as_deref(),
             Some("lambda-concurrent-executions")
@@ -64,7 +64,7 @@ async fn a_pending_request_is_never_filed_twice() {
     let again = healer.handle(&alarm, "r2", now()).await.unwrap();
     assert_eq!(again.decision, Decision::None);
     assert_eq!(again.reason, "request-pending");
-    assert_eq!(again.quota_code.as_deref(), Some(LAMBDA.1));
+    assert_eq!(again.quota.quota_code.as_deref(), Some(LAMBDA.1));
     let id = account.requests(LAMBDA.0, LAMBDA.1).await[0]
         .id
         .clone()
@@ -87,7 +87,7 @@ async fn after_an_approval_the_next_alarm_raises_from_the_new_value() {
     let second = healer.handle(&alarm, "r2", now()).await.unwrap();
     assert_eq!(second.decision, Decision::Raise, "{second:#?}");
     assert_eq!(
-        (second.current_value, second.desired_value),
+        (second.quota.current_value, second.quota.desired_value),
         (Some(1500.0), Some(2250.0))
     );
 }
@@ -105,13 +105,13 @@ async fn the_usage_metric_alone_finds_the_quota_and_its_rule() {
         .await
         .unwrap();
     assert_eq!(outcome.decision, Decision::Raise, "{outcome:#?}");
-    assert_eq!(outcome.quota_code.as_deref(), Some("L-1216C47A"));
+    assert_eq!(outcome.quota.quota_code.as_deref(), Some("L-1216C47A"));
     assert_eq!(
         outcome.rule.as_deref(),
         Some("ec2-on-demand-standard-vcpus")
     );
     assert_eq!(
-        (outcome.current_value, outcome.desired_value),
+        (outcome.quota.current_value, outcome.quota.desired_value),
         (Some(5.0), Some(69.0))
     );
 }
@@ -125,7 +125,7 @@ async fn a_quota_without_a_rule_gets_the_defaults_within_a_derived_ceiling() {
     assert_eq!(outcome.decision, Decision::Raise, "{outcome:#?}");
     assert_eq!(outcome.rule, None);
     assert_eq!(
-        (outcome.desired_value, outcome.ceiling),
+        (outcome.quota.desired_value, outcome.quota.ceiling),
         (Some(7500.0), Some(20000.0))
     );
 
@@ -153,7 +153,7 @@ async fn the_ceiling_caps_the_request_then_escalates() {
     account.set_quota_value(LAMBDA.0, LAMBDA.1, 8000.0).await;
     let capped = healer.handle(&alarm, "r1", now()).await.unwrap();
     assert_eq!(
-        (capped.decision, capped.desired_value),
+        (capped.decision, capped.quota.desired_value),
         (Decision::Raise, Some(10000.0))
     );
 
@@ -249,7 +249,7 @@ async fn an_alarm_that_identifies_no_quota_is_escalated() {
         .unwrap();
     assert_eq!(outcome.decision, Decision::Escalate);
     assert_eq!(outcome.reason, "no-quota-found");
-    assert_eq!(outcome.quota_code, None);
+    assert_eq!(outcome.quota.quota_code, None);
     let deliveries = account.deliveries().await;
     assert!(deliveries
         .iter()
@@ -339,7 +339,7 @@ async fn a_dry_run_plans_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(
-        (raise.decision, raise.desired_value, raise.dry_run),
+        (raise.decision, raise.quota.desired_value, raise.dry_run),
         (Decision::Raise, Some(1500.0), true)
     );
     account.set_quota_value(ALB.0, ALB.1, 2000.0).await;
@@ -487,8 +487,8 @@ async fn a_quota_whose_applied_value_is_not_reported_falls_back_to_its_default()
     assert_eq!(
         (
             outcome.decision,
-            outcome.current_value,
-            outcome.desired_value
+            outcome.quota.current_value,
+            outcome.quota.desired_value
         ),
         (Decision::Raise, Some(1000.0), Some(1500.0)),
         "{outcome:#?}"
@@ -513,7 +513,7 @@ async fn a_quota_whose_applied_value_is_not_reported_falls_back_to_its_default()
         .await
         .unwrap();
     assert_eq!(
-        (outcome.decision, outcome.quota_code.as_deref()),
+        (outcome.decision, outcome.quota.quota_code.as_deref()),
         (Decision::Raise, Some("L-1216C47A")),
         "{outcome:#?}"
     );
@@ -590,7 +590,11 @@ async fn a_closed_case_is_read_not_filed_again() {
     account.close_case(&first.request.unwrap().id, true).await;
     let second = healer.handle(&alarm, "r2", now()).await.unwrap();
     assert_eq!(
-        (second.decision, second.current_value, second.desired_value),
+        (
+            second.decision,
+            second.quota.current_value,
+            second.quota.desired_value
+        ),
         (Decision::Raise, Some(1500.0), Some(2250.0)),
         "{second:#?}"
     );
@@ -652,8 +656,8 @@ async fn targets_per_application_load_balancer_is_raised() {
     assert_eq!(
         (
             outcome.decision,
-            outcome.current_value,
-            outcome.desired_value
+            outcome.quota.current_value,
+            outcome.quota.desired_value
         ),
         (Decision::Raise, Some(1000.0), Some(1100.0)),
         "{outcome:#?}"
