@@ -163,7 +163,7 @@ struct Queues {
 
 async fn queues(account: &Account, messages: usize) -> Queues {
     let sqs = aws_sdk_sqs::Client::new(&account.sdk);
-    let (source, dlq) = common::source_with_dlq(&sqs, "orders", "orders-dlq", false).await;
+    let (source, dlq) = common::sqs::source_with_dlq(&sqs, "orders", "orders-dlq", false).await;
     for i in 0..messages {
         sqs.send_message()
             .queue_url(&dlq)
@@ -275,9 +275,10 @@ const PREWARM: &str = "[[prewarm]]\nfunction = \"checkout-api\"\nschedule = \"ra
 async fn the_prewarm_sync_converges_through_faults_and_pings_report_them() {
     let (account, proxy) = setup().await;
     let lambda = aws_sdk_lambda::Client::new(&account.sdk);
-    let pinger = common::create_function(&lambda, &account.id, "selfheal-prewarm", None).await;
-    common::create_function(&lambda, &account.id, "checkout-api", None).await;
-    common::create_function(&lambda, &account.id, "search-api", None).await;
+    let pinger =
+        common::lambda::create_function(&lambda, &account.id, "selfheal-prewarm", None).await;
+    common::lambda::create_function(&lambda, &account.id, "checkout-api", None).await;
+    common::lambda::create_function(&lambda, &account.id, "search-api", None).await;
     let sdk = proxy.sdk_config(&account.id).await;
     let syncer = || {
         Syncer::new(

@@ -49,9 +49,9 @@ impl Sandbox {
         let events = aws_sdk_eventbridge::Client::new(&account.sdk);
         let lambda = aws_sdk_lambda::Client::new(&account.sdk);
         let pinger_arn =
-            common::create_function(&lambda, &account.id, "selfheal-prewarm", None).await;
-        common::create_function(&lambda, &account.id, "checkout-api", Some("live")).await;
-        common::create_function(&lambda, &account.id, "search-api", None).await;
+            common::lambda::create_function(&lambda, &account.id, "selfheal-prewarm", None).await;
+        common::lambda::create_function(&lambda, &account.id, "checkout-api", Some("live")).await;
+        common::lambda::create_function(&lambda, &account.id, "search-api", None).await;
         Sandbox {
             account,
             events,
@@ -408,7 +408,7 @@ async fn pings_go_out_at_once_one_per_container() {
     )
     .await;
     assert!(five.ok() && five.warm == 5, "{five:#?}");
-    let seen = common::invocations(&s.account.id, "checkout-api").await;
+    let seen = common::lambda::invocations(&s.account.id, "checkout-api").await;
     assert_eq!(seen.len(), 5);
     assert!(seen.iter().all(|i| i["payload"] == r#"{"isPrewarm":true}"#
         && i["qualifier"] == "live"
@@ -440,7 +440,7 @@ async fn provisioned_concurrency_skips_the_pings() {
         .skipped
         .unwrap()
         .contains("provisioned concurrency 3"));
-    assert!(common::invocations(&s.account.id, "checkout-api")
+    assert!(common::lambda::invocations(&s.account.id, "checkout-api")
         .await
         .is_empty());
 }

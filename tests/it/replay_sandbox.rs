@@ -80,19 +80,19 @@ impl Sandbox {
     }
 
     async fn queue(&self, name: &str, attributes: &[(QueueAttributeName, String)]) -> String {
-        common::create_queue(&self.sqs, name, attributes).await
+        common::sqs::create_queue(&self.sqs, name, attributes).await
     }
 
     async fn queue_arn(&self, url: &str) -> String {
-        common::queue_arn(&self.sqs, url).await
+        common::sqs::queue_arn(&self.sqs, url).await
     }
 
     async fn source_with_dlq(&self, source: &str, dlq: &str, fifo: bool) -> (String, String) {
-        common::source_with_dlq(&self.sqs, source, dlq, fifo).await
+        common::sqs::source_with_dlq(&self.sqs, source, dlq, fifo).await
     }
 
     async fn function(&self, name: &str) {
-        common::create_function(&self.lambda, &self.account.id, name, None).await;
+        common::lambda::create_function(&self.lambda, &self.account.id, name, None).await;
     }
 
     /// Sends messages as the failing side would have left them.
@@ -179,7 +179,7 @@ impl Sandbox {
     }
 
     async fn invocations(&self, function: &str) -> Vec<Value> {
-        common::invocations(&self.account.id, function).await
+        common::lambda::invocations(&self.account.id, function).await
     }
 }
 

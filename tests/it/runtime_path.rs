@@ -319,9 +319,10 @@ async fn the_guard_answers_pings_itself_and_hands_real_events_to_the_handler() {
 async fn the_prewarm_function_syncs_on_its_schedule_and_pings_through_the_runtime_api() {
     let account = Account::new().await;
     let lambda = aws_sdk_lambda::Client::new(&account.sdk);
-    let pinger = common::create_function(&lambda, &account.id, "selfheal-prewarm", None).await;
-    common::create_function(&lambda, &account.id, "checkout-api", Some("live")).await;
-    common::create_function(&lambda, &account.id, "search-api", None).await;
+    let pinger =
+        common::lambda::create_function(&lambda, &account.id, "selfheal-prewarm", None).await;
+    common::lambda::create_function(&lambda, &account.id, "checkout-api", Some("live")).await;
+    common::lambda::create_function(&lambda, &account.id, "search-api", None).await;
     let runtime = Runtime::start(
         "prewarm",
         Path::new(env!("CARGO_BIN_EXE_prewarm")),
@@ -357,7 +358,9 @@ async fn the_prewarm_function_syncs_on_its_schedule_and_pings_through_the_runtim
         "{report}"
     );
     assert_eq!(
-        common::invocations(&account.id, "checkout-api").await.len(),
+        common::lambda::invocations(&account.id, "checkout-api")
+            .await
+            .len(),
         3
     );
     let text = failure_text(&runtime.invoke(&serde_json::json!({"hello": "world"})));
@@ -369,7 +372,7 @@ async fn the_prewarm_function_syncs_on_its_schedule_and_pings_through_the_runtim
 async fn the_replay_function_answers_a_console_request_through_the_runtime_api() {
     let account = Account::new().await;
     let sqs = aws_sdk_sqs::Client::new(&account.sdk);
-    let (source, dlq_url) = common::source_with_dlq(&sqs, "orders", "orders-dlq", false).await;
+    let (source, dlq_url) = common::sqs::source_with_dlq(&sqs, "orders", "orders-dlq", false).await;
     let dlq_url = dlq_url.as_str();
     for i in 0..3 {
         sqs.send_message()

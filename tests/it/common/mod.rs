@@ -1,18 +1,15 @@
 //! The sandbox as the integration tests see it: one fresh AWS account per test, over real HTTP.
-#![allow(dead_code)]
 
 pub mod fakes;
+pub mod lambda;
 pub mod proxy;
+pub mod quota;
+pub mod sqs;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use selfheal::aws::dynamodb::DynamoLedger;
-use selfheal::aws::service_quotas::ServiceQuotas;
-use selfheal::aws::sns::SnsTopic;
-use selfheal::quota::{QuotaHealer, Settings};
-use selfheal::rules::RuleSet;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -33,7 +30,6 @@ pub struct Account {
     pub topic_arn: String,
     pub table: String,
     pub quotas: aws_sdk_servicequotas::Client,
-    pub sns: aws_sdk_sns::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
@@ -117,147 +113,8 @@ impl Account {
             topic_arn,
             table,
             quotas,
-            sns,
             dynamodb,
         }
-    }
-
-    /// A fixture's alarm, as raised in this account (the fixtures name 123456789012).
-    pub fn notice(&self, name: &str) -> selfheal::alarm::AlarmNotice {
-        let mut notice = notice(name);
-        notice.account_id = Some(self.id.clone());
-        notice
-    }
-
-    pub fn settings(&self, dry_run: bool) -> Settings {
-        Settings {
-            runbook_base_url: "https://runbooks.example.com/selfheal".into(),
-            topic_display_name: String::new(),
-            dry_run,
-            home_account_id: Some(self.id.clone()),
-            home_region: REGION.into(),
-            escalation_memory_secs: 3600,
-            audit_retention_secs: 3600,
-        }
-    }
-
-    /// The quota function's core wired to this account, with the shipped rules.
-    pub fn healer(&self, dry_run: bool) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
-        self.healer_through(&self.sdk, dry_run)
-    }
-
-    /// The same, with clients built from `sdk` (a fault-injecting proxy, say).
-    pub fn healer_through(
-        &self,
-        sdk: &SdkConfig,
-        dry_run: bool,
-    ) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
-        QuotaHealer::new(
-            ServiceQuotas::new(aws_sdk_servicequotas::Client::new(sdk)),
-            SnsTopic::new(aws_sdk_sns::Client::new(sdk), self.topic_arn.clone()),
-            DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), self.table.clone()),
-            RuleSet::embedded().expect("shipped rules are valid"),
-            self.settings(dry_run),
-        )
-    }
-
-    /// The quota function's core with the rules of `quotas_toml` (and the shipped defaults).
-    pub fn healer_with_rules(
-        &self,
-        quotas_toml: &str,
-    ) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
-        let defaults = include_str!("../../../rules/defaults.toml");
-        let rules = RuleSet::from_sources(
-            &[("defaults.toml", defaults), ("quotas.toml", quotas_toml)],
-            RuleSet::embedded_runbooks(),
-        )
-        .expect("the test's rules are valid");
-        QuotaHealer::new(
-            ServiceQuotas::new(aws_sdk_servicequotas::Client::new(&self.sdk)),
-            SnsTopic::new(aws_sdk_sns::Client::new(&self.sdk), self.topic_arn.clone()),
-            DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.sdk), self.table.clone()),
-            rules,
-            self.settings(false),
-        )
-    }
-
-    /// How Service Quotas behaves for this account (the sandbox's `set-account`).
-    pub async fn set_service_quotas(&self, behaviour: Value) {
-        let mut body = behaviour;
-        body["AccountId"] = Value::from(self.id.clone());
-        body["Region"] = Value::from(REGION);
-        let answer = http(
-            &format!("{}/moto-api/selfheal/servicequotas/set-account", endpoint()),
-            "POST",
-            Some(body),
-        )
-        .await;
-        assert!(answer.contains("\"Account\""), "set-account: {answer}");
-    }
-
-    /// Plays AWS's reviewer with a closed support case; `raised` applies the requested value.
-    pub async fn close_case(&self, request_id: &str, raised: bool) {
-        let body =
-            serde_json::json!({"RequestId": request_id, "Status": "CASE_CLOSED", "Raised": raised});
-        http(
-            &format!("{}/moto-api/selfheal/servicequotas/decide", endpoint()),
-            "POST",
-            Some(body),
-        )
-        .await;
-    }
-
-    /// What the topic's subscribers received, from the sandbox's record.
-    pub async fn deliveries(&self) -> Vec<Value> {
-        let url = format!("{}/moto-api/selfheal/sns/deliveries", endpoint());
-        let body: Value = serde_json::from_str(&http(&url, "GET", None).await).unwrap();
-        body["deliveries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|d| d["topic_arn"] == self.topic_arn.as_str())
-            .cloned()
-            .collect()
-    }
-
-    pub async fn requests(
-        &self,
-        service: &str,
-        quota: &str,
-    ) -> Vec<aws_sdk_servicequotas::types::RequestedServiceQuotaChange> {
-        self.quotas
-            .list_requested_service_quota_change_history_by_quota()
-            .service_code(service)
-            .quota_code(quota)
-            .send()
-            .await
-            .unwrap()
-            .requested_quotas
-            .unwrap_or_default()
-    }
-
-    /// Sets a quota's applied value, as an earlier approved increase would have.
-    pub async fn set_quota_value(&self, service: &str, quota: &str, value: f64) {
-        let body = serde_json::json!({
-            "AccountId": self.id, "Region": REGION, "ServiceCode": service, "QuotaCode": quota, "Value": value
-        });
-        http(
-            &format!("{}/moto-api/selfheal/servicequotas/set-value", endpoint()),
-            "POST",
-            Some(body),
-        )
-        .await;
-    }
-
-    /// Plays AWS's reviewer: sets a request's status.
-    pub async fn decide_request(&self, request_id: &str, status: &str) {
-        let body = serde_json::json!({"RequestId": request_id, "Status": status});
-        http(
-            &format!("{}/moto-api/selfheal/servicequotas/decide", endpoint()),
-            "POST",
-            Some(body),
-        )
-        .await;
     }
 }
 
@@ -279,137 +136,12 @@ pub async fn http(url: &str, method: &str, body: Option<Value>) -> String {
     raw_http(url, method, &body, &[("Content-Type", "application/json")]).await
 }
 
-/// Creates an IAM role in `account_id` (moto's Lambda wants one) with a Query request; the sandbox
-/// reads the service and the account from the credential scope and does not check signatures.
-pub async fn create_role(account_id: &str, name: &str) -> String {
-    let body = format!(
-        "Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument=%7B%7D"
-    );
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential={account_id}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0"
-    );
-    raw_http(
-        &format!("{}/", endpoint()),
-        "POST",
-        &body,
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Authorization", &auth),
-        ],
-    )
-    .await;
-    format!("arn:aws:iam::{account_id}:role/{name}")
-}
-
-/// Creates a Lambda function (moto without Docker never runs its code); `alias` publishes version 1
-/// and points the alias at it. Returns the function's ARN.
-pub async fn create_function(
-    lambda: &aws_sdk_lambda::Client,
-    account_id: &str,
-    name: &str,
-    alias: Option<&str>,
+pub(super) async fn raw_http(
+    url: &str,
+    method: &str,
+    body: &str,
+    headers: &[(&str, &str)],
 ) -> String {
-    let role = create_role(account_id, &format!("{name}-role")).await;
-    let mut zip = Vec::new();
-    // An empty zip archive.
-    zip.extend_from_slice(&[0x50, 0x4b, 0x05, 0x06]);
-    zip.extend_from_slice(&[0; 18]);
-    let created = lambda
-        .create_function()
-        .function_name(name)
-        .runtime(aws_sdk_lambda::types::Runtime::Python311)
-        .role(role)
-        .handler("index.handler")
-        .code(
-            aws_sdk_lambda::types::FunctionCode::builder()
-                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    if let Some(alias) = alias {
-        let version = lambda
-            .publish_version()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        lambda
-            .create_alias()
-            .function_name(name)
-            .name(alias)
-            .function_version(version.version().unwrap())
-            .send()
-            .await
-            .unwrap();
-    }
-    created.function_arn().unwrap().to_owned()
-}
-
-/// A queue with these attributes; its URL.
-pub async fn create_queue(
-    sqs: &aws_sdk_sqs::Client,
-    name: &str,
-    attributes: &[(aws_sdk_sqs::types::QueueAttributeName, String)],
-) -> String {
-    let mut request = sqs.create_queue().queue_name(name);
-    for (k, v) in attributes {
-        request = request.attributes(k.clone(), v);
-    }
-    request.send().await.unwrap().queue_url.unwrap()
-}
-
-pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
-    use aws_sdk_sqs::types::QueueAttributeName;
-    sqs.get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone()
-}
-
-/// A source queue whose redrive policy sends failures to `dlq`: (source URL, DLQ URL).
-pub async fn source_with_dlq(
-    sqs: &aws_sdk_sqs::Client,
-    source: &str,
-    dlq: &str,
-    fifo: bool,
-) -> (String, String) {
-    use aws_sdk_sqs::types::QueueAttributeName;
-    let fifo_attrs = if fifo {
-        vec![(QueueAttributeName::FifoQueue, "true".to_owned())]
-    } else {
-        vec![]
-    };
-    let dlq_url = create_queue(sqs, dlq, &fifo_attrs).await;
-    let arn = queue_arn(sqs, &dlq_url).await;
-    let mut attrs = fifo_attrs;
-    attrs.push((
-        QueueAttributeName::RedrivePolicy,
-        serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": 3}).to_string(),
-    ));
-    (create_queue(sqs, source, &attrs).await, dlq_url)
-}
-
-/// What the sandbox's Lambda received for `function` in `account_id`, oldest first.
-pub async fn invocations(account_id: &str, function: &str) -> Vec<Value> {
-    let url = format!("{}/moto-api/selfheal/lambda/invocations", endpoint());
-    let body: Value = serde_json::from_str(&http(&url, "GET", None).await).unwrap();
-    body["invocations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["account_id"] == account_id && i["function_name"] == function)
-        .cloned()
-        .collect()
-}
-
-async fn raw_http(url: &str, method: &str, body: &str, headers: &[(&str, &str)]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest

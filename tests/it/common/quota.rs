@@ -1,0 +1,151 @@
+//! The quota function's side of a sandbox account: healers over it, and the Service Quotas and SNS
+//! state the tests set and read.
+
+use super::{endpoint, http, notice, Account, REGION};
+use aws_config::SdkConfig;
+use selfheal::aws::dynamodb::DynamoLedger;
+use selfheal::aws::service_quotas::ServiceQuotas;
+use selfheal::aws::sns::SnsTopic;
+use selfheal::quota::{QuotaHealer, Settings};
+use selfheal::rules::RuleSet;
+use serde_json::Value;
+
+impl Account {
+    /// A fixture's alarm, as raised in this account (the fixtures name 123456789012).
+    pub fn notice(&self, name: &str) -> selfheal::alarm::AlarmNotice {
+        let mut notice = notice(name);
+        notice.account_id = Some(self.id.clone());
+        notice
+    }
+
+    pub fn settings(&self, dry_run: bool) -> Settings {
+        Settings {
+            runbook_base_url: "https://runbooks.example.com/selfheal".into(),
+            topic_display_name: String::new(),
+            dry_run,
+            home_account_id: Some(self.id.clone()),
+            home_region: REGION.into(),
+            escalation_memory_secs: 3600,
+            audit_retention_secs: 3600,
+        }
+    }
+
+    /// The quota function's core wired to this account, with the shipped rules.
+    pub fn healer(&self, dry_run: bool) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
+        self.healer_through(&self.sdk, dry_run)
+    }
+
+    /// The same, with clients built from `sdk` (a fault-injecting proxy, say).
+    pub fn healer_through(
+        &self,
+        sdk: &SdkConfig,
+        dry_run: bool,
+    ) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
+        QuotaHealer::new(
+            ServiceQuotas::new(aws_sdk_servicequotas::Client::new(sdk)),
+            SnsTopic::new(aws_sdk_sns::Client::new(sdk), self.topic_arn.clone()),
+            DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), self.table.clone()),
+            RuleSet::embedded().expect("shipped rules are valid"),
+            self.settings(dry_run),
+        )
+    }
+
+    /// The quota function's core with the rules of `quotas_toml` (and the shipped defaults).
+    pub fn healer_with_rules(
+        &self,
+        quotas_toml: &str,
+    ) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
+        let defaults = include_str!("../../../rules/defaults.toml");
+        let rules = RuleSet::from_sources(
+            &[("defaults.toml", defaults), ("quotas.toml", quotas_toml)],
+            RuleSet::embedded_runbooks(),
+        )
+        .expect("the test's rules are valid");
+        QuotaHealer::new(
+            ServiceQuotas::new(aws_sdk_servicequotas::Client::new(&self.sdk)),
+            SnsTopic::new(aws_sdk_sns::Client::new(&self.sdk), self.topic_arn.clone()),
+            DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.sdk), self.table.clone()),
+            rules,
+            self.settings(false),
+        )
+    }
+
+    /// How Service Quotas behaves for this account (the sandbox's `set-account`).
+    pub async fn set_service_quotas(&self, behaviour: Value) {
+        let mut body = behaviour;
+        body["AccountId"] = Value::from(self.id.clone());
+        body["Region"] = Value::from(REGION);
+        let answer = http(
+            &format!("{}/moto-api/selfheal/servicequotas/set-account", endpoint()),
+            "POST",
+            Some(body),
+        )
+        .await;
+        assert!(answer.contains("\"Account\""), "set-account: {answer}");
+    }
+
+    /// Plays AWS's reviewer with a closed support case; `raised` applies the requested value.
+    pub async fn close_case(&self, request_id: &str, raised: bool) {
+        let body =
+            serde_json::json!({"RequestId": request_id, "Status": "CASE_CLOSED", "Raised": raised});
+        http(
+            &format!("{}/moto-api/selfheal/servicequotas/decide", endpoint()),
+            "POST",
+            Some(body),
+        )
+        .await;
+    }
+
+    /// What the topic's subscribers received, from the sandbox's record.
+    pub async fn deliveries(&self) -> Vec<Value> {
+        let url = format!("{}/moto-api/selfheal/sns/deliveries", endpoint());
+        let body: Value = serde_json::from_str(&http(&url, "GET", None).await).unwrap();
+        body["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["topic_arn"] == self.topic_arn.as_str())
+            .cloned()
+            .collect()
+    }
+
+    pub async fn requests(
+        &self,
+        service: &str,
+        quota: &str,
+    ) -> Vec<aws_sdk_servicequotas::types::RequestedServiceQuotaChange> {
+        self.quotas
+            .list_requested_service_quota_change_history_by_quota()
+            .service_code(service)
+            .quota_code(quota)
+            .send()
+            .await
+            .unwrap()
+            .requested_quotas
+            .unwrap_or_default()
+    }
+
+    /// Sets a quota's applied value, as an earlier approved increase would have.
+    pub async fn set_quota_value(&self, service: &str, quota: &str, value: f64) {
+        let body = serde_json::json!({
+            "AccountId": self.id, "Region": REGION, "ServiceCode": service, "QuotaCode": quota, "Value": value
+        });
+        http(
+            &format!("{}/moto-api/selfheal/servicequotas/set-value", endpoint()),
+            "POST",
+            Some(body),
+        )
+        .await;
+    }
+
+    /// Plays AWS's reviewer: sets a request's status.
+    pub async fn decide_request(&self, request_id: &str, status: &str) {
+        let body = serde_json::json!({"RequestId": request_id, "Status": status});
+        http(
+            &format!("{}/moto-api/selfheal/servicequotas/decide", endpoint()),
+            "POST",
+            Some(body),
+        )
+        .await;
+    }
+}
