@@ -26,6 +26,27 @@ macro_rules! api_error {
     };
 }
 
+/// Every page of a listing (`$send`: the request's paginator, sent), each `$field` item converted.
+macro_rules! every_page {
+    ($send:expr, $operation:literal, $field:ident, $convert:expr) => {{
+        let mut pages = $send;
+        let mut items = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(api_error!($operation))?;
+            items.extend(page.$field.unwrap_or_default().into_iter().map($convert));
+        }
+        items
+    }};
+}
+
+/// The error for an answer without the item it should hold.
+fn empty_answer(operation: &'static str, what: &str) -> QuotaApiError {
+    QuotaApiError::Other {
+        operation,
+        message: format!("the answer holds no {what}"),
+    }
+}
+
 fn quota_info(quota: ServiceQuota) -> QuotaInfo {
     QuotaInfo {
         service_code: quota.service_code.unwrap_or_default(),
@@ -79,19 +100,14 @@ impl QuotaApi for ServiceQuotas {
         &self,
         service_code: &str,
     ) -> Result<Vec<QuotaInfo>, QuotaApiError> {
-        let mut pages = self
+        let pages = self
             .client
             .list_service_quotas()
             .service_code(service_code)
             .max_results(100)
             .into_paginator()
             .send();
-        let mut quotas = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(api_error!("ListServiceQuotas"))?;
-            quotas.extend(page.quotas.unwrap_or_default().into_iter().map(quota_info));
-        }
-        Ok(quotas)
+        Ok(every_page!(pages, "ListServiceQuotas", quotas, quota_info))
     }
 
     async fn get_service_quota(
@@ -110,34 +126,26 @@ impl QuotaApi for ServiceQuotas {
         output
             .quota
             .map(quota_info)
-            .ok_or_else(|| QuotaApiError::Other {
-                operation: "GetServiceQuota",
-                message: "the answer holds no quota".into(),
-            })
+            .ok_or_else(|| empty_answer("GetServiceQuota", "quota"))
     }
 
     async fn list_aws_default_quotas(
         &self,
         service_code: &str,
     ) -> Result<Vec<QuotaInfo>, QuotaApiError> {
-        let mut pages = self
+        let pages = self
             .client
             .list_aws_default_service_quotas()
             .service_code(service_code)
             .max_results(100)
             .into_paginator()
             .send();
-        let mut quotas = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(api_error!("ListAWSDefaultServiceQuotas"))?;
-            quotas.extend(
-                page.quotas
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(default_info),
-            );
-        }
-        Ok(quotas)
+        Ok(every_page!(
+            pages,
+            "ListAWSDefaultServiceQuotas",
+            quotas,
+            default_info
+        ))
     }
 
     async fn get_aws_default_quota(
@@ -156,10 +164,7 @@ impl QuotaApi for ServiceQuotas {
         output
             .quota
             .map(default_info)
-            .ok_or_else(|| QuotaApiError::Other {
-                operation: "GetAWSDefaultServiceQuota",
-                message: "the answer holds no quota".into(),
-            })
+            .ok_or_else(|| empty_answer("GetAWSDefaultServiceQuota", "quota"))
     }
 
     async fn list_requests(
@@ -167,24 +172,19 @@ impl QuotaApi for ServiceQuotas {
         service_code: &str,
         quota_code: &str,
     ) -> Result<Vec<ChangeRequest>, QuotaApiError> {
-        let mut pages = self
+        let pages = self
             .client
             .list_requested_service_quota_change_history_by_quota()
             .service_code(service_code)
             .quota_code(quota_code)
             .into_paginator()
             .send();
-        let mut requests = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(api_error!("ListRequestedServiceQuotaChangeHistoryByQuota"))?;
-            requests.extend(
-                page.requested_quotas
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(change_request),
-            );
-        }
-        Ok(requests)
+        Ok(every_page!(
+            pages,
+            "ListRequestedServiceQuotaChangeHistoryByQuota",
+            requested_quotas,
+            change_request
+        ))
     }
 
     async fn request_increase(
@@ -207,9 +207,6 @@ impl QuotaApi for ServiceQuotas {
         output
             .requested_quota
             .map(change_request)
-            .ok_or_else(|| QuotaApiError::Other {
-                operation: "RequestServiceQuotaIncrease",
-                message: "the answer holds no request".into(),
-            })
+            .ok_or_else(|| empty_answer("RequestServiceQuotaIncrease", "request"))
     }
 }
