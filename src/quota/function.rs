@@ -12,6 +12,8 @@ use crate::settings::FunctionEnvironment;
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::warn;
@@ -133,7 +135,11 @@ impl QuotaFunction {
             .map_or(0, |d| d.as_secs());
         let mut outcomes = Vec::with_capacity(notices.len());
         for notice in &notices {
-            outcomes.push(healer.handle(notice, request_id, now).await?);
+            // Boxed as a trait object: the healer's future nests every read and write it makes,
+            // deeper than rustc's layout query limit (128) once the runtime's futures wrap it.
+            let outcome: Pin<Box<dyn Future<Output = Result<Outcome, HealError>> + Send + '_>> =
+                Box::pin(healer.handle(notice, request_id, now));
+            outcomes.push(outcome.await?);
         }
         Ok(outcomes)
     }
