@@ -7,6 +7,7 @@
 //! the handler and the command line alike.
 
 pub mod alarm;
+#[cfg(feature = "aws")]
 pub mod aws;
 mod call_error;
 mod concurrent;

@@ -8,6 +8,7 @@ pub mod api;
 pub mod custom_resource;
 pub mod desired;
 pub mod event;
+#[cfg(feature = "aws")]
 mod function;
 pub mod guard;
 pub mod metrics;
@@ -17,6 +18,7 @@ pub mod sync;
 pub mod sync_plan;
 pub mod sync_report;
 
+#[cfg(feature = "aws")]
 pub use function::{PrewarmFunction, PrewarmFunctionError};
 pub use guard::PrewarmGuard;
 pub use ping::{ping, PingReport, PingRequest, PING_KEY};

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod catalog;
+#[cfg(feature = "aws")]
 mod function;
 mod heal;
 mod outcome;
@@ -9,6 +10,7 @@ mod plan;
 mod reading;
 mod subject;
 
+#[cfg(feature = "aws")]
 pub use function::{QuotaFunction, QuotaFunctionError};
 pub use heal::{HealError, QuotaHealer, Settings};
 pub use outcome::{Decision, NotificationOutcome, Outcome, RequestOutcome};

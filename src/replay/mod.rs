@@ -6,12 +6,14 @@ pub mod failure_page;
 mod fate;
 mod filter;
 pub mod follow_up;
+#[cfg(feature = "aws")]
 mod function;
 mod request;
 mod summary;
 
 pub use engine::{ReplayError, ReplaySettings, Replayer};
 pub use fate::{message_fate, MessageFacts, MessageFate};
+#[cfg(feature = "aws")]
 pub use function::{ReplayFunction, ReplayFunctionError};
 pub use request::{Filter, JsonField, OneOrMany, ReplayRequest};
 pub use summary::{PreviewMessage, ReplaySummary};
