@@ -2,7 +2,10 @@
 memory (VmHWM) at that moment. Runs are interleaved so that every binary sees the same machine.
 
     cargo build --release -p selfheal --bin quota-alarm --bin dlq-replay --bin prewarm -p bare-clients
-    .venv/bin/python benchmarks/cold_start.py [--runs 30] [--python]
+    .venv/bin/python benchmarks/cold_start.py [--runs 30] [--python] [--baseline DIR]
+
+`--baseline DIR` adds the three functions of another build (say, a worktree of the previous commit,
+`DIR` its `target/release`) to the same interleaved runs, so that a change is measured side by side.
 
 `bare-clients` (benchmarks/bare-clients) only loads aws-config and builds the same SDK clients;
 `--python` adds a Python function that builds the same boto3 clients (what existing tools run on).
@@ -86,6 +89,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--python", action="store_true", help="also measure a boto3 function")
     parser.add_argument("--target", default=str(ROOT / "target" / "release"))
+    parser.add_argument("--baseline", help="another build's target/release, measured in the same runs")
     args = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
@@ -105,6 +109,9 @@ def main() -> None:
         "prewarm": [f"{args.target}/prewarm"],
         "bare-clients": [f"{args.target}/bare-clients"],
     }
+    if args.baseline:
+        for name in ("quota-alarm", "dlq-replay", "prewarm"):
+            subjects[f"{name}@base"] = [f"{args.baseline}/{name}"]
     if args.python:
         subjects["python-boto3"] = [sys.executable, "-c", PYTHON_FUNCTION]
     results: dict[str, list[tuple[float, int]]] = {name: [] for name in subjects}
@@ -114,15 +121,18 @@ def main() -> None:
         for name, command in subjects.items():
             results[name].append(measure(command, env))
 
-    print(f"{'binary':<14} {'median ms':>9} {'p90 ms':>8} {'min ms':>7} {'peak MB':>8}  ({args.runs} interleaved runs)")
+    print(f"{'binary':<18} {'median ms':>9} {'p90 ms':>8} {'min ms':>7} {'peak MB':>8}  ({args.runs} interleaved runs)")
     medians = {}
     for name, samples in results.items():
         times = sorted(t for t, _ in samples)
         mem = statistics.median(m for _, m in samples) / 1024
         medians[name] = statistics.median(times)
         p90 = times[int(len(times) * 0.9) - 1]
-        print(f"{name:<14} {medians[name]:>9.2f} {p90:>8.2f} {times[0]:>7.2f} {mem:>8.1f}")
+        print(f"{name:<18} {medians[name]:>9.2f} {p90:>8.2f} {times[0]:>7.2f} {mem:>8.1f}")
     print(f"\nquota-alarm / bare-clients (median): {medians['quota-alarm'] / medians['bare-clients']:.3f}")
+    if args.baseline:
+        for name in ("quota-alarm", "dlq-replay", "prewarm"):
+            print(f"{name} / baseline (median): {medians[name] / medians[name + '@base']:.3f}")
     server.shutdown()
 
 
