@@ -1,7 +1,7 @@
 """Cold start of Lambda runtime clients: process start to the first poll of the runtime API, and peak
 memory (VmHWM) at that moment. Runs are interleaved so that every binary sees the same machine.
 
-    cargo build --release -p selfheal --bin quota-alarm --bin dlq-replay --bin prewarm -p bare-clients
+    cargo build --release -p selfheal --bin quota-alarm --bin dlq-replay --bin prewarm -p bare-clients --bin bare-clients
     .venv/bin/python benchmarks/cold_start.py [--runs 30] [--python] [--baseline DIR]
 
 `--baseline DIR` adds the three functions of another build (say, a worktree of the previous commit,

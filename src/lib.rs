@@ -3,8 +3,8 @@
 //! The library holds the logic; `handlers/` holds one thin binary per function and `src/bin/selfheal/`
 //! the command line. Each feature folder (`quota`, `replay`, `prewarm`) reads state through small
 //! capability traits, decides in a pure value that can be printed and tested, then acts; its
-//! `function.rs` only wires the adapters of `aws` (one per SDK client) to it, once per container, for
-//! the handler and the command line alike.
+//! `function.rs` only wires the adapters of `aws` (one per SDK client) to it, once per container at
+//! the first event (off the cold-start path), for the handler and the command line alike.
 
 pub mod alarm;
 #[cfg(feature = "aws")]

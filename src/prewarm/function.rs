@@ -1,5 +1,6 @@
 //! The pre-warm function's wiring, for the handler and the command line: the AWS adapters, built
-//! once per container, handed to the core (`sync`, `ping`, `event`, `custom_resource`).
+//! once per container at their first use, handed to the core (`sync`, `ping`, `event`,
+//! `custom_resource`).
 
 use super::custom_resource::{self, CustomResourceRequest};
 use super::event::{classify, PrewarmEvent, PrewarmEventError};
@@ -16,6 +17,7 @@ use aws_config::SdkConfig;
 use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest;
 use lambda_runtime::Diagnostic;
 use serde_json::{json, Value};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::{error, info};
 
@@ -65,13 +67,15 @@ impl From<PrewarmFunctionError> for Diagnostic {
     }
 }
 
-/// The adapters, built in `new` (once per container); the rules are parsed at every sync, which
-/// runs daily or at deploy time, never on a ping's path.
+/// The SDK clients are built at the first use, once per container, so that none sits between
+/// process start and the first poll (`benchmarks/cold_start.py`); the rules are parsed at every sync,
+/// which runs daily or at deploy time, never on a ping's path.
 pub struct PrewarmFunction {
+    sdk: SdkConfig,
     environment: PrewarmEnvironment,
     rules: Option<RuleSet>,
-    lambda: Lambda,
-    eventbridge: EventBridge,
+    lambda: OnceLock<Lambda>,
+    eventbridge: OnceLock<EventBridge>,
 }
 
 fn now_ms() -> u64 {
@@ -83,10 +87,11 @@ fn now_ms() -> u64 {
 impl PrewarmFunction {
     pub fn new(sdk: SdkConfig, environment: PrewarmEnvironment) -> Self {
         PrewarmFunction {
+            sdk,
             environment,
             rules: None,
-            lambda: Lambda::new(aws_sdk_lambda::Client::new(&sdk)),
-            eventbridge: EventBridge::new(aws_sdk_eventbridge::Client::new(&sdk)),
+            lambda: OnceLock::new(),
+            eventbridge: OnceLock::new(),
         }
     }
 
@@ -95,6 +100,16 @@ impl PrewarmFunction {
             rules: Some(rules),
             ..Self::new(sdk, environment)
         }
+    }
+
+    fn lambda(&self) -> &Lambda {
+        self.lambda
+            .get_or_init(|| Lambda::new(aws_sdk_lambda::Client::new(&self.sdk)))
+    }
+
+    fn eventbridge(&self) -> &EventBridge {
+        self.eventbridge
+            .get_or_init(|| EventBridge::new(aws_sdk_eventbridge::Client::new(&self.sdk)))
     }
 
     /// Handles one event; `invoked_arn` is this function's ARN, the target of rules above concurrency 1.
@@ -125,7 +140,7 @@ impl PrewarmFunction {
 
     /// One round of pings, logged.
     pub async fn ping(&self, request: &PingRequest) -> PingReport {
-        let report = ping(&self.lambda, request).await;
+        let report = ping(self.lambda(), request).await;
         for failure in &report.failures {
             error!(target = %report.target, ping = failure.ping, kind = ?failure.kind, error = %failure.message, "ping failed");
         }
@@ -168,7 +183,7 @@ impl PrewarmFunction {
                 .or_else(|| invoked_arn.map(str::to_owned)),
             dry_run: dry_run || self.environment.dry_run,
         };
-        Syncer::new(self.eventbridge.clone(), self.lambda.clone(), settings)
+        Syncer::new(self.eventbridge().clone(), self.lambda().clone(), settings)
             .sync(rules)
             .await
     }

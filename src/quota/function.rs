@@ -1,5 +1,5 @@
 //! The quota function's wiring, for the handler and the command line: the AWS adapters, built once
-//! per container, handed to the core (`QuotaHealer`).
+//! per container at the first event, handed to the core (`QuotaHealer`).
 
 use crate::alarm::{parse_alarm_event, AlarmEventError};
 use crate::aws::dynamodb::DynamoLedger;
@@ -55,15 +55,14 @@ impl From<QuotaFunctionError> for Diagnostic {
     }
 }
 
-/// The adapters, built in `new` (once per container); the rules and the healer at the first event,
-/// so that parsing the rules is not on the cold-start path, and because the invocation's ARN names
-/// the home account when the environment does not.
+/// Everything is built at the first event, once per container: the rules (parsing them), the SDK
+/// clients (about a millisecond, `benchmarks/cold_start.py`) and the healer over them, so that none of
+/// it sits between process start and the first poll; and the invocation's ARN names the home account
+/// when the environment does not.
 pub struct QuotaFunction {
+    sdk: SdkConfig,
     environment: FunctionEnvironment,
     rules: Option<RuleSet>,
-    quotas: ServiceQuotas,
-    topic: SnsTopic,
-    ledger: DynamoLedger,
     healer: OnceLock<Result<Healer, RulesError>>,
 }
 
@@ -71,17 +70,9 @@ impl QuotaFunction {
     /// With the rules compiled into the binary.
     pub fn new(sdk: SdkConfig, environment: FunctionEnvironment) -> Self {
         QuotaFunction {
-            rules: None,
-            quotas: ServiceQuotas::new(aws_sdk_servicequotas::Client::new(&sdk)),
-            topic: SnsTopic::new(
-                aws_sdk_sns::Client::new(&sdk),
-                environment.topic_arn.clone(),
-            ),
-            ledger: DynamoLedger::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                environment.table_name.clone(),
-            ),
+            sdk,
             environment,
+            rules: None,
             healer: OnceLock::new(),
         }
     }
@@ -107,9 +98,15 @@ impl QuotaFunction {
                     .map(str::to_owned);
             }
             Ok(QuotaHealer::new(
-                self.quotas.clone(),
-                self.topic.clone(),
-                self.ledger.clone(),
+                ServiceQuotas::new(aws_sdk_servicequotas::Client::new(&self.sdk)),
+                SnsTopic::new(
+                    aws_sdk_sns::Client::new(&self.sdk),
+                    self.environment.topic_arn.clone(),
+                ),
+                DynamoLedger::new(
+                    aws_sdk_dynamodb::Client::new(&self.sdk),
+                    self.environment.table_name.clone(),
+                ),
                 rules,
                 settings,
             ))

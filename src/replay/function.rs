@@ -1,5 +1,5 @@
 //! The replay function's wiring, for the handler and the command line: the AWS adapters, built once
-//! per container, handed to the core (`Replayer`, then `follow_up`).
+//! per container at the first request, handed to the core (`Replayer`, then `follow_up`).
 
 use super::follow_up::{follow_up, RunContext};
 use super::{ReplayError, ReplayRequest, ReplaySettings, ReplaySummary, Replayer};
@@ -68,17 +68,21 @@ impl From<ReplayFunctionError> for Diagnostic {
     }
 }
 
-/// The adapters, built in `new` (once per container); the rules and the replayer at the first
-/// request, so that parsing them is not on the cold-start path.
+/// Everything is built at the first request, once per container: the rules, the SDK clients and the
+/// replayer over them, so that none of it sits between process start and the first poll
+/// (`benchmarks/cold_start.py`).
 pub struct ReplayFunction {
+    sdk: SdkConfig,
     environment: FunctionEnvironment,
-    region: String,
     rules: Option<RuleSet>,
-    sqs: Sqs,
-    lambda: Lambda,
+    wired: OnceLock<Result<Wired, RulesError>>,
+}
+
+/// The replayer, and the ledger and topic of its follow-up.
+struct Wired {
+    replayer: Replay,
     ledger: DynamoLedger,
     topic: SnsTopic,
-    replayer: OnceLock<Result<Replay, RulesError>>,
 }
 
 fn now_ms() -> u64 {
@@ -90,20 +94,10 @@ fn now_ms() -> u64 {
 impl ReplayFunction {
     pub fn new(sdk: SdkConfig, environment: FunctionEnvironment) -> Self {
         ReplayFunction {
-            region: sdk.region().map_or("unknown", |r| r.as_ref()).to_owned(),
-            rules: None,
-            sqs: Sqs::new(aws_sdk_sqs::Client::new(&sdk)),
-            lambda: Lambda::new(aws_sdk_lambda::Client::new(&sdk)),
-            ledger: DynamoLedger::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                environment.table_name.clone(),
-            ),
-            topic: SnsTopic::new(
-                aws_sdk_sns::Client::new(&sdk),
-                environment.topic_arn.clone(),
-            ),
+            sdk,
             environment,
-            replayer: OnceLock::new(),
+            rules: None,
+            wired: OnceLock::new(),
         }
     }
 
@@ -114,19 +108,30 @@ impl ReplayFunction {
         }
     }
 
-    fn replayer(&self) -> Result<&Replay, ReplayFunctionError> {
-        let built = self.replayer.get_or_init(|| {
+    fn wired(&self) -> Result<&Wired, ReplayFunctionError> {
+        let built = self.wired.get_or_init(|| {
             let rules = match &self.rules {
                 Some(rules) => rules.clone(),
                 None => RuleSet::embedded()?,
             };
-            Ok(Replayer::new(
-                self.sqs.clone(),
-                self.lambda.clone(),
-                self.ledger.clone(),
-                rules,
-                ReplaySettings::default(),
-            ))
+            let ledger = DynamoLedger::new(
+                aws_sdk_dynamodb::Client::new(&self.sdk),
+                self.environment.table_name.clone(),
+            );
+            Ok(Wired {
+                replayer: Replayer::new(
+                    Sqs::new(aws_sdk_sqs::Client::new(&self.sdk)),
+                    Lambda::new(aws_sdk_lambda::Client::new(&self.sdk)),
+                    ledger.clone(),
+                    rules,
+                    ReplaySettings::default(),
+                ),
+                ledger,
+                topic: SnsTopic::new(
+                    aws_sdk_sns::Client::new(&self.sdk),
+                    self.environment.topic_arn.clone(),
+                ),
+            })
         });
         built
             .as_ref()
@@ -142,7 +147,8 @@ impl ReplayFunction {
     ) -> Result<ReplaySummary, ReplayFunctionError> {
         let request = ReplayRequest::parse(event).map_err(ReplayError::InvalidRequest)?;
         let deadline = deadline_ms.map(|d| Instant::now() + remaining(d, now_ms()));
-        let summary = self.replayer()?.replay(&request, deadline, now_ms).await?;
+        let wired = self.wired()?;
+        let summary = wired.replayer.replay(&request, deadline, now_ms).await?;
         let settings = &self.environment.settings;
         let context = RunContext {
             request_id,
@@ -150,7 +156,7 @@ impl ReplayFunction {
                 .home_account_id
                 .as_deref()
                 .unwrap_or("unknown-account"),
-            region: &self.region,
+            region: self.sdk.region().map_or("unknown", |r| r.as_ref()),
             rendering: Rendering {
                 runbook_base_url: &settings.runbook_base_url,
                 topic_display_name: &settings.topic_display_name,
@@ -158,7 +164,7 @@ impl ReplayFunction {
             audit_retention_secs: settings.audit_retention_secs,
             now: now_ms() / 1000,
         };
-        follow_up(&self.ledger, &self.topic, &summary, &context).await;
+        follow_up(&wired.ledger, &wired.topic, &summary, &context).await;
         Ok(summary)
     }
 }
