@@ -10,6 +10,8 @@ pub mod alarm;
 #[cfg(feature = "aws")]
 pub mod aws;
 mod call_error;
+#[cfg(feature = "aws")]
+mod clock;
 mod concurrent;
 pub mod escalation;
 mod function_error;

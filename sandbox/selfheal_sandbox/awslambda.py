@@ -14,9 +14,11 @@ itself can be: `{"account_id": ..., "function": name, "delay_ms": 200, "fail": "
 function error (200 with `X-Amz-Function-Error: Unhandled`).
 
 moto appends a second statement when `AddPermission` repeats a statement id; Lambda refuses it with
-`ResourceConflictException` (409), "The statement id (...) provided already exists. Please provide a new
-statement id, or remove the existing statement." (Lambda API Reference, AddPermission, Errors; the message
-as the AWS CLI prints it). The sandbox does the same.
+`ResourceConflictException` (409: botocore `lambda` model, AddPermission errors), "The statement id (...)
+provided already exists. Please provide a new statement id, or remove the existing statement." (the
+message as the AWS CLI prints it). Each permission is specific to the ARN the `Qualifier` names (the same
+model's AddPermission documentation), so an id may repeat across versions and aliases. The sandbox does
+the same.
 """
 
 from __future__ import annotations

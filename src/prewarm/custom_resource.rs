@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 /// The custom resource's id: stable, so that an update never looks like a replacement to CloudFormation.
 pub const PHYSICAL_RESOURCE_ID: &str = "selfheal-prewarm-rules";
 
-/// CloudFormation truncates nothing and refuses a response over 4096 bytes; the reason is kept well
-/// inside that.
+/// The whole response body may hold at most 4096 bytes (CloudFormation User Guide, "Custom resource
+/// response objects"); the reason is kept well inside that.
 const MAX_REASON_BYTES: usize = 1000;
 
 /// The fields of a request the response must echo.

@@ -10,6 +10,7 @@ use super::{ping, SyncReport, SyncSettings, Syncer};
 use crate::aws::cfn_response::{put_response, CfnResponseError};
 use crate::aws::eventbridge::EventBridge;
 use crate::aws::lambda::Lambda;
+use crate::clock::now_ms;
 use crate::function_error::{FunctionError, Retry};
 use crate::rules::{PrewarmRule, RuleSet, RulesError};
 use crate::settings::PrewarmEnvironment;
@@ -18,7 +19,6 @@ use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest;
 use lambda_runtime::Diagnostic;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::{error, info};
 
 #[derive(Debug, thiserror::Error)]
@@ -76,12 +76,6 @@ pub struct PrewarmFunction {
     rules: Option<RuleSet>,
     lambda: OnceLock<Lambda>,
     eventbridge: OnceLock<EventBridge>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl PrewarmFunction {

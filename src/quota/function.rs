@@ -5,6 +5,7 @@ use crate::alarm::{parse_alarm_event, AlarmEventError};
 use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::service_quotas::ServiceQuotas;
 use crate::aws::sns::SnsTopic;
+use crate::clock::now_ms;
 use crate::function_error::{FunctionError, Retry};
 use crate::quota::{HealError, Outcome, QuotaHealer};
 use crate::rules::{RuleSet, RulesError};
@@ -15,7 +16,6 @@ use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::warn;
 
 type Healer = QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger>;
@@ -127,9 +127,7 @@ impl QuotaFunction {
         let notices =
             parse_alarm_event(event).inspect_err(|e| warn!(error = %e, "event rejected"))?;
         let healer = self.healer(invoked_function_arn)?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = now_ms() / 1000;
         let mut outcomes = Vec::with_capacity(notices.len());
         for notice in &notices {
             // Boxed as a trait object: the healer's future nests every read and write it makes,

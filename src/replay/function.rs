@@ -7,6 +7,7 @@ use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::lambda::Lambda;
 use crate::aws::sns::SnsTopic;
 use crate::aws::sqs::Sqs;
+use crate::clock::now_ms;
 use crate::escalation::Rendering;
 use crate::function_error::{FunctionError, Retry};
 use crate::rules::{RuleSet, RulesError};
@@ -15,7 +16,7 @@ use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 use std::sync::OnceLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// Time left before `deadline_ms`. Lambda sends milliseconds since the epoch; `cargo lambda watch`
 /// (1.9) sends the timeout itself (600000), which as a date would be 1970: a value that small is taken
@@ -83,12 +84,6 @@ struct Wired {
     replayer: Replay,
     ledger: DynamoLedger,
     topic: SnsTopic,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl ReplayFunction {
