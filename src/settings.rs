@@ -33,6 +33,10 @@ pub struct FunctionEnvironment {
     pub topic_arn: String,
     pub table_name: String,
     pub settings: Settings,
+    /// `AWS_LAMBDA_FUNCTION_NAME` and `AWS_LAMBDA_FUNCTION_VERSION`, which Lambda sets for every
+    /// function: what the replay function invokes to go on past its deadline.
+    pub own_function_name: Option<String>,
+    pub own_function_version: Option<String>,
 }
 
 /// Reads a variable through `lookup`, so tests need not touch the process environment.
@@ -48,6 +52,8 @@ pub fn function_environment(
     Ok(FunctionEnvironment {
         topic_arn: required(TOPIC_ARN)?,
         table_name: required(TABLE_NAME)?,
+        own_function_name: lookup("AWS_LAMBDA_FUNCTION_NAME").filter(|v| !v.is_empty()),
+        own_function_version: lookup("AWS_LAMBDA_FUNCTION_VERSION").filter(|v| !v.is_empty()),
         settings: Settings {
             runbook_base_url: lookup(RUNBOOK_BASE_URL)
                 .filter(|v| !v.is_empty())

@@ -48,14 +48,6 @@ pub struct DlqMessage {
 pub const REPLAY_COUNT: &str = "selfheal-replay-count";
 
 impl DlqMessage {
-    /// Lambda's `ErrorCode` for a message of a Lambda async DLQ.
-    pub fn error_code(&self) -> Option<String> {
-        self.message_attributes
-            .get("ErrorCode")?
-            .string_value
-            .clone()
-    }
-
     pub fn age_seconds(&self, now_ms: u64) -> Option<u64> {
         let sent: u64 = self.attributes.get("SentTimestamp")?.parse().ok()?;
         Some(now_ms.saturating_sub(sent) / 1000)

@@ -1,25 +1,27 @@
-//! The replay loop: receive, deliver, delete only what was delivered, release the rest.
+//! The replay loop: several receive → deliver → delete pipelines over one DLQ, deleting only what was
+//! delivered and releasing the rest.
 
-use super::api::{
-    Attribute, AwsCallError, BatchResult, DlqMessage, FunctionApi, Outgoing, QueueApi, QueueInfo,
-    Receipt, REPLAY_COUNT,
-};
+use super::api::{AwsCallError, DlqMessage, FunctionApi, QueueApi, QueueInfo, Receipt};
+use super::dead_letter::{read_dead_letter, route, DeadLetter, Destination, OwnScope};
+use super::deliver::{to_function, to_queue, Delivery, Failure};
 use super::fate::{message_fate, MessageFacts, MessageFate};
-use super::request::ReplayRequest;
+use super::pace::Pacer;
+use super::request::{queue_location, ReplayRequest};
 use super::summary::{PreviewMessage, ReplaySummary};
 use crate::ledger::{LedgerError, ReplayCounts};
 use crate::rules::{DlqRule, DlqTarget, RuleSet};
 use crate::text::cut_chars;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
-/// SQS takes at most 10 message attributes.
-const MAX_ATTRIBUTES: usize = 10;
 const PREVIEW_MESSAGES: usize = 5;
 const PREVIEW_BODY_CHARS: usize = 200;
-/// Empty receives in a row (the last one long-polling) before the DLQ is taken to be empty.
+/// Empty receives in a row (the later ones long-polling) before a pipeline takes the DLQ to be empty.
 const EMPTY_RECEIVES: u32 = 3;
+/// Release requests in flight at once at the end of a run.
+const RELEASES_IN_FLIGHT: usize = 8;
 
 /// Why a replay could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,12 @@ pub enum ReplayError {
     InvalidRequest(String),
     #[error("queue {queue:?} is not a replayable DLQ in rules/ (allowed: {allowed})")]
     QueueNotAllowed { queue: String, allowed: String },
+    #[error("queue {queue:?} is in {named}, but this function replays only {own}'s queues; nothing was moved")]
+    QueueElsewhere {
+        queue: String,
+        named: String,
+        own: String,
+    },
     #[error("dead-letter queue {0:?} does not exist")]
     QueueMissing(String),
     #[error("target {0} does not exist; nothing was moved")]
@@ -45,7 +53,7 @@ impl ReplayError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => "InvalidRequest",
-            Self::QueueNotAllowed { .. } => "QueueNotAllowed",
+            Self::QueueNotAllowed { .. } | Self::QueueElsewhere { .. } => "QueueNotAllowed",
             Self::QueueMissing(_) => "QueueMissing",
             Self::TargetMissing(_) | Self::TargetAmbiguous(_) => "TargetMissing",
             Self::Api(_) => "AwsError",
@@ -60,6 +68,11 @@ pub struct ReplaySettings {
     pub deadline_margin: Duration,
     /// How long a replay count is remembered for messages re-invoked into a function.
     pub replay_memory_secs: u64,
+    /// Receive → deliver → delete pipelines in flight at once over a standard queue (a FIFO queue gets
+    /// one, so that each group keeps its order).
+    pub pipelines: usize,
+    /// The Region the clients act in, when known: a queue or target named in another is refused.
+    pub region: Option<String>,
 }
 
 impl Default for ReplaySettings {
@@ -67,11 +80,14 @@ impl Default for ReplaySettings {
         ReplaySettings {
             deadline_margin: Duration::from_secs(5),
             replay_memory_secs: 14 * 24 * 3600,
+            pipelines: 8,
+            region: None,
         }
     }
 }
 
-/// Where the messages go.
+/// Where messages go, resolved.
+#[derive(Clone, Debug)]
 enum Target {
     Function {
         name: String,
@@ -96,6 +112,21 @@ impl Target {
     }
 }
 
+fn destination_label(destination: &Destination, rule_target: &str) -> String {
+    match destination {
+        Destination::RuleTarget => rule_target.to_owned(),
+        Destination::Function {
+            name,
+            qualifier: Some(q),
+        } => format!("function:{name}:{q}"),
+        Destination::Function {
+            name,
+            qualifier: None,
+        } => format!("function:{name}"),
+        Destination::Queue { name } => format!("queue:{name}"),
+    }
+}
+
 pub struct Replayer<Q, F, L> {
     queues: Q,
     functions: F,
@@ -104,27 +135,47 @@ pub struct Replayer<Q, F, L> {
     settings: ReplaySettings,
 }
 
-/// One run's bookkeeping.
+/// What every pipeline of a run reads.
+struct RunContext<'a, N> {
+    request: &'a ReplayRequest,
+    rule: &'a DlqRule,
+    dlq: &'a QueueInfo,
+    scope: OwnScope,
+    deadline: Option<Instant>,
+    now_ms: &'a N,
+    /// Messages this run may receive.
+    limit: u64,
+    /// Resolved targets, by destination; a target that does not exist is its failure code.
+    targets: Mutex<HashMap<Destination, Result<Target, Failure>>>,
+    rule_target_label: String,
+}
+
+/// One run's bookkeeping, shared by its pipelines.
 struct Run {
     summary: ReplaySummary,
     /// Message ids handled this run, to count SQS's duplicate deliveries.
     seen: HashSet<String>,
     /// Receipts to make visible again at the end: filtered, poison, failed.
     to_release: Vec<Receipt>,
-    /// Delivered messages still to delete.
-    to_delete: Vec<Receipt>,
     /// FIFO groups with an undelivered message: later messages of the group wait.
     blocked_groups: HashSet<String>,
-    started: Instant,
-    delivered_at: Vec<Instant>,
+    /// Messages received plus those asked for by receives in flight: never above the limit.
+    reserved: u64,
+    pacer: Option<Pacer>,
+    /// Why the run stops, once one pipeline has found out.
+    stopped_by: Option<&'static str>,
 }
 
 impl Run {
-    /// A message received for the first time this run: its error code and age in the summary.
-    fn count_received(&mut self, message: &DlqMessage, now_ms: u64) {
+    /// A message received for the first time this run: its shape, error and age in the summary.
+    fn count_received(&mut self, message: &DlqMessage, letter: &DeadLetter, now_ms: u64) {
         let summary = &mut self.summary;
         summary.received += 1;
-        if let Some(code) = message.error_code() {
+        *summary
+            .shapes
+            .entry(letter.shape.label().into())
+            .or_default() += 1;
+        if let Some(code) = letter.error_label() {
             *summary.error_codes.entry(code).or_default() += 1;
         }
         if let Some(age) = message.age_seconds(now_ms) {
@@ -134,6 +185,37 @@ impl Run {
                 Some(summary.newest_age_seconds.map_or(age, |n| n.min(age)));
         }
     }
+
+    fn fail(&mut self, message: &DlqMessage, code: &str) {
+        self.summary.failed += 1;
+        *self
+            .summary
+            .failure_reasons
+            .entry(code.to_owned())
+            .or_default() += 1;
+        if let Some(group) = message.group_id() {
+            self.blocked_groups.insert(group.to_owned());
+        }
+        self.to_release.push(receipt(message));
+    }
+
+    fn stop(&mut self, reason: &'static str) {
+        self.stopped_by.get_or_insert(reason);
+    }
+}
+
+fn lock(run: &Mutex<Run>) -> MutexGuard<'_, Run> {
+    // A pipeline never panics while holding the lock; if one did, the counts are still the best record.
+    run.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A message on its way, with where it goes.
+struct Planned {
+    message: DlqMessage,
+    payload: String,
+    replays: u32,
+    destination: Destination,
+    keep_attributes: bool,
 }
 
 impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
@@ -155,11 +237,11 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
 
     /// Runs one replay until the DLQ is empty, `max` is reached or `deadline` is near.
     /// `now_ms` gives the wall clock (for message ages and the ledger).
-    pub async fn replay(
+    pub async fn replay<N: Fn() -> u64 + Send + Sync>(
         &self,
         request: &ReplayRequest,
         deadline: Option<Instant>,
-        now_ms: impl Fn() -> u64 + Send + Sync,
+        now_ms: N,
     ) -> Result<ReplaySummary, ReplayError> {
         let name = request.queue_name().to_owned();
         let rule = self
@@ -182,101 +264,478 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
                 ReplayError::Api(e)
             }
         })?;
-        let target = self.resolve_target(rule, &dlq).await?;
-        let mut run = Run {
+        let scope = self.own_scope(&dlq);
+        refuse_other_location(request, &scope)?;
+        let rule_target = self.resolve_rule_target(rule, &dlq).await?;
+        let rule_target_label = rule_target
+            .as_ref()
+            .map_or_else(|| "named in messages".to_owned(), Target::label);
+        let mut targets = HashMap::new();
+        if let Some(target) = rule_target {
+            targets.insert(Destination::RuleTarget, Ok(target));
+        }
+        let received_before = request
+            .continuation
+            .as_ref()
+            .map_or(0, |c| c.received_before);
+        let context = RunContext {
+            request,
+            rule,
+            dlq: &dlq,
+            scope,
+            deadline,
+            now_ms: &now_ms,
+            limit: request
+                .max
+                .map_or(u64::MAX, |max| max.saturating_sub(received_before)),
+            targets: Mutex::new(targets),
+            rule_target_label: rule_target_label.clone(),
+        };
+        let run = Mutex::new(Run {
             summary: ReplaySummary {
                 queue: dlq.name.clone(),
-                target: target.label(),
+                target: rule_target_label,
                 dry_run: request.dry_run,
                 keep_copy: request.keep_copy,
                 ..Default::default()
             },
             seen: HashSet::new(),
             to_release: Vec::new(),
-            to_delete: Vec::new(),
             blocked_groups: HashSet::new(),
-            started: Instant::now(),
-            delivered_at: Vec::new(),
+            reserved: 0,
+            pacer: request.rate.map(Pacer::new),
+            stopped_by: None,
+        });
+        let started = Instant::now();
+        let pipelines = if dlq.fifo {
+            1
+        } else {
+            self.settings.pipelines.max(1)
         };
-        info!(function = "dlq-replay", queue = %dlq.name, target = %run.summary.target, dry_run = request.dry_run, "replay started");
-        let limit = request.max.unwrap_or(u64::MAX);
+        info!(function = "dlq-replay", queue = %dlq.name, target = %context.rule_target_label, dry_run = request.dry_run, pipelines, "replay started");
+        let results =
+            crate::concurrent::join_all((0..pipelines).map(|_| self.pipeline(&context, &run)))
+                .await;
+        let mut run = run.into_inner().unwrap_or_else(|p| p.into_inner());
+        // Whatever happened, what was held is made visible again: nothing stays hidden.
+        self.release(&dlq, std::mem::take(&mut run.to_release))
+            .await;
+        if let Some(error) = results.into_iter().find_map(Result::err) {
+            return Err(error);
+        }
+        let mut summary = run.summary;
+        summary.stopped_by = run.stopped_by.unwrap_or("empty").into();
+        summary.remaining = self.queues.depth(&dlq.url).await.ok();
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        info!(
+            function = "dlq-replay",
+            queue = %dlq.name,
+            dry_run = request.dry_run,
+            replayed = summary.replayed,
+            failed = summary.failed,
+            skipped = summary.skipped_by_filter,
+            poison = summary.poison,
+            remaining = summary.remaining,
+            stopped_by = %summary.stopped_by,
+            "replay finished"
+        );
+        Ok(summary)
+    }
+
+    /// The account of the DLQ (from its URL) and the clients' Region.
+    fn own_scope(&self, dlq: &QueueInfo) -> OwnScope {
+        let location = queue_location(&dlq.url);
+        OwnScope {
+            account_id: location.account_id,
+            region: self.settings.region.clone().or(location.region),
+        }
+    }
+
+    /// One pipeline: receive, decide, deliver, and delete the last batch's delivered messages alongside
+    /// the next receive; until the run stops.
+    async fn pipeline<N: Fn() -> u64 + Send + Sync>(
+        &self,
+        context: &RunContext<'_, N>,
+        run: &Mutex<Run>,
+    ) -> Result<(), ReplayError> {
+        let dlq = context.dlq;
+        let mut to_delete: Vec<Receipt> = Vec::new();
         let mut empty = 0;
         let result = loop {
-            if run.summary.received >= limit {
-                break Ok("max");
-            }
-            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if remaining.is_some_and(|r| r <= self.settings.deadline_margin) {
-                break Ok("deadline");
+            let remaining = context
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            let want = {
+                let mut run = lock(run);
+                if run.stopped_by.is_some() {
+                    break Ok(());
+                }
+                if run.reserved >= context.limit {
+                    run.stop("max");
+                    break Ok(());
+                }
+                if remaining.is_some_and(|r| r <= self.settings.deadline_margin) {
+                    run.stop("deadline");
+                    break Ok(());
+                }
+                let batch_limit = run.pacer.as_ref().map_or(10, Pacer::batch_limit) as u64;
+                let want = (context.limit - run.reserved).min(batch_limit);
+                // Under a `rate`, a batch is given its send time before it is received, so that no
+                // message is taken from the DLQ that could not be delivered before the deadline.
+                let send_at = run
+                    .pacer
+                    .as_mut()
+                    .map(|pacer| pacer.schedule(want as usize, Instant::now()));
+                let too_late = |at: Instant| {
+                    context
+                        .deadline
+                        .is_some_and(|d| at + self.settings.deadline_margin >= d)
+                };
+                if send_at.is_some_and(too_late) {
+                    run.stop("deadline");
+                    break Ok(());
+                }
+                run.reserved += want;
+                (want, send_at)
+            };
+            let (want, send_at) = want;
+            if let Some(at) = send_at {
+                tokio::time::sleep_until(at.into()).await;
             }
             // Received messages stay invisible for the rest of the run (they are released at the end),
             // and come back by themselves if the run dies.
             let visibility = remaining.map_or(300, |r| (r.as_secs() + 30).clamp(30, 43_200)) as i32;
-            let want = (limit - run.summary.received).min(10) as i32;
             let wait = if empty > 0 { 1 } else { 0 };
-            // The last batch's deletes travel alongside the next receive.
-            let pending = std::mem::take(&mut run.to_delete);
+            let pending = std::mem::take(&mut to_delete);
             let (received, deleted) = tokio::join!(
-                self.queues.receive(&dlq.url, want, visibility, wait),
-                self.delete_receipts(&dlq, &pending),
+                self.queues.receive(&dlq.url, want as i32, visibility, wait),
+                self.delete_receipts(dlq, &pending),
             );
-            run.summary.delivered_not_deleted += pending.len() as u64 - deleted;
-            let batch = match received {
-                Ok(batch) => batch,
-                Err(e) => break Err(ReplayError::Api(e)),
+            let batch = {
+                let mut run = lock(run);
+                run.summary.delivered_not_deleted += pending.len() as u64 - deleted;
+                match received {
+                    Ok(batch) => {
+                        run.reserved -= want - (batch.len() as u64).min(want);
+                        batch
+                    }
+                    Err(e) => {
+                        run.reserved -= want;
+                        run.stop("error");
+                        break Err(ReplayError::Api(e));
+                    }
+                }
             };
             if batch.is_empty() {
                 // Short polling may miss messages; stop only when the queue says none are visible.
                 empty += 1;
                 let visible = match self.queues.visible(&dlq.url).await {
                     Ok(visible) => visible,
-                    Err(e) => break Err(ReplayError::Api(e)),
+                    Err(e) => {
+                        lock(run).stop("error");
+                        break Err(ReplayError::Api(e));
+                    }
                 };
                 if visible == 0 || empty >= EMPTY_RECEIVES {
-                    break Ok("empty");
+                    lock(run).stop("empty");
+                    break Ok(());
                 }
                 continue;
             }
             empty = 0;
-            if let Err(e) = self
-                .handle_batch(request, rule, &dlq, &target, batch, &mut run, &now_ms)
-                .await
-            {
-                break Err(e);
+            match self.handle_batch(context, batch, run).await {
+                Ok(delivered) => to_delete = delivered,
+                Err(e) => {
+                    lock(run).stop("error");
+                    break Err(e);
+                }
             }
         };
-        let pending = std::mem::take(&mut run.to_delete);
-        run.summary.delivered_not_deleted +=
-            pending.len() as u64 - self.delete_receipts(&dlq, &pending).await;
-        // Whatever happened, what was held is made visible again: nothing stays hidden.
-        self.release(&dlq, &mut run).await;
-        let stopped_by = result?;
-        run.summary.stopped_by = stopped_by.into();
-        run.summary.remaining = self.queues.depth(&dlq.url).await.ok();
-        run.summary.duration_ms = run.started.elapsed().as_millis() as u64;
-        info!(
-            function = "dlq-replay",
-            queue = %dlq.name,
-            dry_run = request.dry_run,
-            replayed = run.summary.replayed,
-            failed = run.summary.failed,
-            skipped = run.summary.skipped_by_filter,
-            poison = run.summary.poison,
-            remaining = run.summary.remaining,
-            stopped_by,
-            "replay finished"
-        );
-        Ok(run.summary)
+        let deleted = self.delete_receipts(dlq, &to_delete).await;
+        lock(run).summary.delivered_not_deleted += to_delete.len() as u64 - deleted;
+        result
     }
 
-    async fn resolve_target(&self, rule: &DlqRule, dlq: &QueueInfo) -> Result<Target, ReplayError> {
-        match &rule.target {
-            DlqTarget::Function { name, qualifier } => {
-                if self.functions.exists(name, qualifier.as_deref()).await? {
-                    Ok(Target::Function {
+    /// Decides each message's fate and destination, delivers, and returns the receipts of what was
+    /// delivered (to delete, unless `keepCopy`).
+    async fn handle_batch<N: Fn() -> u64 + Send + Sync>(
+        &self,
+        context: &RunContext<'_, N>,
+        batch: Vec<DlqMessage>,
+        run: &Mutex<Run>,
+    ) -> Result<Vec<Receipt>, ReplayError> {
+        let now = (context.now_ms)();
+        let letters: Vec<DeadLetter> = batch.iter().map(read_dead_letter).collect();
+        let routes: Vec<Result<Destination, &'static str>> = letters
+            .iter()
+            .map(|letter| route(letter, context.rule, &context.scope))
+            .collect();
+        // Replays into a function are counted in the ledger, by what is delivered: a function's DLQ
+        // message comes back without our attributes.
+        let keys: Vec<Option<String>> = letters
+            .iter()
+            .zip(&routes)
+            .map(
+                |(letter, destination)| match (destination, &letter.payload) {
+                    (Ok(d), Ok(payload)) if self.goes_to_function(context, d) => {
+                        Some(payload_key(&context.dlq.name, payload))
+                    }
+                    _ => None,
+                },
+            )
+            .collect();
+        let wanted: Vec<String> = keys.iter().flatten().cloned().collect();
+        let counts = if wanted.is_empty() {
+            HashMap::new()
+        } else {
+            self.ledger.replay_counts(&wanted).await?
+        };
+        let mut planned = Vec::new();
+        {
+            let mut run = lock(run);
+            let run = &mut *run;
+            for (((message, letter), destination), key) in
+                batch.into_iter().zip(letters).zip(routes).zip(keys)
+            {
+                let replays = match &key {
+                    Some(key) => counts.get(key).copied().unwrap_or(0),
+                    None => message.replay_count(),
+                };
+                let fate = message_fate(&MessageFacts {
+                    message: &message,
+                    letter: &letter,
+                    request: context.request,
+                    seen_before: !run.seen.insert(message.id.clone()),
+                    group_blocked: message
+                        .group_id()
+                        .is_some_and(|g| run.blocked_groups.contains(g)),
+                    replays,
+                    max_replays: context.rule.max_replays,
+                    now_ms: now,
+                });
+                if fate == MessageFate::Duplicate {
+                    run.summary.duplicates += 1;
+                    run.reserved = run.reserved.saturating_sub(1);
+                    run.to_release.push(receipt(&message));
+                    continue;
+                }
+                run.count_received(&message, &letter, now);
+                match fate {
+                    MessageFate::Duplicate => unreachable!("handled above"),
+                    MessageFate::Filtered(reason) => {
+                        run.summary.skipped_by_filter += 1;
+                        *run.summary
+                            .skipped_reasons
+                            .entry(reason.into())
+                            .or_default() += 1;
+                        run.to_release.push(receipt(&message));
+                    }
+                    MessageFate::Poison => {
+                        run.summary.poison += 1;
+                        run.to_release.push(receipt(&message));
+                    }
+                    MessageFate::GroupBlocked => run.fail(&message, "EarlierMessageOfGroupFailed"),
+                    MessageFate::WouldDeliver | MessageFate::Deliver { .. } => {
+                        let (destination, payload) = match (destination, letter.payload.clone()) {
+                            (Ok(destination), Ok(payload)) => (destination, payload),
+                            (Err(reason), _) | (_, Err(reason)) => {
+                                run.fail(&message, reason);
+                                continue;
+                            }
+                        };
+                        if fate == MessageFate::WouldDeliver {
+                            let target =
+                                destination_label(&destination, &context.rule_target_label);
+                            run.summary.replayed += 1;
+                            *run.summary.targets.entry(target.clone()).or_default() += 1;
+                            if run.summary.preview.len() < PREVIEW_MESSAGES {
+                                run.summary.preview.push(PreviewMessage {
+                                    message_id: message.id.clone(),
+                                    shape: letter.shape.label().into(),
+                                    target,
+                                    error_code: letter.error_label(),
+                                    age_seconds: message.age_seconds(now),
+                                    body: cut_chars(&payload, PREVIEW_BODY_CHARS),
+                                });
+                            }
+                            run.to_release.push(receipt(&message));
+                        } else {
+                            planned.push(Planned {
+                                keep_attributes: letter.shape
+                                    != super::dead_letter::Shape::EventBridgeDlq,
+                                message,
+                                payload,
+                                replays,
+                                destination,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if planned.is_empty() {
+            return Ok(Vec::new());
+        }
+        let results = self.deliver(context, &planned, run).await;
+        let counted: Vec<(String, u32)> = planned
+            .iter()
+            .zip(&results)
+            .filter(|(p, result)| result.is_ok() && self.goes_to_function(context, &p.destination))
+            .map(|(p, _)| (payload_key(&context.dlq.name, &p.payload), p.replays + 1))
+            .collect();
+        if !counted.is_empty() {
+            self.ledger
+                .record_replays(&counted, now / 1000 + self.settings.replay_memory_secs)
+                .await?;
+        }
+        let mut delivered = Vec::new();
+        let mut run = lock(run);
+        for (p, result) in planned.iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    run.summary.replayed += 1;
+                    *run.summary
+                        .targets
+                        .entry(destination_label(
+                            &p.destination,
+                            &context.rule_target_label,
+                        ))
+                        .or_default() += 1;
+                    if context.request.keep_copy {
+                        run.to_release.push(receipt(&p.message));
+                    } else {
+                        delivered.push(receipt(&p.message));
+                    }
+                }
+                Err(code) => run.fail(&p.message, &code),
+            }
+        }
+        Ok(delivered)
+    }
+
+    fn goes_to_function<N>(&self, context: &RunContext<'_, N>, destination: &Destination) -> bool {
+        match destination {
+            Destination::Function { .. } => true,
+            Destination::Queue { .. } => false,
+            Destination::RuleTarget => matches!(context.rule.target, DlqTarget::Function { .. }),
+        }
+    }
+
+    /// Delivers each destination's messages, the destinations side by side; one result per message.
+    async fn deliver<N>(
+        &self,
+        context: &RunContext<'_, N>,
+        planned: &[Planned],
+        run: &Mutex<Run>,
+    ) -> Vec<Result<(), Failure>> {
+        let mut by_destination: BTreeMap<&Destination, Vec<usize>> = BTreeMap::new();
+        for (i, p) in planned.iter().enumerate() {
+            by_destination.entry(&p.destination).or_default().push(i);
+        }
+        let mut blocked = lock(run).blocked_groups.clone();
+        let blocked_cell = Mutex::new(&mut blocked);
+        let outcomes = crate::concurrent::join_all(by_destination.into_iter().map(
+            |(destination, indexes)| {
+                let blocked_cell = &blocked_cell;
+                async move {
+                    let deliveries: Vec<Delivery<'_>> = indexes
+                        .iter()
+                        .map(|i| Delivery {
+                            message: &planned[*i].message,
+                            payload: &planned[*i].payload,
+                            replays: planned[*i].replays,
+                            keep_attributes: planned[*i].keep_attributes,
+                        })
+                        .collect();
+                    let results = match self.target(context, destination).await {
+                        Err(code) => vec![Err(code); deliveries.len()],
+                        Ok(Target::Function { name, qualifier }) => {
+                            to_function(&self.functions, &name, qualifier.as_deref(), &deliveries)
+                                .await
+                        }
+                        Ok(Target::Queue(queue)) => {
+                            // Only a FIFO DLQ has groups to keep, and it has a single pipeline.
+                            let mut groups = std::mem::take(
+                                &mut **blocked_cell.lock().unwrap_or_else(|p| p.into_inner()),
+                            );
+                            let results =
+                                to_queue(&self.queues, &queue, &deliveries, &mut groups).await;
+                            blocked_cell
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .extend(groups);
+                            results
+                        }
+                    };
+                    indexes.into_iter().zip(results).collect::<Vec<_>>()
+                }
+            },
+        ))
+        .await;
+        let mut results: Vec<Result<(), Failure>> = vec![Ok(()); planned.len()];
+        for (i, result) in outcomes.into_iter().flatten() {
+            results[i] = result;
+        }
+        results
+    }
+
+    /// The target of a destination, resolved once per run.
+    async fn target<N>(
+        &self,
+        context: &RunContext<'_, N>,
+        destination: &Destination,
+    ) -> Result<Target, Failure> {
+        if let Some(known) = context
+            .targets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(destination)
+        {
+            return known.clone();
+        }
+        let resolved = match destination {
+            // Resolved before the run, or there is none (`NamedInMessages`): `route` never sends a
+            // message there.
+            Destination::RuleTarget => Err("NoTargetNamed".to_owned()),
+            Destination::Function { name, qualifier } => {
+                match self.functions.exists(name, qualifier.as_deref()).await {
+                    Ok(true) => Ok(Target::Function {
                         name: name.clone(),
                         qualifier: qualifier.clone(),
-                    })
+                    }),
+                    Ok(false) => Err("TargetMissing".to_owned()),
+                    // Not remembered: the next batch asks again.
+                    Err(e) => return Err(e.code),
+                }
+            }
+            Destination::Queue { name } => match self.queues.resolve(name).await {
+                Ok(queue) => Ok(Target::Queue(queue)),
+                Err(e) if e.is_not_found() => Err("TargetMissing".to_owned()),
+                Err(e) => return Err(e.code),
+            },
+        };
+        context
+            .targets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(destination.clone(), resolved.clone());
+        resolved
+    }
+
+    /// The rule's own target, checked before anything moves; `None` when messages name their targets.
+    async fn resolve_rule_target(
+        &self,
+        rule: &DlqRule,
+        dlq: &QueueInfo,
+    ) -> Result<Option<Target>, ReplayError> {
+        match &rule.target {
+            DlqTarget::NamedInMessages => Ok(None),
+            DlqTarget::Function { name, qualifier } => {
+                if self.functions.exists(name, qualifier.as_deref()).await? {
+                    Ok(Some(Target::Function {
+                        name: name.clone(),
+                        qualifier: qualifier.clone(),
+                    }))
                 } else {
                     let label = qualifier
                         .as_ref()
@@ -284,13 +743,13 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
                     Err(ReplayError::TargetMissing(format!("function {label}")))
                 }
             }
-            DlqTarget::Queue { name } => self.resolve_queue(name).await,
+            DlqTarget::Queue { name } => self.resolve_queue(name).await.map(Some),
             DlqTarget::SourceQueue => {
                 let sources = self.queues.source_queues(&dlq.url).await?;
                 match sources.as_slice() {
                     [one] => {
                         let name = one.trim_end_matches('/').rsplit('/').next().unwrap_or(one).to_owned();
-                        self.resolve_queue(&name).await
+                        self.resolve_queue(&name).await.map(Some)
                     }
                     [] => Err(ReplayError::TargetMissing(format!(
                         "source queue of {} (no queue names it as its DLQ; set target_queue in the rule)",
@@ -315,224 +774,6 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn handle_batch(
-        &self,
-        request: &ReplayRequest,
-        rule: &DlqRule,
-        dlq: &QueueInfo,
-        target: &Target,
-        batch: Vec<DlqMessage>,
-        run: &mut Run,
-        now_ms: &(impl Fn() -> u64 + Send + Sync),
-    ) -> Result<(), ReplayError> {
-        let now = now_ms();
-        let counts = match target {
-            Target::Function { .. } => {
-                let keys: Vec<String> =
-                    batch.iter().map(|m| body_key(&dlq.name, &m.body)).collect();
-                self.ledger.replay_counts(&keys).await?
-            }
-            Target::Queue(_) => HashMap::new(),
-        };
-        let mut to_deliver = Vec::new();
-        for message in batch {
-            let replays = match target {
-                Target::Function { .. } => counts
-                    .get(&body_key(&dlq.name, &message.body))
-                    .copied()
-                    .unwrap_or(0),
-                Target::Queue(_) => message.replay_count(),
-            };
-            let fate = message_fate(&MessageFacts {
-                message: &message,
-                request,
-                seen_before: !run.seen.insert(message.id.clone()),
-                group_blocked: message
-                    .group_id()
-                    .is_some_and(|g| run.blocked_groups.contains(g)),
-                replays,
-                max_replays: rule.max_replays,
-                now_ms: now,
-            });
-            if fate != MessageFate::Duplicate {
-                run.count_received(&message, now);
-            }
-            match fate {
-                MessageFate::Duplicate => {
-                    run.summary.duplicates += 1;
-                    run.to_release.push(receipt(&message));
-                }
-                MessageFate::Filtered(reason) => {
-                    run.summary.skipped_by_filter += 1;
-                    *run.summary
-                        .skipped_reasons
-                        .entry(reason.into())
-                        .or_default() += 1;
-                    run.to_release.push(receipt(&message));
-                }
-                MessageFate::Poison => {
-                    run.summary.poison += 1;
-                    run.to_release.push(receipt(&message));
-                }
-                MessageFate::GroupBlocked => fail(run, &message, "EarlierMessageOfGroupFailed"),
-                MessageFate::WouldDeliver => {
-                    run.summary.replayed += 1;
-                    if run.summary.preview.len() < PREVIEW_MESSAGES {
-                        run.summary.preview.push(PreviewMessage {
-                            message_id: message.id.clone(),
-                            error_code: message.error_code(),
-                            age_seconds: message.age_seconds(now),
-                            body: cut_chars(&message.body, PREVIEW_BODY_CHARS),
-                        });
-                    }
-                    run.to_release.push(receipt(&message));
-                }
-                MessageFate::Deliver { replays } => to_deliver.push((message, replays)),
-            }
-        }
-        if to_deliver.is_empty() {
-            return Ok(());
-        }
-        self.pace(request, run, to_deliver.len()).await;
-        let delivered = match target {
-            Target::Queue(queue) => self.deliver_to_queue(queue, &to_deliver, run).await,
-            Target::Function { name, qualifier } => {
-                self.deliver_to_function(dlq, name, qualifier.as_deref(), &to_deliver, run, now)
-                    .await?
-            }
-        };
-        if request.keep_copy {
-            run.summary.replayed += delivered.len() as u64;
-            run.to_release.extend(delivered.iter().map(|m| receipt(m)));
-            return Ok(());
-        }
-        // Deleted with the next receive (or at the end of the run).
-        run.summary.replayed += delivered.len() as u64;
-        run.to_delete.extend(delivered.iter().map(|m| receipt(m)));
-        Ok(())
-    }
-
-    /// Waits so that deliveries stay under `rate` a second.
-    async fn pace(&self, request: &ReplayRequest, run: &mut Run, count: usize) {
-        let Some(rate) = request.rate else { return };
-        for _ in 0..count {
-            let window = Duration::from_secs(1);
-            run.delivered_at.retain(|t| t.elapsed() < window);
-            if run.delivered_at.len() as f64 >= rate {
-                let oldest = run.delivered_at[0];
-                tokio::time::sleep(window.saturating_sub(oldest.elapsed())).await;
-                run.delivered_at.remove(0);
-            }
-            run.delivered_at.push(Instant::now());
-        }
-    }
-
-    async fn deliver_to_queue<'m>(
-        &self,
-        queue: &QueueInfo,
-        messages: &'m [(DlqMessage, u32)],
-        run: &mut Run,
-    ) -> Vec<&'m DlqMessage> {
-        let all: Vec<&(DlqMessage, u32)> = messages.iter().collect();
-        if !queue.fifo {
-            return self.send_entries(queue, &all, run).await;
-        }
-        // The entries of a batch succeed or fail one by one: with two messages of a group in one
-        // batch, the first could fail and the second arrive, out of order. So each batch holds at
-        // most one message of a group, the batches go in order, and a group stops at its first
-        // failure.
-        let mut delivered = Vec::new();
-        for round in fifo_rounds(&all) {
-            let (blocked, open): (Vec<_>, Vec<_>) = round
-                .into_iter()
-                .partition(|(m, _)| m.group_id().is_some_and(|g| run.blocked_groups.contains(g)));
-            for (message, _) in blocked {
-                fail(run, message, "EarlierMessageOfGroupFailed");
-            }
-            if !open.is_empty() {
-                delivered.extend(self.send_entries(queue, &open, run).await);
-            }
-        }
-        delivered
-    }
-
-    /// One `SendMessageBatch`; what is not in `Successful` is failed.
-    async fn send_entries<'m>(
-        &self,
-        queue: &QueueInfo,
-        messages: &[&'m (DlqMessage, u32)],
-        run: &mut Run,
-    ) -> Vec<&'m DlqMessage> {
-        let entries: Vec<Outgoing> = messages
-            .iter()
-            .enumerate()
-            .map(|(i, (m, replays))| outgoing(i, m, *replays, queue.fifo))
-            .collect();
-        let result = match self.queues.send_batch(&queue.url, &entries).await {
-            Ok(result) => result,
-            Err(e) => BatchResult {
-                ok: Vec::new(),
-                failed: entries
-                    .iter()
-                    .map(|e2| (e2.id.clone(), e.code.clone()))
-                    .collect(),
-            },
-        };
-        let failed: HashMap<&str, &str> = result
-            .failed
-            .iter()
-            .map(|(id, code)| (id.as_str(), code.as_str()))
-            .collect();
-        let ok: HashSet<&str> = result.ok.iter().map(String::as_str).collect();
-        let mut delivered = Vec::new();
-        for (entry, (message, _)) in entries.iter().zip(messages.iter().copied()) {
-            if ok.contains(entry.id.as_str()) {
-                delivered.push(message);
-            } else {
-                // Not in `Successful`: not delivered, whatever the reason.
-                let code = failed
-                    .get(entry.id.as_str())
-                    .copied()
-                    .unwrap_or("NotAcknowledged");
-                fail(run, message, code);
-            }
-        }
-        delivered
-    }
-
-    async fn deliver_to_function<'m>(
-        &self,
-        dlq: &QueueInfo,
-        name: &str,
-        qualifier: Option<&str>,
-        messages: &'m [(DlqMessage, u32)],
-        run: &mut Run,
-        now: u64,
-    ) -> Result<Vec<&'m DlqMessage>, ReplayError> {
-        let invocations = messages
-            .iter()
-            .map(|(m, _)| self.functions.invoke_async(name, qualifier, &m.body));
-        let results = crate::concurrent::join_all(invocations).await;
-        let mut delivered = Vec::new();
-        let mut counted = Vec::new();
-        for (result, (message, replays)) in results.into_iter().zip(messages) {
-            match result {
-                Ok(()) => {
-                    delivered.push(message);
-                    counted.push((body_key(&dlq.name, &message.body), replays + 1));
-                }
-                Err(e) => fail(run, message, &e.code),
-            }
-        }
-        if !counted.is_empty() {
-            self.ledger
-                .record_replays(&counted, now / 1000 + self.settings.replay_memory_secs)
-                .await?;
-        }
-        Ok(delivered)
-    }
-
     /// Deletes delivered messages; returns how many are gone. A delivered message whose delete
     /// failed stays in the DLQ: a later run delivers it again (at-least-once), it is never lost.
     async fn delete_receipts(&self, dlq: &QueueInfo, receipts: &[Receipt]) -> u64 {
@@ -548,32 +789,39 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
         }
     }
 
-    async fn release(&self, dlq: &QueueInfo, run: &mut Run) {
-        let receipts = std::mem::take(&mut run.to_release);
-        for chunk in receipts.chunks(10) {
-            if let Err(e) = self.queues.release_batch(&dlq.url, chunk).await {
-                // They become visible anyway when their visibility timeout ends.
-                warn!(error = %e, "could not make messages visible again; they return after their visibility timeout");
-            }
+    async fn release(&self, dlq: &QueueInfo, receipts: Vec<Receipt>) {
+        let chunks: Vec<&[Receipt]> = receipts.chunks(10).collect();
+        let results = crate::concurrent::map_limited(chunks, RELEASES_IN_FLIGHT, |chunk| {
+            self.queues.release_batch(&dlq.url, chunk)
+        })
+        .await;
+        if let Some(e) = results.into_iter().find_map(Result::err) {
+            // They become visible anyway when their visibility timeout ends.
+            warn!(error = %e, "could not make messages visible again; they return after their visibility timeout");
         }
     }
 }
 
-/// Messages in rounds holding at most one message of each FIFO group, each group's in order.
-fn fifo_rounds<'m>(messages: &[&'m (DlqMessage, u32)]) -> Vec<Vec<&'m (DlqMessage, u32)>> {
-    let mut rounds: Vec<Vec<&(DlqMessage, u32)>> = Vec::new();
-    let mut next_round: HashMap<&str, usize> = HashMap::new();
-    for &message in messages {
-        let round = next_round
-            .entry(message.0.group_id().unwrap_or_default())
-            .or_default();
-        if rounds.len() <= *round {
-            rounds.push(Vec::new());
-        }
-        rounds[*round].push(message);
-        *round += 1;
+/// A request naming its queue by URL or ARN must name this account's and Region's queue: the rules
+/// match names only, and another account's queue of the same name is not this one.
+fn refuse_other_location(request: &ReplayRequest, scope: &OwnScope) -> Result<(), ReplayError> {
+    let named = request.queue_location();
+    let differs = |named: &Option<String>, own: &Option<String>| matches!((named, own), (Some(n), Some(o)) if n != o);
+    if differs(&named.account_id, &scope.account_id) || differs(&named.region, &scope.region) {
+        let describe = |account: &Option<String>, region: &Option<String>| {
+            format!(
+                "account {} in {}",
+                account.as_deref().unwrap_or("(unknown)"),
+                region.as_deref().unwrap_or("(unknown Region)")
+            )
+        };
+        return Err(ReplayError::QueueElsewhere {
+            queue: request.queue.clone(),
+            named: describe(&named.account_id, &named.region),
+            own: describe(&scope.account_id, &scope.region),
+        });
     }
-    rounds
+    Ok(())
 }
 
 fn receipt(message: &DlqMessage) -> Receipt {
@@ -583,53 +831,8 @@ fn receipt(message: &DlqMessage) -> Receipt {
     }
 }
 
-fn fail(run: &mut Run, message: &DlqMessage, code: &str) {
-    run.summary.failed += 1;
-    *run.summary
-        .failure_reasons
-        .entry(code.to_owned())
-        .or_default() += 1;
-    if let Some(group) = message.group_id() {
-        run.blocked_groups.insert(group.to_owned());
-    }
-    run.to_release.push(receipt(message));
-}
-
-/// The message as it goes back to a queue: body and attributes kept, the replay counted, FIFO group
-/// kept and a deduplication id that makes a duplicate delivery harmless.
-fn outgoing(index: usize, message: &DlqMessage, replays: u32, fifo: bool) -> Outgoing {
-    let mut attributes: BTreeMap<String, Attribute> = message.message_attributes.clone();
-    if attributes.contains_key(REPLAY_COUNT) || attributes.len() < MAX_ATTRIBUTES {
-        attributes.insert(
-            REPLAY_COUNT.into(),
-            Attribute::number(&(replays + 1).to_string()),
-        );
-    }
-    Outgoing {
-        id: index.to_string(),
-        body: message.body.clone(),
-        message_attributes: attributes,
-        group_id: if fifo {
-            Some(message.group_id().unwrap_or("selfheal-replay").to_owned())
-        } else {
-            None
-        },
-        deduplication_id: if fifo {
-            Some(
-                format!("replay-{}-{}", message.id, replays + 1)
-                    .chars()
-                    .take(128)
-                    .collect(),
-            )
-        } else {
-            None
-        },
-    }
-}
-
-/// The ledger key counting the replays of a body re-invoked into a function (its DLQ message comes
-/// back without our attributes).
-fn body_key(queue: &str, body: &str) -> String {
-    let hash = crate::stable_key::stable_hash(body.as_bytes());
-    format!("{queue}#{hash:016x}#{}", body.len())
+/// The ledger key counting the replays of a payload re-invoked into a function.
+fn payload_key(queue: &str, payload: &str) -> String {
+    let hash = crate::stable_key::stable_hash(payload.as_bytes());
+    format!("{queue}#{hash:016x}#{}", payload.len())
 }

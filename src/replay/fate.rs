@@ -2,6 +2,7 @@
 //! of the replay loop (`engine.rs` reads, then acts on each fate).
 
 use super::api::DlqMessage;
+use super::dead_letter::DeadLetter;
 use super::filter::filtered_out;
 use super::request::ReplayRequest;
 
@@ -25,6 +26,7 @@ pub enum MessageFate {
 /// What is known of a message when its fate is decided.
 pub struct MessageFacts<'a> {
     pub message: &'a DlqMessage,
+    pub letter: &'a DeadLetter,
     pub request: &'a ReplayRequest,
     /// Its id was seen earlier in this run.
     pub seen_before: bool,
@@ -42,7 +44,12 @@ pub fn message_fate(facts: &MessageFacts<'_>) -> MessageFate {
     if facts.seen_before {
         return MessageFate::Duplicate;
     }
-    if let Some(reason) = filtered_out(&facts.request.filter, facts.message, facts.now_ms) {
+    if let Some(reason) = filtered_out(
+        &facts.request.filter,
+        facts.message,
+        facts.letter,
+        facts.now_ms,
+    ) {
         return MessageFate::Filtered(reason);
     }
     if facts.replays >= facts.max_replays {
@@ -80,8 +87,10 @@ mod tests {
         replays: u32,
     ) -> MessageFate {
         let request = ReplayRequest::parse(&request).unwrap();
+        let message = message(r#"{"order": 7}"#);
         message_fate(&MessageFacts {
-            message: &message(r#"{"order": 7}"#),
+            letter: &crate::replay::dead_letter::read_dead_letter(&message),
+            message: &message,
             request: &request,
             seen_before,
             group_blocked,

@@ -1,6 +1,8 @@
 //! The replay function's wiring, for the handler and the command line: the AWS adapters, built once
 //! per container at the first request, handed to the core (`Replayer`, then `follow_up`).
 
+use super::api::FunctionApi;
+use super::continuation::{next_run, ContinuationReport, Next};
 use super::follow_up::{follow_up, RunContext};
 use super::{ReplayError, ReplayRequest, ReplaySettings, ReplaySummary, Replayer};
 use crate::aws::dynamodb::DynamoLedger;
@@ -17,6 +19,7 @@ use lambda_runtime::Diagnostic;
 use serde_json::Value;
 use std::sync::OnceLock;
 use std::time::Instant;
+use tracing::{info, warn};
 
 /// Time left before `deadline_ms`. Lambda sends milliseconds since the epoch; `cargo lambda watch`
 /// (1.9) sends the timeout itself (600000), which as a date would be 1970: a value that small is taken
@@ -53,6 +56,7 @@ impl FunctionError for ReplayFunctionError {
             Self::Replay(
                 ReplayError::InvalidRequest(_)
                 | ReplayError::QueueNotAllowed { .. }
+                | ReplayError::QueueElsewhere { .. }
                 | ReplayError::QueueMissing(_)
                 | ReplayError::TargetMissing(_)
                 | ReplayError::TargetAmbiguous(_),
@@ -79,9 +83,10 @@ pub struct ReplayFunction {
     wired: OnceLock<Result<Wired, RulesError>>,
 }
 
-/// The replayer, and the ledger and topic of its follow-up.
+/// The replayer, the ledger and topic of its follow-up, and the functions client it continues with.
 struct Wired {
     replayer: Replay,
+    functions: Lambda,
     ledger: DynamoLedger,
     topic: SnsTopic,
 }
@@ -109,6 +114,7 @@ impl ReplayFunction {
                 Some(rules) => rules.clone(),
                 None => RuleSet::embedded()?,
             };
+            let functions = Lambda::new(aws_sdk_lambda::Client::new(&self.sdk));
             let ledger = DynamoLedger::new(
                 aws_sdk_dynamodb::Client::new(&self.sdk),
                 self.environment.table_name.clone(),
@@ -116,12 +122,16 @@ impl ReplayFunction {
             Ok(Wired {
                 replayer: Replayer::new(
                     Sqs::new(aws_sdk_sqs::Client::new(&self.sdk)),
-                    Lambda::new(aws_sdk_lambda::Client::new(&self.sdk)),
+                    functions.clone(),
                     ledger.clone(),
                     rules,
-                    ReplaySettings::default(),
+                    ReplaySettings {
+                        region: self.sdk.region().map(|r| r.to_string()),
+                        ..ReplaySettings::default()
+                    },
                 ),
                 ledger,
+                functions,
                 topic: SnsTopic::new(
                     aws_sdk_sns::Client::new(&self.sdk),
                     self.environment.topic_arn.clone(),
@@ -143,7 +153,8 @@ impl ReplayFunction {
         let request = ReplayRequest::parse(event).map_err(ReplayError::InvalidRequest)?;
         let deadline = deadline_ms.map(|d| Instant::now() + remaining(d, now_ms()));
         let wired = self.wired()?;
-        let summary = wired.replayer.replay(&request, deadline, now_ms).await?;
+        let mut summary = wired.replayer.replay(&request, deadline, now_ms).await?;
+        summary.continued_by = self.go_on(&wired.functions, &request, &summary).await;
         let settings = &self.environment.settings;
         let context = RunContext {
             request_id,
@@ -161,6 +172,65 @@ impl ReplayFunction {
         };
         follow_up(&wired.ledger, &wired.topic, &summary, &context).await;
         Ok(summary)
+    }
+}
+
+impl ReplayFunction {
+    /// When the deadline came with messages left, invokes this function again (asynchronously) with the
+    /// request that goes on (`continuation::next_run`); reports what it did.
+    async fn go_on(
+        &self,
+        functions: &Lambda,
+        request: &ReplayRequest,
+        summary: &ReplaySummary,
+    ) -> Option<ContinuationReport> {
+        let (round, next) = match next_run(request, summary) {
+            Next::Done => return None,
+            Next::Stop { round, reason } => {
+                return Some(ContinuationReport {
+                    round,
+                    invoked: false,
+                    reason: Some(reason.into()),
+                })
+            }
+            Next::Continue(next) => (next.continuation.as_ref().map_or(1, |c| c.round), next),
+        };
+        let not_invoked = |reason: String| {
+            warn!(function = "dlq-replay", round, reason = %reason, "the replay does not go on by itself");
+            Some(ContinuationReport {
+                round,
+                invoked: false,
+                reason: Some(reason),
+            })
+        };
+        // Lambda sets these for every function (Lambda developer guide, "Defined runtime environment
+        // variables"); the command line has neither, and no deadline either.
+        let Some(name) = self.environment.own_function_name.as_deref() else {
+            return not_invoked("not running as a Lambda function".into());
+        };
+        let qualifier = self
+            .environment
+            .own_function_version
+            .as_deref()
+            .filter(|v| *v != "$LATEST");
+        let payload = match serde_json::to_string(&next) {
+            Ok(payload) => payload,
+            Err(e) => return not_invoked(format!("the request could not be written: {e}")),
+        };
+        match functions.invoke_async(name, qualifier, &payload).await {
+            Ok(()) => {
+                info!(
+                    function = "dlq-replay",
+                    round, "the replay goes on in a new invocation"
+                );
+                Some(ContinuationReport {
+                    round,
+                    invoked: true,
+                    reason: None,
+                })
+            }
+            Err(e) => not_invoked(format!("invoking {name} failed: {e}")),
+        }
     }
 }
 

@@ -1,6 +1,10 @@
 //! DLQ replay: dead letters back to where they failed, deleted only once delivered.
 
 pub mod api;
+mod batches;
+pub mod continuation;
+pub mod dead_letter;
+mod deliver;
 mod engine;
 pub mod failure_page;
 mod fate;
@@ -8,6 +12,7 @@ mod filter;
 pub mod follow_up;
 #[cfg(feature = "aws")]
 mod function;
+mod pace;
 mod request;
 mod summary;
 
@@ -15,5 +20,5 @@ pub use engine::{ReplayError, ReplaySettings, Replayer};
 pub use fate::{message_fate, MessageFacts, MessageFate};
 #[cfg(feature = "aws")]
 pub use function::{ReplayFunction, ReplayFunctionError};
-pub use request::{Filter, JsonField, OneOrMany, ReplayRequest};
+pub use request::{Continuation, Filter, JsonField, OneOrMany, ReplayRequest};
 pub use summary::{PreviewMessage, ReplaySummary};

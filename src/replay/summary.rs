@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "camelCase")]
 pub struct PreviewMessage {
     pub message_id: String,
+    /// `lambdaDlq`, `onFailureRecord`, `eventBridgeDlq` or `plain`.
+    pub shape: String,
+    /// Where it would go.
+    pub target: String,
     pub error_code: Option<String>,
     pub age_seconds: Option<u64>,
     pub body: String,
@@ -17,12 +21,16 @@ pub struct PreviewMessage {
 #[serde(rename_all = "camelCase")]
 pub struct ReplaySummary {
     pub queue: String,
-    /// `function:<name>[:<qualifier>]` or `queue:<name>`.
+    /// `function:<name>[:<qualifier>]`, `queue:<name>`, or `named in messages`.
     pub target: String,
     pub dry_run: bool,
     pub keep_copy: bool,
     /// Messages received from the DLQ this run (duplicates excluded).
     pub received: u64,
+    /// Received messages by dead-letter shape.
+    pub shapes: BTreeMap<String, u64>,
+    /// Replayed messages by target (`function:<name>`, `queue:<name>`).
+    pub targets: BTreeMap<String, u64>,
     /// Delivered to the target (and, unless `keepCopy`, deleted from the DLQ). In a dry run: would be.
     pub replayed: u64,
     /// Delivered but the delete failed: still in the DLQ, so a later run may deliver it again.
@@ -42,6 +50,9 @@ pub struct ReplaySummary {
     pub newest_age_seconds: Option<u64>,
     /// `empty`, `max` or `deadline`.
     pub stopped_by: String,
+    /// When the deadline came with messages left: the run that goes on (`continuation.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continued_by: Option<super::continuation::ContinuationReport>,
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub preview: Vec<PreviewMessage>,

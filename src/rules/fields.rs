@@ -124,6 +124,21 @@ impl Fields<'_, '_> {
         }
     }
 
+    /// A list of strings; absent is empty.
+    pub(super) fn string_list(&mut self, field: &str) -> Vec<String> {
+        match self.table.get(field) {
+            None => Vec::new(),
+            Some(Value::Array(items)) if items.iter().all(Value::is_str) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Some(_) => {
+                self.error(field, "must be a list of names, such as [\"a\", \"b\"]");
+                Vec::new()
+            }
+        }
+    }
+
     pub(super) fn reject_unknown(&mut self, known: &[&str]) {
         let unknown: Vec<String> = self
             .table

@@ -270,6 +270,8 @@ const DLQ_FIELDS: &[&str] = &[
     "qualifier",
     "target_queue",
     "max_replays",
+    "allow_functions",
+    "allow_queues",
 ];
 
 fn parse_dlq_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> Option<DlqRule> {
@@ -304,12 +306,22 @@ fn parse_dlq_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> Opt
             None
         }
     };
+    let allowed_functions = fields.string_list("allow_functions");
+    let allowed_queues = fields.string_list("allow_queues");
     fields.reject_unknown(DLQ_FIELDS);
-    for (field, value) in [
-        ("queue", &queue),
-        ("target_queue", &target_queue),
-        ("function", &function),
-    ] {
+    let named = [
+        ("queue", queue.as_ref()),
+        ("target_queue", target_queue.as_ref()),
+        ("function", function.as_ref()),
+    ]
+    .into_iter()
+    .chain(
+        allowed_functions
+            .iter()
+            .map(|f| ("allow_functions", Some(f))),
+    )
+    .chain(allowed_queues.iter().map(|q| ("allow_queues", Some(q))));
+    for (field, value) in named {
         if let Some(value) = value {
             let valid = !value.is_empty()
                 && value.len() <= 80
@@ -336,6 +348,11 @@ fn parse_dlq_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> Opt
     let target = match (function, target_queue) {
         (Some(name), _) => DlqTarget::Function { name, qualifier },
         (None, Some(name)) => DlqTarget::Queue { name },
+        // A queue of on-failure records or EventBridge dead letters for several targets has no
+        // source queue: its messages name their targets.
+        (None, None) if !allowed_functions.is_empty() || !allowed_queues.is_empty() => {
+            DlqTarget::NamedInMessages
+        }
         (None, None) => DlqTarget::SourceQueue,
     };
     Some(DlqRule {
@@ -343,6 +360,8 @@ fn parse_dlq_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> Opt
         queue: queue?,
         target,
         max_replays: max_replays?,
+        allowed_functions,
+        allowed_queues,
     })
 }
 

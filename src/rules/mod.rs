@@ -50,6 +50,9 @@ pub enum DlqTarget {
     Queue { name: String },
     /// The queue whose redrive policy names this DLQ (`ListDeadLetterSourceQueues`).
     SourceQueue,
+    /// No target of its own: each message goes where it names (a Lambda on-failure record's
+    /// function, an EventBridge DLQ message's target), when `allow_functions`/`allow_queues` name it.
+    NamedInMessages,
 }
 
 /// A dead-letter queue that may be replayed, and its target.
@@ -61,6 +64,10 @@ pub struct DlqRule {
     pub target: DlqTarget,
     /// A message replayed this many times already is poison: it stays in the DLQ.
     pub max_replays: u32,
+    /// Functions a message may name as its target besides the rule's own (`allow_functions`).
+    pub allowed_functions: Vec<String>,
+    /// Queues a message may name as its target besides the rule's own (`allow_queues`).
+    pub allowed_queues: Vec<String>,
 }
 
 /// A function kept warm by a schedule.

@@ -247,7 +247,11 @@ async fn throttled_calls_are_retried_and_a_send_that_stays_throttled_deletes_not
         Lambda::new(lambda),
         MemoryLedger::default(),
         rules,
-        ReplaySettings::default(),
+        // One pipeline: the mocks answer calls in the order this test counts them.
+        ReplaySettings {
+            pipelines: 1,
+            ..ReplaySettings::default()
+        },
     );
     let request = ReplayRequest::parse(&serde_json::json!({"queue": "orders-dlq"})).unwrap();
     let summary = replayer.replay(&request, None, || 0).await.unwrap();

@@ -595,6 +595,8 @@ async fn a_run_with_failures_is_audited_and_escalated() {
             topic_arn: s.account.topic_arn.clone(),
             table_name: s.account.table.clone(),
             settings: s.account.settings(false),
+            own_function_name: None,
+            own_function_version: None,
         },
         RuleSet::from_sources(&[("replay.toml", RULES)], &[]).unwrap(),
     );
