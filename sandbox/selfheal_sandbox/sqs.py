@@ -7,7 +7,12 @@ them too. The sandbox:
   twice per message);
 - finds a deleted message through an index of receipt handles instead of two scans;
 - lets SendMessage read the queue's settings without counting its messages (it only needs
-  `ContentBasedDeduplication`), so a send costs the same at any depth.
+  `ContentBasedDeduplication`), so a send costs the same at any depth;
+- sizes a SendMessageBatch request as SQS does: bytes, not characters, and every part of each message
+  attribute (name, type and value) along with the body (SQS API reference, `MessageAttributeValue`:
+  "All parts of the message attribute, including Name, Type, and Value, are part of the message size
+  restriction"); over 1 MiB (1,048,576 bytes, aws-sdk-sqs 1.119 `SendMessageBatch`) the whole request
+  fails with `BatchRequestTooLong`, as moto does for bodies alone.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from typing import Any
 
 from moto.core.utils import camelcase_to_underscores, unix_time, unix_time_millis
 from moto.sqs import models as sqs_models
-from moto.sqs.exceptions import ReceiptHandleIsInvalid
+from moto.sqs.constants import MAXIMUM_MESSAGE_LENGTH
+from moto.sqs.exceptions import BatchRequestTooLong, ReceiptHandleIsInvalid
 
 
 # Receipt handle -> message, filled as messages are handed out.
@@ -101,7 +107,27 @@ def install() -> None:
 
     sqs_models.SQSBackend.send_message = send_message
 
+    original_send_batch = sqs_models.SQSBackend.send_message_batch
+
+    def send_message_batch(self: Any, queue_name: str, entries: dict[str, dict[str, Any]]) -> Any:
+        size = sum(entry_size(entry) for entry in entries.values())
+        if size > MAXIMUM_MESSAGE_LENGTH:
+            raise BatchRequestTooLong(size)
+        return original_send_batch(self, queue_name, entries)
+
+    sqs_models.SQSBackend.send_message_batch = send_message_batch
+
     sqs_models.Queue.messages = property(visible_messages)
     sqs_models.Queue.approximate_number_of_messages = property(lambda self: len(visible_messages(self)))
     sqs_models.Queue.approximate_number_of_messages_delayed = property(count_delayed)
     sqs_models.Queue.approximate_number_of_messages_not_visible = property(count_not_visible)
+
+
+def entry_size(entry: dict[str, Any]) -> int:
+    """A batch entry's size as SQS counts it: the body's bytes and every part of every attribute."""
+    size = len(entry.get("MessageBody", "").encode())
+    for name, attribute in (entry.get("MessageAttributes") or {}).items():
+        size += len(name.encode()) + len(attribute.get("DataType", "").encode())
+        value = attribute.get("StringValue") or attribute.get("BinaryValue") or ""
+        size += len(value) if isinstance(value, bytes) else len(value.encode())
+    return size

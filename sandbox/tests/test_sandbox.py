@@ -226,6 +226,26 @@ class SqsAtDepthTest(unittest.TestCase):
         self.assertLess(timings[10_000], 1.0, timings)
 
 
+class SqsBatchSizeTest(unittest.TestCase):
+    def test_a_batch_is_sized_in_bytes_with_its_attributes(self) -> None:
+        sqs_client = client("sqs", str(next(_accounts)))
+        url = sqs_client.create_queue(QueueName="sized")["QueueUrl"]
+        attribute = {"tenant": {"DataType": "String", "StringValue": "acme"}}
+        # Five bodies of 200 KiB and their attributes: under 1 MiB.
+        body = "x" * (200 * 1024)
+        fits = [{"Id": str(i), "MessageBody": body, "MessageAttributes": attribute} for i in range(5)]
+        self.assertEqual(len(sqs_client.send_message_batch(QueueUrl=url, Entries=fits)["Successful"]), 5)
+        # Bodies at exactly 1 MiB in all: the attributes push the request over.
+        exact = [{"Id": str(i), "MessageBody": "y" * (262_144), "MessageAttributes": attribute} for i in range(4)]
+        with self.assertRaises(ClientError) as raised:
+            sqs_client.send_message_batch(QueueUrl=url, Entries=exact)
+        self.assertIn("BatchRequestTooLong", str(raised.exception))
+        # Multi-byte characters count in bytes: 350,000 of them are 1,050,000 bytes.
+        wide = [{"Id": str(i), "MessageBody": "é" * 175_000} for i in range(3)]
+        with self.assertRaises(ClientError):
+            sqs_client.send_message_batch(QueueUrl=url, Entries=wide)
+
+
 class SnsAndMotoApiTest(unittest.TestCase):
     def test_email_and_sms_receive_their_own_text(self) -> None:
         sns_client = client("sns", str(next(_accounts)))

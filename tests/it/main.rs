@@ -15,6 +15,7 @@ mod replay_follow_up;
 mod replay_mocks;
 mod replay_property;
 mod replay_sandbox;
+mod replay_shapes;
 mod runtime_path;
 mod template_alarms;
 mod template_policy;

@@ -40,13 +40,13 @@ name = "orphan"
 queue = "orphan-dlq"
 "#;
 
-struct Sandbox {
-    account: Account,
-    sqs: aws_sdk_sqs::Client,
-    lambda: aws_sdk_lambda::Client,
+pub(crate) struct Sandbox {
+    pub(crate) account: Account,
+    pub(crate) sqs: aws_sdk_sqs::Client,
+    pub(crate) lambda: aws_sdk_lambda::Client,
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -54,7 +54,7 @@ fn now_ms() -> u64 {
 }
 
 impl Sandbox {
-    async fn new() -> Sandbox {
+    pub(crate) async fn new() -> Sandbox {
         let account = Account::new().await;
         Sandbox {
             sqs: aws_sdk_sqs::Client::new(&account.sdk),
@@ -64,39 +64,57 @@ impl Sandbox {
     }
 
     fn replayer(&self) -> Replayer<Sqs, Lambda, DynamoLedger> {
+        self.replayer_with(RULES, ReplaySettings::default())
+    }
+
+    /// A replayer over these rules, against this sandbox account.
+    pub(crate) fn replayer_with(
+        &self,
+        rules: &str,
+        settings: ReplaySettings,
+    ) -> Replayer<Sqs, Lambda, DynamoLedger> {
         Replayer::new(
             Sqs::new(self.sqs.clone()),
             Lambda::new(self.lambda.clone()),
             DynamoLedger::new(self.account.dynamodb.clone(), self.account.table.clone()),
-            RuleSet::from_sources(&[("replay.toml", RULES)], &[]).unwrap(),
-            ReplaySettings::default(),
+            RuleSet::from_sources(&[("replay.toml", rules)], &[]).unwrap(),
+            settings,
         )
     }
 
-    async fn replay(&self, request: Value) -> Result<ReplaySummary, ReplayError> {
+    pub(crate) async fn replay(&self, request: Value) -> Result<ReplaySummary, ReplayError> {
         self.replayer()
             .replay(&ReplayRequest::parse(&request).unwrap(), None, now_ms)
             .await
     }
 
-    async fn queue(&self, name: &str, attributes: &[(QueueAttributeName, String)]) -> String {
+    pub(crate) async fn queue(
+        &self,
+        name: &str,
+        attributes: &[(QueueAttributeName, String)],
+    ) -> String {
         common::sqs::create_queue(&self.sqs, name, attributes).await
     }
 
-    async fn queue_arn(&self, url: &str) -> String {
+    pub(crate) async fn queue_arn(&self, url: &str) -> String {
         common::sqs::queue_arn(&self.sqs, url).await
     }
 
-    async fn source_with_dlq(&self, source: &str, dlq: &str, fifo: bool) -> (String, String) {
+    pub(crate) async fn source_with_dlq(
+        &self,
+        source: &str,
+        dlq: &str,
+        fifo: bool,
+    ) -> (String, String) {
         common::sqs::source_with_dlq(&self.sqs, source, dlq, fifo).await
     }
 
-    async fn function(&self, name: &str) {
+    pub(crate) async fn function(&self, name: &str) {
         common::lambda::create_function(&self.lambda, &self.account.id, name, None).await;
     }
 
     /// Sends messages as the failing side would have left them.
-    async fn put(
+    pub(crate) async fn put(
         &self,
         url: &str,
         bodies: &[String],
@@ -132,7 +150,7 @@ impl Sandbox {
         }
     }
 
-    async fn drain(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    pub(crate) async fn drain(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
         let mut all = Vec::new();
         loop {
             let batch = self
@@ -163,7 +181,7 @@ impl Sandbox {
         }
     }
 
-    async fn depth(&self, url: &str) -> u64 {
+    pub(crate) async fn depth(&self, url: &str) -> u64 {
         let attrs = self
             .sqs
             .get_queue_attributes()
@@ -178,12 +196,12 @@ impl Sandbox {
         attrs.values().map(|v| v.parse::<u64>().unwrap()).sum()
     }
 
-    async fn invocations(&self, function: &str) -> Vec<Value> {
+    pub(crate) async fn invocations(&self, function: &str) -> Vec<Value> {
         common::lambda::invocations(&self.account.id, function).await
     }
 }
 
-fn bodies(prefix: &str, n: usize) -> Vec<String> {
+pub(crate) fn bodies(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| json!({"order": format!("{prefix}-{i}"), "status": if i % 2 == 0 { "failed" } else { "timeout" }}).to_string()).collect()
 }
 
