@@ -278,6 +278,42 @@ async fn replay_runs_the_console_request_from_options() {
         &env_refs,
     );
     assert_eq!(unknown.status.code(), Some(2));
+
+    // A message that cannot be delivered: exit status 1, the summary still printed.
+    let record = serde_json::json!({
+        "version": "1.0", "timestamp": "2026-11-30T00:00:00.000Z",
+        "requestContext": {"requestId": "r-1", "condition": "RetriesExhausted", "approximateInvokeCount": 3,
+            "functionArn": format!("arn:aws:lambda:us-east-1:{account_id}:function:not-in-the-rule")},
+        "requestPayload": {"n": 9}
+    });
+    sqs.send_message()
+        .queue_url(&dlq)
+        .message_body(record.to_string())
+        .send()
+        .await
+        .unwrap();
+    let failed = selfheal(
+        &[
+            "replay",
+            "--queue",
+            "cli-dlq",
+            "--dry-run",
+            "--output",
+            "text",
+            "--rules",
+            dir.to_str().unwrap(),
+        ],
+        &env_refs,
+    );
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    let text = String::from_utf8_lossy(&failed.stdout);
+    assert!(text.contains("TargetNotAllowed 1"), "{text}");
+    assert!(text.contains("onFailureRecord 1"), "{text}");
+    assert!(
+        stderr(&failed).contains("1 messages not delivered"),
+        "{}",
+        stderr(&failed)
+    );
 }
 
 #[test]

@@ -2,6 +2,9 @@
 
 use selfheal::rules::{DlqTarget, RuleSet};
 
+/// The stack name rules/replay.toml assumes for selfheal's own queues and functions.
+const STACK_NAME: &str = "selfheal";
+
 fn replay_role(template: &str) -> &str {
     let start = template
         .find("  DlqReplayRole:")
@@ -16,7 +19,8 @@ fn replay_role(template: &str) -> &str {
 fn every_replayable_queue_and_function_is_granted_and_nothing_else() {
     let template =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap();
-    let role = replay_role(&template);
+    let role = replay_role(&template).replace("${AWS::StackName}", STACK_NAME);
+    let role = role.as_str();
     let rules = RuleSet::embedded().unwrap();
     let mut granted_queues: Vec<&str> = role
         .lines()
@@ -43,6 +47,24 @@ fn every_replayable_queue_and_function_is_granted_and_nothing_else() {
         .filter(|q| !named.contains(q) && !["orders", "payments.fifo"].contains(q))
         .collect();
     assert!(extra.is_empty(), "granted but in no rule: {extra:?}");
+    for rule in &rules.dlqs {
+        for name in &rule.allowed_functions {
+            assert!(
+                role.contains(&format!(":function:{name}")),
+                "allowed function {name} is not granted"
+            );
+        }
+        for name in &rule.allowed_queues {
+            assert!(
+                granted_queues.contains(&name.as_str()),
+                "allowed queue {name} is not granted"
+            );
+        }
+    }
+    assert!(
+        role.contains(&format!(":function:{STACK_NAME}-dlq-replay\n")),
+        "the replay function may invoke itself to go on past its deadline"
+    );
     assert!(!role.contains("Resource: \"*\""), "no wildcard resource");
 }
 

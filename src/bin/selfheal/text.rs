@@ -70,14 +70,25 @@ pub fn replay_summary(summary: &ReplaySummary) -> String {
     if let Some(remaining) = summary.remaining {
         let _ = writeln!(text, "  {remaining} messages left in the DLQ");
     }
+    text += &counts("shapes", &summary.shapes);
+    text += &counts("targets", &summary.targets);
     text += &counts("failures", &summary.failure_reasons);
     text += &counts("skipped", &summary.skipped_reasons);
     text += &counts("error codes", &summary.error_codes);
+    if let Some(next) = &summary.continued_by {
+        let _ = match (&next.reason, next.invoked) {
+            (_, true) => writeln!(text, "  goes on in continuation {}", next.round),
+            (Some(reason), false) => writeln!(text, "  does not go on: {reason}"),
+            (None, false) => writeln!(text, "  does not go on"),
+        };
+    }
     for message in &summary.preview {
         let _ = writeln!(
             text,
-            "  {} [{}] {}",
+            "  {} {} -> {} [{}] {}",
             message.message_id,
+            message.shape,
+            message.target,
             message.error_code.as_deref().unwrap_or("-"),
             message.body
         );
