@@ -3,6 +3,8 @@ and against the emulator's own ceiling, on the same data and with the same corre
 
     cargo build --release -p selfheal --bin selfheal
     .venv/bin/python benchmarks/replay.py [--queue-messages 10000] [--function-messages 2000]
+    .venv/bin/python benchmarks/replay.py --latency-ms 15 [--queue-messages 2000]
+    ... [--baseline OTHER/target/release/selfheal]   # another build, side by side in the same run
 
 Three ways to move N messages from a DLQ back to its source queue:
 - selfheal: `selfheal replay --queue ...` (release build), the replay function's code;
@@ -12,6 +14,11 @@ Three ways to move N messages from a DLQ back to its source queue:
 And N messages from a Lambda async DLQ back into the function: selfheal against a boto3 loop (receive 10,
 `invoke` each, `delete_message` each). Each run starts from a freshly seeded DLQ; afterwards the DLQ must be
 empty and the target must hold every message once.
+
+`--latency-ms 15` puts `latency_proxy.py` between every client and the sandbox, adding that much to each
+call (a realistic AWS round trip), and compares DLQ -> source queue side by side: selfheal, the boto3
+loop, an 8-thread boto3 batch loop (each thread: receive 10, `send_message_batch`, `delete_message_batch`)
+and, without the proxy, the emulator's own ceiling.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import os
 import random
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -82,9 +90,12 @@ def timed(fn) -> tuple[float, float]:
     return wall, cpu
 
 
-def selfheal_replay(b: Bench, queue: str, rules_dir: str, env: dict) -> dict:
+SELFHEAL = ROOT / "target/release/selfheal"
+
+
+def selfheal_replay(b: Bench, queue: str, rules_dir: str, env: dict, binary: Path = SELFHEAL) -> dict:
     out = subprocess.run(
-        [str(ROOT / "target/release/selfheal"), "replay", "--queue", queue, "--rules", rules_dir],
+        [str(binary), "replay", "--queue", queue, "--rules", rules_dir],
         env=env, capture_output=True, text=True,
     )
     if out.returncode != 0:
@@ -135,6 +146,105 @@ def ceiling(b: Bench, dlq: str, source: str) -> None:
         ]})
 
 
+def boto3_threads(kw: dict, dlq: str, source: str, threads: int = 8) -> None:
+    """The loop an operator writes to go faster: `threads` threads, each receive 10 -> send batch -> delete batch."""
+    import threading
+
+    def worker() -> None:
+        sqs = boto3.client("sqs", **kw)
+        while True:
+            messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                return
+            sent = sqs.send_message_batch(QueueUrl=source, Entries=[
+                {"Id": str(i), "MessageBody": m["Body"], "MessageAttributes": m.get("MessageAttributes", {})}
+                for i, m in enumerate(messages)
+            ])
+            ok = {e["Id"] for e in sent.get("Successful", [])}
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages) if str(i) in ok]
+            if entries:
+                sqs.delete_message_batch(QueueUrl=dlq, Entries=entries)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+
+
+def latency_mode(args: argparse.Namespace) -> None:
+    from local_sandbox import free_port
+
+    endpoint, sandbox = start_sandbox()
+    proxy = None
+    try:
+        port = free_port()
+        proxy = subprocess.Popen([sys.executable, str(ROOT / "benchmarks/latency_proxy.py"), "--listen", str(port),
+                                  "--to", endpoint.removeprefix("http://"), "--delay-ms", str(args.latency_ms)])
+        slow = f"http://127.0.0.1:{port}"
+        b = Bench(endpoint)
+        slow_kw = {**b.kw, "endpoint_url": slow}
+        methods = ("ceiling", "boto3", "threads", "selfheal") + (("baseline",) if args.baseline else ())
+        pairs = {}
+        for method in methods:
+            dlq_url = b.queue(f"{method}-dlq")
+            arn = f"arn:aws:sqs:{REGION}:{b.account}:{method}-dlq"
+            source_url = b.queue(method, {"RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})})
+            pairs[method] = (dlq_url, source_url)
+        topic = boto3.client("sns", **b.kw).create_topic(Name="bench")["TopicArn"]
+        boto3.client("dynamodb", **b.kw).create_table(
+            TableName="bench-ledger", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+        rules = tempfile.mkdtemp()
+        Path(rules, "replay.toml").write_text(
+            '[[dlq]]\nname = "bench"\nqueue = "selfheal-dlq"\n\n[[dlq]]\nname = "baseline"\nqueue = "baseline-dlq"\n')
+        env = {**os.environ, "AWS_ENDPOINT_URL": slow, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": b.account,
+               "AWS_SECRET_ACCESS_KEY": "x", "SELFHEAL_TOPIC_ARN": topic, "SELFHEAL_TABLE": "bench-ledger"}
+        slow_bench = Bench(slow)
+        slow_bench.account, slow_bench.kw = b.account, slow_kw
+        slow_bench.sqs = boto3.client("sqs", **slow_kw)
+        print(f"DLQ -> source queue, {args.queue_messages} messages, {args.latency_ms:g} ms added to each call")
+        results = {}
+        names = {"ceiling": "emulator ceiling (no proxy)", "boto3": "boto3 loop", "threads": "8-thread boto3",
+                 "selfheal": "selfheal", "baseline": "selfheal (baseline)"}
+        counts = {}
+        for method in methods:
+            dlq, source = pairs[method]
+            # The one-at-a-time loop needs two round trips a message: a sample of it is enough.
+            n = min(args.queue_messages, 300) if method == "boto3" else args.queue_messages
+            counts[names[method]] = n
+            b.seed(dlq, n)
+            assert b.depth(dlq) == n
+            if method in ("selfheal", "baseline"):
+                summary = {}
+                binary = Path(args.baseline) if method == "baseline" else SELFHEAL
+                wall, cpu = timed(lambda: summary.update(selfheal_replay(b, f"{method}-dlq", rules, env, binary)))
+                assert summary["replayed"] == n and summary["failed"] == 0, summary
+            elif method == "boto3":
+                wall, cpu = timed(lambda: boto3_loop(slow_bench, dlq, lambda m: slow_bench.sqs.send_message(
+                    QueueUrl=source, MessageBody=m["Body"], MessageAttributes=m.get("MessageAttributes", {}))))
+            elif method == "threads":
+                wall, cpu = timed(lambda: boto3_threads(slow_kw, dlq, source))
+            else:
+                wall, cpu = timed(lambda: ceiling(b, dlq, source))
+            assert b.depth(dlq) == 0, f"{method}: DLQ not empty"
+            assert b.depth(source) == n, f"{method}: source holds {b.depth(source)}"
+            results[names[method]] = (wall, cpu)
+        threads = counts["8-thread boto3"] / results["8-thread boto3"][0]
+        for name, (wall, cpu) in results.items():
+            n = counts[name]
+            rate = n / wall
+            extra = f"  {rate / threads:5.2f}x the 8-thread boto3 loop" if name != "8-thread boto3" else ""
+            print(f"  {name:<28} {n:5} msgs {wall:7.2f} s  {rate:7.0f} msg/s  CPU {1e6 * cpu / n:7.0f} us/msg{extra}")
+    finally:
+        if proxy:
+            proxy.terminate()
+            proxy.wait()
+        sandbox.terminate()
+        sandbox.wait()
+
+
 def report(name: str, n: int, wall: float, cpu: float, base: float | None = None, top: float | None = None) -> None:
     rate = n / wall
     extra = ""
@@ -149,14 +259,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queue-messages", type=int, default=10_000)
     parser.add_argument("--function-messages", type=int, default=2_000)
+    parser.add_argument("--baseline", help="another build's selfheal binary, run side by side (queue path)")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="add this much to each call through a proxy (DLQ -> queue only)")
     args = parser.parse_args()
+    if args.latency_ms > 0:
+        latency_mode(args)
+        return
 
     endpoint, sandbox = start_sandbox()
     try:
         b = Bench(endpoint)
         # One DLQ and source queue per method, so that each starts from the same empty state.
         pairs = {}
-        for method in ("ceiling", "boto3", "selfheal"):
+        for method in ("ceiling", "boto3", "selfheal", "baseline"):
             dlq_url = b.queue(f"{method}-dlq")
             arn = f"arn:aws:sqs:{REGION}:{b.account}:{method}-dlq"
             source_url = b.queue(method, {"RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})})
@@ -175,20 +291,22 @@ def main() -> None:
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
         rules = tempfile.mkdtemp()
         Path(rules, "replay.toml").write_text(
-            '[[dlq]]\nname = "bench"\nqueue = "selfheal-dlq"\n\n[[dlq]]\nname = "worker"\nqueue = "worker-dlq"\nfunction = "worker"\n')
+            '[[dlq]]\nname = "bench"\nqueue = "selfheal-dlq"\n\n[[dlq]]\nname = "baseline"\nqueue = "baseline-dlq"\n\n'
+            '[[dlq]]\nname = "worker"\nqueue = "worker-dlq"\nfunction = "worker"\n')
         env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": b.account,
                "AWS_SECRET_ACCESS_KEY": "x", "SELFHEAL_TOPIC_ARN": topic, "SELFHEAL_TABLE": "bench-ledger"}
 
         n = args.queue_messages
         print(f"DLQ -> source queue, {n} messages")
         results = {}
-        for name in ("ceiling", "boto3 loop", "selfheal"):
+        for name in ("ceiling", "boto3 loop", "selfheal") + (("baseline",) if args.baseline else ()):
             dlq, source = pairs[name.split()[0]]
             b.seed(dlq, n)
             assert b.depth(dlq) == n
-            if name == "selfheal":
+            if name in ("selfheal", "baseline"):
                 summary = {}
-                wall, cpu = timed(lambda: summary.update(selfheal_replay(b, "selfheal-dlq", rules, env)))
+                binary = Path(args.baseline) if name == "baseline" else SELFHEAL
+                wall, cpu = timed(lambda: summary.update(selfheal_replay(b, f"{name}-dlq", rules, env, binary)))
                 assert summary["replayed"] == n and summary["failed"] == 0, summary
             elif name == "boto3 loop":
                 wall, cpu = timed(lambda: boto3_loop(b, dlq, lambda m: b.sqs.send_message(
@@ -201,7 +319,8 @@ def main() -> None:
         base = n / results["boto3 loop"][0]
         top = n / results["ceiling"][0]
         for name, (wall, cpu) in results.items():
-            report(name, n, wall, cpu, base if name == "selfheal" else None, top if name == "selfheal" else None)
+            chosen = name in ("selfheal", "baseline")
+            report(name, n, wall, cpu, base if chosen else None, top if chosen else None)
 
         n = args.function_messages
         print(f"Lambda async DLQ -> function, {n} messages")

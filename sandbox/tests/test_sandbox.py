@@ -45,7 +45,7 @@ json.dump(_catalog, _catalog_file)
 _catalog_file.close()
 os.environ["SELFHEAL_SANDBOX_QUOTAS"] = _catalog_file.name
 
-from selfheal_sandbox import accounts, awslambda, moto_api, servicequotas, sns, sqs  # noqa: E402
+from selfheal_sandbox import accounts, awslambda, moto_api, servicequotas, sns, speed, sqs  # noqa: E402
 
 accounts.install()
 awslambda.install()
@@ -53,6 +53,7 @@ servicequotas.install()
 sns.install()
 sqs.install()
 moto_api.install()
+speed.install()
 
 from moto.server import ThreadedMotoServer  # noqa: E402
 
@@ -224,6 +225,19 @@ class SqsAtDepthTest(unittest.TestCase):
         # answers in milliseconds. A bound seven times under moto's cost, not a ratio of two small
         # timings that a busy machine can skew.
         self.assertLess(timings[10_000], 1.0, timings)
+
+
+class SpeedTest(unittest.TestCase):
+    def test_receipt_handles_keep_moto_s_form_and_differ(self) -> None:
+        sqs_client = client("sqs", str(next(_accounts)))
+        url = sqs_client.create_queue(QueueName="handles")["QueueUrl"]
+        for i in range(3):
+            sqs_client.send_message(QueueUrl=url, MessageBody=f"m{i}")
+        messages = sqs_client.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        handles = {m["ReceiptHandle"] for m in messages}
+        self.assertEqual(len(handles), len(messages))
+        for handle in handles:
+            self.assertRegex(handle, r"^[a-z]{185}$")
 
 
 class SqsBatchSizeTest(unittest.TestCase):

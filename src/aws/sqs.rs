@@ -113,7 +113,10 @@ impl QueueApi for Sqs {
             .max_number_of_messages(max.clamp(1, 10))
             .visibility_timeout(visibility_secs)
             .wait_time_seconds(wait_secs)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
+            // Only what the replay reads (a message's age, its FIFO group): every attribute asked for
+            // is written into every message of the answer.
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .message_attribute_names("All")
             .send()
             .await

@@ -39,7 +39,7 @@ pub struct DlqMessage {
     pub id: String,
     pub receipt_handle: String,
     pub body: String,
-    /// System attributes: `SentTimestamp`, `MessageGroupId`, `MessageDeduplicationId`...
+    /// System attributes: `SentTimestamp` and `MessageGroupId` (the ones the replay asks for).
     pub attributes: BTreeMap<String, String>,
     pub message_attributes: BTreeMap<String, Attribute>,
 }
@@ -107,7 +107,7 @@ pub trait QueueApi: Send + Sync {
         &self,
         dlq_url: &str,
     ) -> impl Future<Output = Result<Vec<String>, AwsCallError>> + Send;
-    /// `ReceiveMessage` with every attribute.
+    /// `ReceiveMessage` with every message attribute and the system attributes the replay reads.
     fn receive(
         &self,
         url: &str,
