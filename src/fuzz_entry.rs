@@ -16,9 +16,35 @@ pub fn alarm_event(data: &[u8]) -> bool {
     json(data).is_some_and(|event| crate::alarm::parse_alarm_event(&event).is_ok())
 }
 
-/// The replay function's console request.
+/// The replay function's console request; and the same bytes as a dead letter's body, read for its
+/// shape, payload and named target, then routed under a rule that allows one function and one queue.
 pub fn replay_request(data: &[u8]) -> bool {
-    json(data).is_some_and(|event| crate::replay::ReplayRequest::parse(&event).is_ok())
+    use crate::replay::dead_letter::{read_dead_letter, route, OwnScope};
+    let routed = std::str::from_utf8(data).is_ok_and(|body| {
+        let message = crate::replay::api::DlqMessage {
+            body: body.to_owned(),
+            ..Default::default()
+        };
+        let rule = crate::rules::DlqRule {
+            name: "fuzz".into(),
+            queue: "fuzz-dlq".into(),
+            target: crate::rules::DlqTarget::Function {
+                name: "my-function".into(),
+                qualifier: None,
+            },
+            max_replays: 3,
+            allowed_functions: vec!["other".into()],
+            allowed_queues: vec!["orders".into()],
+        };
+        let scope = OwnScope {
+            account_id: Some("123456789012".into()),
+            region: Some("us-east-2".into()),
+        };
+        route(&read_dead_letter(&message), &rule, &scope).is_ok()
+    });
+    let request =
+        json(data).is_some_and(|event| crate::replay::ReplayRequest::parse(&event).is_ok());
+    request || routed
 }
 
 /// The pre-warm function's events, and the guard's ping test on any event.

@@ -99,30 +99,23 @@ enum Target {
 impl Target {
     fn label(&self) -> String {
         match self {
-            Target::Function {
-                name,
-                qualifier: Some(q),
-            } => format!("function:{name}:{q}"),
-            Target::Function {
-                name,
-                qualifier: None,
-            } => format!("function:{name}"),
+            Target::Function { name, qualifier } => function_label(name, qualifier.as_deref()),
             Target::Queue(q) => format!("queue:{}", q.name),
         }
+    }
+}
+
+fn function_label(name: &str, qualifier: Option<&str>) -> String {
+    match qualifier {
+        Some(q) => format!("function:{name}:{q}"),
+        None => format!("function:{name}"),
     }
 }
 
 fn destination_label(destination: &Destination, rule_target: &str) -> String {
     match destination {
         Destination::RuleTarget => rule_target.to_owned(),
-        Destination::Function {
-            name,
-            qualifier: Some(q),
-        } => format!("function:{name}:{q}"),
-        Destination::Function {
-            name,
-            qualifier: None,
-        } => format!("function:{name}"),
+        Destination::Function { name, qualifier } => function_label(name, qualifier.as_deref()),
         Destination::Queue { name } => format!("queue:{name}"),
     }
 }
