@@ -55,6 +55,8 @@ fn every_seed_runs_and_the_valid_ones_parse() {
         "alarm_event/eventbridge-lambda-concurrency.json",
         "replay_request/full.json",
         "replay_request/dry-run.json",
+        "replay_request/on-failure-record.json",
+        "replay_request/continued-request.json",
         "prewarm_event/ping.json",
         "prewarm_event/sync.json",
         "prewarm_event/eventbridge-scheduled-event.json",
