@@ -202,6 +202,13 @@ fn lock(run: &Mutex<Run>) -> MutexGuard<'_, Run> {
     run.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What a batch left to delete, and the error that stops the run, if one does.
+#[derive(Default)]
+struct Delivered {
+    receipts: Vec<Receipt>,
+    error: Option<ReplayError>,
+}
+
 /// A message on its way, with where it goes.
 struct Planned {
     message: DlqMessage,
@@ -436,12 +443,11 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
                 continue;
             }
             empty = 0;
-            match self.handle_batch(context, batch, run).await {
-                Ok(delivered) => to_delete = delivered,
-                Err(e) => {
-                    lock(run).stop("error");
-                    break Err(e);
-                }
+            let Delivered { receipts, error } = self.handle_batch(context, batch, run).await;
+            to_delete = receipts;
+            if let Some(e) = error {
+                lock(run).stop("error");
+                break Err(e);
             }
         };
         let deleted = self.delete_receipts(dlq, &to_delete).await;
@@ -450,13 +456,13 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
     }
 
     /// Decides each message's fate and destination, delivers, and returns the receipts of what was
-    /// delivered (to delete, unless `keepCopy`).
+    /// delivered (to delete, unless `keepCopy`), with the error that stops the run, if one does.
     async fn handle_batch<N: Fn() -> u64 + Send + Sync>(
         &self,
         context: &RunContext<'_, N>,
         batch: Vec<DlqMessage>,
         run: &Mutex<Run>,
-    ) -> Result<Vec<Receipt>, ReplayError> {
+    ) -> Delivered {
         let now = (context.now_ms)();
         let letters: Vec<DeadLetter> = batch.iter().map(read_dead_letter).collect();
         let routes: Vec<Result<Destination, &'static str>> = letters
@@ -481,7 +487,17 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
         let counts = if wanted.is_empty() {
             HashMap::new()
         } else {
-            self.ledger.replay_counts(&wanted).await?
+            match self.ledger.replay_counts(&wanted).await {
+                Ok(counts) => counts,
+                // Nothing was taken in hand yet: the batch is released untouched.
+                Err(e) => {
+                    lock(run).to_release.extend(batch.iter().map(receipt));
+                    return Delivered {
+                        receipts: Vec::new(),
+                        error: Some(e.into()),
+                    };
+                }
+            }
         };
         let mut planned = Vec::new();
         {
@@ -567,7 +583,7 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
             }
         }
         if planned.is_empty() {
-            return Ok(Vec::new());
+            return Delivered::default();
         }
         let results = self.deliver(context, &planned, run).await;
         let counted: Vec<(String, u32)> = planned
@@ -576,11 +592,16 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
             .filter(|(p, result)| result.is_ok() && self.goes_to_function(context, &p.destination))
             .map(|(p, _)| (payload_key(&context.dlq.name, &p.payload), p.replays + 1))
             .collect();
-        if !counted.is_empty() {
+        // A replay into a function that cannot be counted is not deleted: a message that keeps failing
+        // would otherwise come back into the DLQ uncounted, past its poison limit. It is made visible
+        // again (a later run delivers it again, at least once), and the run stops with the ledger's error.
+        let counting = if counted.is_empty() {
+            Ok(())
+        } else {
             self.ledger
                 .record_replays(&counted, now / 1000 + self.settings.replay_memory_secs)
-                .await?;
-        }
+                .await
+        };
         let mut delivered = Vec::new();
         let mut run = lock(run);
         for (p, result) in planned.iter().zip(results) {
@@ -594,7 +615,7 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
                             &context.rule_target_label,
                         ))
                         .or_default() += 1;
-                    if context.request.keep_copy {
+                    if context.request.keep_copy || counting.is_err() {
                         run.to_release.push(receipt(&p.message));
                     } else {
                         delivered.push(receipt(&p.message));
@@ -603,7 +624,10 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
                 Err(code) => run.fail(&p.message, &code),
             }
         }
-        Ok(delivered)
+        Delivered {
+            receipts: delivered,
+            error: counting.err().map(ReplayError::Ledger),
+        }
     }
 
     fn goes_to_function<N>(&self, context: &RunContext<'_, N>, destination: &Destination) -> bool {
