@@ -324,7 +324,14 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
             return Err(error);
         }
         let mut summary = run.summary;
-        summary.stopped_by = run.stopped_by.unwrap_or("empty").into();
+        summary.stopped_by = run
+            .stopped_by
+            .unwrap_or(if summary.received >= context.limit {
+                "max"
+            } else {
+                "empty"
+            })
+            .into();
         summary.remaining = self.queues.depth(&dlq.url).await.ok();
         summary.duration_ms = started.elapsed().as_millis() as u64;
         info!(
@@ -371,7 +378,11 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
                     break Ok(());
                 }
                 if run.reserved >= context.limit {
-                    run.stop("max");
+                    // Every message left under `max` is asked for; if another pipeline's receive brings
+                    // fewer, that pipeline asks again for the rest.
+                    if run.summary.received >= context.limit {
+                        run.stop("max");
+                    }
                     break Ok(());
                 }
                 if remaining.is_some_and(|r| r <= self.settings.deadline_margin) {
