@@ -41,6 +41,8 @@ struct World {
     groups: BTreeMap<String, String>,
     rng: Option<Rng>,
     faults: Faults,
+    /// Receives hand out at most this many messages, as a short poll of SQS often does.
+    short_receives: Option<usize>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -97,6 +99,10 @@ impl QueueApi for Fake {
         _vis: i32,
         _wait: i32,
     ) -> Result<Vec<DlqMessage>, AwsCallError> {
+        if self.0.lock().unwrap().short_receives.is_some() {
+            // A receive in flight while the other pipelines ask for theirs, as over a network.
+            tokio::task::yield_now().await;
+        }
         let mut w = self.0.lock().unwrap();
         let faults = w.faults;
         if w.rng.as_mut().unwrap().chance(faults.receive) {
@@ -104,6 +110,7 @@ impl QueueApi for Fake {
         }
         let mut out = Vec::new();
         let ids: Vec<String> = w.dlq.keys().cloned().collect();
+        let max = w.short_receives.map_or(max, |short| max.min(short as i32));
         for id in ids {
             if out.len() as i32 >= max {
                 break;
@@ -473,4 +480,38 @@ async fn a_replay_ledger_that_cannot_be_written_keeps_the_delivered_messages_in_
         12,
         "nothing is deleted whose replay could not be counted: a later run delivers it again"
     );
+}
+
+#[tokio::test]
+async fn max_is_reached_though_receives_come_back_short() {
+    let mut world = World {
+        rng: Some(Rng(11)),
+        short_receives: Some(3),
+        ..Default::default()
+    };
+    for i in 0..40 {
+        world
+            .dlq
+            .insert(format!("m{i:03}"), (format!("body-{i:03}"), 0, true));
+    }
+    let fake = Fake(Arc::new(Mutex::new(world)));
+    let replayer = Replayer::new(
+        fake.clone(),
+        fake.clone(),
+        MemoryLedger::default(),
+        RuleSet::from_sources(&[("replay.toml", RULES)], &[]).unwrap(),
+        ReplaySettings::default(),
+    );
+    let request = ReplayRequest::parse(&serde_json::json!({"queue": "q-dlq", "max": 25})).unwrap();
+    let summary = replayer.replay(&request, None, || 0).await.unwrap();
+    assert_eq!(
+        (
+            summary.received,
+            summary.replayed,
+            summary.stopped_by.as_str()
+        ),
+        (25, 25, "max"),
+        "eight pipelines asking for the 25 between them, each handed 3 at a time: {summary:#?}"
+    );
+    assert_eq!(fake.0.lock().unwrap().delivered.len(), 25);
 }
