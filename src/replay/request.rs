@@ -101,8 +101,9 @@ pub struct JsonField {
 /// Largest `max` accepted, and the fastest `rate`.
 pub const MAX_MESSAGES: u64 = 1_000_000;
 pub const MAX_RATE: f64 = 3_000.0;
-/// Continuations a request may ask for. Lambda stops a chain of functions invoking one another after
-/// about 16 invocations (recursive loop detection); 10 stays below that, and is 2.5 hours of runs.
+/// Continuations a request may ask for. Lambda stops a chain of invocations caused by the same event
+/// after about 16 (Lambda developer guide, "Lambda recursive loop detection"; the count of 16 from AWS's
+/// announcement of it); 10 stays below that, and is 2.5 hours of runs.
 pub const MAX_CONTINUATIONS: u32 = 10;
 /// Continuations when the request says nothing.
 pub const DEFAULT_CONTINUATIONS: u32 = 4;
