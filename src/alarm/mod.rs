@@ -1,5 +1,6 @@
 //! What an alarm notification says, whichever way it was delivered.
 
+pub mod health;
 mod metric_math;
 mod parse;
 
@@ -54,6 +55,21 @@ pub enum Delivery {
     AlarmAction,
     Sns,
     EventBridge,
+    /// Service Quotas' threshold notice, an AWS Health event (direct or through SNS).
+    HealthEvent,
+}
+
+/// A quota named by Service Quotas' own threshold notice (`health.rs`): by name, not code.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NamedQuota {
+    Named {
+        service_code: String,
+        quota_name: String,
+        utilization_percent: Option<f64>,
+    },
+    /// An entry that does not read as `Service: ... | Quota Name: ... | Utilization: ...%`.
+    Unreadable { entry: String },
 }
 
 /// An alarm state change, normalised from any of the three delivery paths.
@@ -69,6 +85,8 @@ pub struct AlarmNotice {
     pub previous_state: AlarmState,
     pub reason: String,
     pub queries: Vec<MetricQuery>,
+    /// The quota a Service Quotas threshold notice names; `None` for a CloudWatch alarm.
+    pub named_quota: Option<NamedQuota>,
 }
 
 impl AlarmNotice {

@@ -1,10 +1,12 @@
-//! Reading the three shapes in which an alarm reaches a function.
+//! Reading the shapes in which an alarm reaches a function: the three of a CloudWatch alarm, and
+//! Service Quotas' threshold notice (an AWS Health event, `health.rs`), direct or through SNS.
 //!
 //! The envelopes come from `aws_lambda_events`. The alarm's configuration and the SNS-wrapped alarm
 //! message are read with the tolerant records below: the crate's typed versions require a
 //! `metricStat` on every query (so they reject metric-math alarms, our main case) and a non-null
 //! `AlarmDescription` (CloudWatch sends `null` when an alarm has none).
 
+use super::health::{read_health_event, HealthEvent, DETAIL_TYPE as HEALTH_EVENT};
 use super::{AlarmNotice, AlarmState, Delivery, MetricId, MetricQuery};
 use aws_lambda_events::cloudwatch_alarms::CloudWatchAlarm;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
@@ -25,6 +27,10 @@ pub enum AlarmEventError {
         delivery: &'static str,
         detail: String,
     },
+    /// An event the quota function is subscribed to but has nothing to do with (another AWS Health
+    /// event): logged, not an error.
+    #[error("ignored: {0}")]
+    Ignored(String),
 }
 
 /// Reads an alarm-action payload, an SNS notification wrapping alarms, or an EventBridge
@@ -45,6 +51,7 @@ pub fn parse_alarm_event(event: &Value) -> Result<Vec<AlarmNotice>, AlarmEventEr
     if let Some(detail_type) = object.get("detail-type") {
         return match detail_type.as_str() {
             Some(STATE_CHANGE) => from_eventbridge(event).map(|notice| vec![notice]),
+            Some(HEALTH_EVENT) => from_health(event),
             other => Err(AlarmEventError::NotAnAlarm(format!(
                 "EventBridge event of type {:?}",
                 other.unwrap_or("(not a string)")
@@ -98,6 +105,7 @@ fn from_alarm_action(event: &Value) -> Result<AlarmNotice, AlarmEventError> {
         previous_state: state_name(&data.previous_state).unwrap_or(AlarmState::Other),
         reason: data.state.map(|s| s.reason).unwrap_or_default(),
         queries: configuration.metrics.into_iter().map(Into::into).collect(),
+        named_quota: None,
     })
 }
 
@@ -124,7 +132,25 @@ fn from_eventbridge(event: &Value) -> Result<AlarmNotice, AlarmEventError> {
             .into_iter()
             .map(Into::into)
             .collect(),
+        named_quota: None,
     })
+}
+
+fn from_health(event: &Value) -> Result<Vec<AlarmNotice>, AlarmEventError> {
+    match read_health_event(event) {
+        Ok(HealthEvent::Threshold(notices)) if notices.is_empty() => {
+            Err(AlarmEventError::Malformed {
+                delivery: "AWS Health",
+                detail: "the threshold event names no quota".into(),
+            })
+        }
+        Ok(HealthEvent::Threshold(notices)) => Ok(notices),
+        Ok(HealthEvent::Other(why)) => Err(AlarmEventError::Ignored(why)),
+        Err(detail) => Err(AlarmEventError::Malformed {
+            delivery: "AWS Health",
+            detail,
+        }),
+    }
 }
 
 fn from_sns(event: &Value) -> Result<Vec<AlarmNotice>, AlarmEventError> {
@@ -139,15 +165,22 @@ fn from_sns(event: &Value) -> Result<Vec<AlarmNotice>, AlarmEventError> {
         .records
         .iter()
         .map(|record| {
+            // An EventBridge rule may publish a Health event to a topic: the message is the event.
+            if let Ok(inner) = serde_json::from_str::<Value>(&record.sns.message) {
+                if inner.get("detail-type").and_then(Value::as_str) == Some(HEALTH_EVENT) {
+                    return from_health(&inner);
+                }
+            }
             let message: SnsAlarmMessage =
                 serde_json::from_str(&record.sns.message).map_err(|e| {
                     AlarmEventError::NotAnAlarm(format!(
                         "SNS message is not a CloudWatch alarm: {e}"
                     ))
                 })?;
-            Ok(message.into_notice())
+            Ok(vec![message.into_notice()])
         })
-        .collect()
+        .collect::<Result<Vec<Vec<AlarmNotice>>, _>>()
+        .map(|notices| notices.into_iter().flatten().collect())
 }
 
 fn arn_part(arn: Option<&str>, index: usize) -> Option<String> {
@@ -350,6 +383,7 @@ impl SnsAlarmMessage {
                 .map_or(AlarmState::Other, AlarmState::from_name),
             reason: self.new_state_reason,
             queries,
+            named_quota: None,
         }
     }
 }

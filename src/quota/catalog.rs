@@ -1,4 +1,5 @@
-//! From an alarm's usage metric back to its quota, through `ListServiceQuotas`.
+//! From an alarm's usage metric, or a threshold notice's quota name, back to its quota, through
+//! `ListServiceQuotas`.
 
 use super::api::{QuotaApi, QuotaApiError, QuotaInfo};
 use crate::alarm::MetricId;
@@ -28,6 +29,19 @@ impl QuotaCatalog {
             }
         }
         Ok(None)
+    }
+
+    /// The quota of `service_code` named exactly `quota_name` (Service Quotas' `QuotaName`): a
+    /// threshold notice names quotas this way. Never a close match: a wrong quota raised is worse than
+    /// a page.
+    pub async fn find_by_name(
+        &self,
+        api: &impl QuotaApi,
+        service_code: &str,
+        quota_name: &str,
+    ) -> Result<Option<QuotaInfo>, QuotaApiError> {
+        let quotas = self.quotas_of(api, service_code).await?;
+        Ok(quotas.iter().find(|q| q.quota_name == quota_name).cloned())
     }
 
     async fn quotas_of(

@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
-use tracing::warn;
+use tracing::{info, warn};
 
 type Healer = QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger>;
 
@@ -124,8 +124,18 @@ impl QuotaFunction {
         request_id: &str,
         invoked_function_arn: Option<&str>,
     ) -> Result<Vec<Outcome>, QuotaFunctionError> {
-        let notices =
-            parse_alarm_event(event).inspect_err(|e| warn!(error = %e, "event rejected"))?;
+        let notices = match parse_alarm_event(event) {
+            Ok(notices) => notices,
+            // Another AWS Health event on the same subscription: nothing to do, nothing to retry.
+            Err(AlarmEventError::Ignored(why)) => {
+                info!(function = "quota-alarm", request_id, why = %why, "event ignored");
+                return Ok(Vec::new());
+            }
+            Err(e) => {
+                warn!(error = %e, "event rejected");
+                return Err(e.into());
+            }
+        };
         let healer = self.healer(invoked_function_arn)?;
         let now = now_ms() / 1000;
         let mut outcomes = Vec::with_capacity(notices.len());

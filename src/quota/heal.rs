@@ -9,7 +9,7 @@ use super::reading::{
     QuotaReading, Scope,
 };
 use super::subject::QuotaSubject;
-use crate::alarm::AlarmNotice;
+use crate::alarm::{AlarmNotice, NamedQuota};
 use crate::escalation::{
     render_escalation, render_resolution, Escalation, Notification, Notifier, NotifyError,
     Rendering,
@@ -163,6 +163,17 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
                 ));
                 (r.service_code.clone(), r.quota_code.clone())
             }
+            None if notice.named_quota.is_some() => {
+                match self.quota_by_name(notice.named_quota.as_ref(), steps).await {
+                    Ok(quota) => {
+                        rule = self
+                            .rules
+                            .rule_for_quota(&quota.service_code, &quota.quota_code);
+                        (quota.service_code, quota.quota_code)
+                    }
+                    Err(reading) => return (None, reading),
+                }
+            }
             None => {
                 let Some(metric) = notice.usage_metric() else {
                     steps.push(
@@ -244,6 +255,54 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
             None
         };
         (rule, QuotaReading::Read { quota, history })
+    }
+
+    /// The quota a threshold notice names, found by its exact name in the service's quota list.
+    async fn quota_by_name(
+        &self,
+        named: Option<&NamedQuota>,
+        steps: &mut Vec<String>,
+    ) -> Result<QuotaInfo, QuotaReading> {
+        let (service_code, quota_name) = match named {
+            Some(NamedQuota::Named {
+                service_code,
+                quota_name,
+                ..
+            }) => (service_code, quota_name),
+            Some(NamedQuota::Unreadable { entry }) => {
+                steps.push(format!(
+                    "the threshold notice's entry {entry:?} names no quota"
+                ));
+                return Err(QuotaReading::UnreadableEntry(entry.clone()));
+            }
+            None => return Err(QuotaReading::NoQuotaNamed),
+        };
+        match self
+            .catalog
+            .find_by_name(&self.api, service_code, quota_name)
+            .await
+        {
+            Ok(Some(quota)) => {
+                steps.push(format!(
+                    "Service Quotas named {quota_name:?}: {} {}",
+                    quota.service_code, quota.quota_code
+                ));
+                Ok(quota)
+            }
+            Ok(None) => {
+                steps.push(format!(
+                    "ListServiceQuotas: no quota of {service_code} is named {quota_name:?}"
+                ));
+                Err(QuotaReading::NoQuotaWithName {
+                    service_code: service_code.clone(),
+                    quota_name: quota_name.clone(),
+                })
+            }
+            Err(e) => {
+                steps.push(format!("ListServiceQuotas failed: {e}"));
+                Err(QuotaReading::CatalogUnreadable(e))
+            }
+        }
     }
 
     async fn read_history(

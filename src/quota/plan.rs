@@ -284,6 +284,7 @@ mod tests {
             previous_state: AlarmState::Ok,
             reason: "Threshold Crossed".into(),
             queries: Vec::new(),
+            named_quota: None,
         }
     }
 

@@ -104,6 +104,13 @@ pub enum QuotaReading {
     NoQuotaNamed,
     /// No quota of the catalog has the alarm's usage metric.
     NoQuotaForMetric(MetricId),
+    /// No quota of the service has the name a threshold notice gives.
+    NoQuotaWithName {
+        service_code: String,
+        quota_name: String,
+    },
+    /// A threshold notice's entry that does not read as a quota.
+    UnreadableEntry(String),
     /// `ListServiceQuotas` failed while looking for the usage metric's quota.
     CatalogUnreadable(QuotaApiError),
     /// The quota is named but could not be read.
@@ -154,6 +161,21 @@ pub fn decide_after_reading(r: &AlarmReading<'_>) -> Plan {
             format!(
                 "No quota's usage metric is {}/{} with dimensions {:?}.",
                 metric.namespace, metric.name, metric.dimensions
+            ),
+        ),
+        QuotaReading::NoQuotaWithName {
+            service_code,
+            quota_name,
+        } => escalate_alarm(
+            EscalationReason::NoQuotaFound,
+            format!(
+                "Service Quotas named the quota {quota_name:?} of {service_code}, and no quota of {service_code} has that name (ListServiceQuotas); selfheal does not guess."
+            ),
+        ),
+        QuotaReading::UnreadableEntry(entry) => escalate_alarm(
+            EscalationReason::NoQuotaFound,
+            format!(
+                "Service Quotas' threshold notice names a quota as {entry:?}, which does not read as \"Service: <code> | Quota Name: <name> | Utilization: <pct>%\"."
             ),
         ),
         QuotaReading::CatalogUnreadable(error) => {
@@ -237,6 +259,7 @@ mod tests {
             previous_state: AlarmState::Ok,
             reason: "Threshold Crossed".into(),
             queries: Vec::new(),
+            named_quota: None,
         }
     }
 

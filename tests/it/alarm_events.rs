@@ -1,6 +1,6 @@
 //! Every delivery path of an alarm, read from fixture files.
 
-use selfheal::alarm::{parse_alarm_event, AlarmEventError, AlarmState, Delivery};
+use selfheal::alarm::{parse_alarm_event, AlarmEventError, AlarmState, Delivery, NamedQuota};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
@@ -120,4 +120,63 @@ fn a_huge_hostile_description_still_parses() {
     event["alarmData"]["configuration"]["description"] = Value::String(description.clone());
     let notice = &parse_alarm_event(&event).unwrap()[0];
     assert_eq!(notice.description.as_deref(), Some(description.as_str()));
+}
+
+/// An SNS notification whose message is `inner`, as an EventBridge rule publishing to a topic sends it.
+fn through_sns(inner: &Value) -> Value {
+    serde_json::json!({"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "arn:aws:sns:us-east-1:1:t:s",
+        "Sns": {"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:1:t",
+                "Timestamp": "2026-11-30T02:18:40.180Z", "SignatureVersion": "1", "Signature": "s",
+                "SigningCertUrl": "u", "UnsubscribeUrl": "u", "Message": inner.to_string(),
+                "MessageAttributes": {}}}]})
+}
+
+#[test]
+fn a_service_quotas_threshold_notice_reads_direct_or_through_sns() {
+    let event = fixture("health-quota-threshold.json");
+    for (how, notices) in [
+        ("direct", parse_alarm_event(&event).unwrap()),
+        ("SNS", parse_alarm_event(&through_sns(&event)).unwrap()),
+    ] {
+        assert_eq!(notices.len(), 2, "{how}");
+        assert!(
+            notices.iter().all(|n| n.delivery == Delivery::HealthEvent),
+            "{how}"
+        );
+        assert_eq!(
+            notices[0].named_quota,
+            Some(NamedQuota::Named {
+                service_code: "lambda".into(),
+                quota_name: "Concurrent executions".into(),
+                utilization_percent: Some(95.0)
+            }),
+            "{how}"
+        );
+        assert_eq!(notices[1].account_id.as_deref(), Some("123456789012"));
+        assert_eq!(notices[1].region.as_deref(), Some("us-east-1"));
+    }
+}
+
+#[test]
+fn another_health_event_is_ignored_and_an_empty_one_refused() {
+    let mut other = fixture("health-quota-threshold.json");
+    other["detail"]["service"] = serde_json::json!("EC2");
+    other["detail"]["eventTypeCode"] = serde_json::json!("AWS_EC2_OPERATIONAL_ISSUE");
+    for event in [other.clone(), through_sns(&other)] {
+        assert!(
+            matches!(parse_alarm_event(&event), Err(AlarmEventError::Ignored(_))),
+            "{event}"
+        );
+    }
+    let mut empty = fixture("health-quota-threshold.json");
+    empty["resources"] = serde_json::json!([]);
+    empty["detail"]["affectedEntities"] = serde_json::json!([]);
+    assert!(matches!(
+        parse_alarm_event(&empty),
+        Err(AlarmEventError::Malformed {
+            delivery: "AWS Health",
+            ..
+        })
+    ));
 }

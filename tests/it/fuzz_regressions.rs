@@ -53,6 +53,7 @@ fn every_seed_runs_and_the_valid_ones_parse() {
         "alarm_event/alarm-action-lambda-concurrency.json",
         "alarm_event/sns-lambda-concurrency.json",
         "alarm_event/eventbridge-lambda-concurrency.json",
+        "alarm_event/health-quota-threshold.json",
         "replay_request/full.json",
         "replay_request/dry-run.json",
         "replay_request/on-failure-record.json",

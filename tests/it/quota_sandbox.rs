@@ -663,3 +663,88 @@ async fn targets_per_application_load_balancer_is_raised() {
         "{outcome:#?}"
     );
 }
+
+/// Service Quotas' threshold notice (an AWS Health event) for this account, with `entries` as its
+/// quota list.
+fn threshold_event(account: &Account, entries: &[&str]) -> serde_json::Value {
+    let mut event = common::fixture("health-quota-threshold.json");
+    event["account"] = serde_json::json!(account.id);
+    event["resources"] = serde_json::json!(entries);
+    event["detail"]["affectedEntities"] = serde_json::json!(entries
+        .iter()
+        .map(|e| serde_json::json!({"entityValue": e}))
+        .collect::<Vec<_>>());
+    event
+}
+
+#[tokio::test]
+async fn a_threshold_notice_raises_each_quota_it_names_by_name() {
+    let account = Account::new().await;
+    let event = common::fixture("health-quota-threshold.json")
+        .to_string()
+        .replace("123456789012", &account.id);
+    let notices =
+        selfheal::alarm::parse_alarm_event(&serde_json::from_str(&event).unwrap()).unwrap();
+    assert_eq!(
+        notices.len(),
+        2,
+        "each quota once, though named in two lists"
+    );
+    let healer = account.healer(false);
+    let mut outcomes = Vec::new();
+    for notice in &notices {
+        outcomes.push(healer.handle(notice, "req-h", now()).await.unwrap());
+    }
+    assert_eq!(
+        outcomes
+            .iter()
+            .map(|o| (o.decision, o.quota.quota_code.clone().unwrap()))
+            .collect::<Vec<_>>(),
+        [
+            (Decision::Raise, LAMBDA.1.to_owned()),
+            (Decision::Raise, "L-1216C47A".to_owned())
+        ],
+        "{outcomes:#?}"
+    );
+    assert_eq!(
+        outcomes[1].rule.as_deref(),
+        Some("ec2-on-demand-standard-vcpus")
+    );
+    assert_eq!(account.requests(LAMBDA.0, LAMBDA.1).await.len(), 1);
+    assert_eq!(account.requests("ec2", "L-1216C47A").await.len(), 1);
+    // The same notice again (Service Quotas repeats it at 95 %): the requests are pending.
+    for notice in &notices {
+        let again = healer.handle(notice, "req-h2", now()).await.unwrap();
+        assert_eq!(again.reason, "request-pending", "{again:#?}");
+    }
+    assert_eq!(account.requests(LAMBDA.0, LAMBDA.1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_threshold_notice_naming_no_known_quota_is_escalated_never_guessed() {
+    let account = Account::new().await;
+    let event = threshold_event(
+        &account,
+        &[
+            "Service: lambda | Quota Name: Concurrent Executions | Utilization: 90.0%",
+            "Service: lambda | Concurrent executions at 90%",
+        ],
+    );
+    let notices = selfheal::alarm::parse_alarm_event(&event).unwrap();
+    let healer = account.healer(false);
+    for notice in &notices {
+        let outcome = healer.handle(notice, "req-n", now()).await.unwrap();
+        assert_eq!(outcome.decision, Decision::Escalate, "{outcome:#?}");
+        assert_eq!(outcome.reason, "no-quota-found");
+    }
+    assert!(
+        account.requests(LAMBDA.0, LAMBDA.1).await.is_empty(),
+        "a name off by one letter's case raises nothing"
+    );
+    assert_eq!(
+        account.deliveries().await.len() % 2,
+        0,
+        "each page reaches SMS and email"
+    );
+    assert!(!account.deliveries().await.is_empty());
+}

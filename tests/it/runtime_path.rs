@@ -267,6 +267,36 @@ async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
     let text =
         failure_text(&runtime.invoke_file("tests/fixtures/eventbridge-ec2-state-change.json"));
     assert!(text.contains("not a CloudWatch alarm event"), "{text}");
+
+    // Service Quotas' own threshold notice: the Lambda quota's request is pending; the EC2 quota,
+    // named by its name, is raised.
+    let event = common::fixture("health-quota-threshold.json")
+        .to_string()
+        .replace("123456789012", &account.id);
+    let response = answer(&runtime.invoke(&serde_json::from_str(&event).unwrap()));
+    let reasons: Vec<(&str, &str)> = response["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["quota_code"].as_str().unwrap(),
+                o["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [("L-B99A9384", "request-pending"), ("L-1216C47A", "raise")],
+        "{response}"
+    );
+    // Another Health event on the same subscription: no outcome, no error.
+    let mut other: serde_json::Value = serde_json::from_str(&event).unwrap();
+    other["detail"]["service"] = serde_json::json!("EC2");
+    assert_eq!(
+        answer(&runtime.invoke(&other))["outcomes"],
+        serde_json::json!([])
+    );
 }
 
 #[tokio::test]
