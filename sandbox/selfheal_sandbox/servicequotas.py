@@ -20,6 +20,14 @@ What it models, and where each behaviour is documented (botocore `service-quotas
   `NOT_APPROVED` instead, with no case.
 - Statuses: `PENDING`, `CASE_OPENED`, `APPROVED`, `DENIED`, `CASE_CLOSED`, `NOT_APPROVED`,
   `INVALID_REQUEST` (`RequestStatus`).
+- Automatic Management (`StartAutoManagement`, `UpdateAutoManagement`, `StopAutoManagement`,
+  `GetAutoManagementConfiguration`; fields and errors from aws-sdk-servicequotas 1.121): `OptInLevel`
+  `ACCOUNT` (the only level), `OptInType` `NotifyOnly` or `NotifyAndAdjust` (the SDK documents that only
+  `NotifyOnly` is available today; the sandbox takes both so that tests can exercise a quota AWS adjusts),
+  `ExclusionList` service code -> quota codes in, service code -> `QuotaInfo {QuotaCode, QuotaName}` out;
+  anything else is `IllegalArgumentException`. Not verified against AWS: what `Get...` answers before
+  Automatic Management was ever started (here `NoSuchResourceException`), and after a stop (here the
+  configuration with `OptInStatus` `DISABLED`).
 """
 
 from __future__ import annotations
@@ -81,6 +89,8 @@ class QuotaState:
         self.hidden_applied: set[tuple[str, str]] = set()
         self.open_request_limit: int | None = None
         self.service_linked_role = True
+        # Automatic Management's configuration; None until it is first started.
+        self.auto_management: dict[str, Any] | None = None
 
     def default(self, service_code: str, quota_code: str) -> dict[str, Any]:
         services = {q["ServiceCode"] for q in CATALOG}
@@ -277,6 +287,61 @@ class ServiceQuotasResponse(sq_responses.ServiceQuotasResponse):
             ]
         page, token = _page(found, p)
         return _with_token({"RequestedQuotas": page}, token)
+
+    def _auto_management_input(self, p: dict[str, Any], required: bool) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        for field, allowed in (("OptInLevel", ("ACCOUNT",)), ("OptInType", ("NotifyOnly", "NotifyAndAdjust"))):
+            value = p.get(field)
+            if value is None:
+                if required:
+                    raise IllegalArgumentException(f"{field} is required.")
+                continue
+            if value not in allowed:
+                raise IllegalArgumentException(f"{field} {value} is not valid; expected one of {', '.join(allowed)}.")
+            config[field] = value
+        if "NotificationArn" in p:
+            config["NotificationArn"] = p["NotificationArn"]
+        if "ExclusionList" in p:
+            excluded: dict[str, list[dict[str, str]]] = {}
+            for service_code, codes in (p["ExclusionList"] or {}).items():
+                if not isinstance(codes, list):
+                    raise IllegalArgumentException("ExclusionList maps a service code to a list of quota codes.")
+                excluded[service_code] = [
+                    {"QuotaCode": code, "QuotaName": self.quotas.default(service_code, code)["QuotaName"]}
+                    for code in codes
+                ]
+            config["ExclusionList"] = excluded
+        return config
+
+    def start_auto_management(self) -> str:
+        config = self._auto_management_input(self._params(), required=True)
+        with _lock:
+            self.quotas.auto_management = {"ExclusionList": {}, **config, "OptInStatus": "ENABLED"}
+        return "{}"
+
+    def update_auto_management(self) -> str:
+        config = self._auto_management_input(self._params(), required=False)
+        with _lock:
+            current = self.quotas.auto_management
+            if current is None or current["OptInStatus"] != "ENABLED":
+                raise NoSuchResourceException("Automatic Management is not started for this account.")
+            current.update(config)
+        return "{}"
+
+    def stop_auto_management(self) -> str:
+        with _lock:
+            current = self.quotas.auto_management
+            if current is None:
+                raise NoSuchResourceException("Automatic Management is not started for this account.")
+            current["OptInStatus"] = "DISABLED"
+        return "{}"
+
+    def get_auto_management_configuration(self) -> str:
+        with _lock:
+            current = self.quotas.auto_management
+            if current is None:
+                raise NoSuchResourceException("Automatic Management was never started for this account.")
+            return json.dumps(current)
 
     def list_requested_service_quota_change_history(self) -> str:
         return self._history(self._params(), by_quota=False)

@@ -187,6 +187,27 @@ class ServiceQuotasTest(unittest.TestCase):
         self.assertEqual([r["Id"] for r in filtered["RequestedQuotas"]], [denied])
         self.assertEqual(error_code(self.sq.get_requested_service_quota_change, RequestId="missing"), "NoSuchResourceException")
 
+    def test_automatic_management_starts_updates_and_stops(self) -> None:
+        sq = client("service-quotas", str(next(_accounts)))
+        with self.assertRaises(ClientError) as never:
+            sq.get_auto_management_configuration()
+        self.assertEqual(never.exception.response["Error"]["Code"], "NoSuchResourceException")
+        with self.assertRaises(ClientError) as bad:
+            sq.start_auto_management(OptInLevel="ACCOUNT", OptInType="Sometimes")
+        self.assertEqual(bad.exception.response["Error"]["Code"], "IllegalArgumentException")
+        sq.start_auto_management(OptInLevel="ACCOUNT", OptInType="NotifyAndAdjust",
+                                 ExclusionList={"demo": ["L-00000002"]})
+        config = sq.get_auto_management_configuration()
+        self.assertEqual((config["OptInStatus"], config["OptInType"]), ("ENABLED", "NotifyAndAdjust"))
+        self.assertEqual(config["ExclusionList"], {"demo": [{"QuotaCode": "L-00000002", "QuotaName": "Quota 2"}]})
+        sq.update_auto_management(OptInType="NotifyOnly")
+        self.assertEqual(sq.get_auto_management_configuration()["OptInType"], "NotifyOnly")
+        sq.stop_auto_management()
+        self.assertEqual(sq.get_auto_management_configuration()["OptInStatus"], "DISABLED")
+        with self.assertRaises(ClientError) as stopped:
+            sq.update_auto_management(OptInType="NotifyOnly")
+        self.assertEqual(stopped.exception.response["Error"]["Code"], "NoSuchResourceException")
+
     def test_accounts_are_apart(self) -> None:
         self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000004", DesiredValue=12)
         other = client("service-quotas", str(next(_accounts)))

@@ -2,7 +2,9 @@
 
 use super::error_text;
 use crate::alarm::MetricId;
-use crate::quota::api::{ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo, RequestStatus};
+use crate::quota::api::{
+    AutoManagement, ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo, RequestStatus,
+};
 use aws_sdk_servicequotas::types::{RequestedServiceQuotaChange, ServiceQuota};
 use aws_sdk_servicequotas::Client;
 
@@ -96,6 +98,35 @@ fn change_request(change: RequestedServiceQuotaChange) -> ChangeRequest {
 }
 
 impl QuotaApi for ServiceQuotas {
+    async fn auto_management(&self) -> Result<AutoManagement, QuotaApiError> {
+        let output = match self.client.get_auto_management_configuration().send().await {
+            Ok(output) => output,
+            Err(e) => {
+                return match api_error!("GetAutoManagementConfiguration")(e) {
+                    // Never started in this account (unverified against AWS; the sandbox answers so).
+                    QuotaApiError::NoSuchResource { .. } => Ok(AutoManagement::default()),
+                    other => Err(other),
+                };
+            }
+        };
+        Ok(AutoManagement {
+            enabled: output
+                .opt_in_status
+                .as_ref()
+                .is_some_and(|s| s.as_str() == "ENABLED"),
+            opt_in_type: output.opt_in_type.map(|t| t.as_str().to_owned()),
+            excluded: output
+                .exclusion_list
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(service, quotas)| {
+                    let codes = quotas.into_iter().filter_map(|q| q.quota_code).collect();
+                    (service, codes)
+                })
+                .collect(),
+        })
+    }
+
     async fn list_service_quotas(
         &self,
         service_code: &str,

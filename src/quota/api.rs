@@ -165,6 +165,31 @@ impl QuotaApiError {
     }
 }
 
+/// Service Quotas' Automatic Management in the account (`GetAutoManagementConfiguration`; fields from
+/// aws-sdk-servicequotas 1.121): whether AWS itself adjusts quotas, and which it leaves out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AutoManagement {
+    /// `OptInStatus` `ENABLED`.
+    pub enabled: bool,
+    /// `OptInType`: `NotifyOnly` (only notices; the SDK documents it as the only type available today)
+    /// or `NotifyAndAdjust` (AWS raises quotas itself).
+    pub opt_in_type: Option<String>,
+    /// `ExclusionList`: service code -> quota codes AWS leaves alone.
+    pub excluded: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl AutoManagement {
+    /// Whether AWS adjusts this quota itself: started, in `NotifyAndAdjust`, and not excluded.
+    pub fn adjusts(&self, service_code: &str, quota_code: &str) -> bool {
+        self.enabled
+            && self.opt_in_type.as_deref() == Some("NotifyAndAdjust")
+            && !self
+                .excluded
+                .get(service_code)
+                .is_some_and(|codes| codes.iter().any(|c| c == quota_code))
+    }
+}
+
 /// The Service Quotas calls selfheal makes. Implemented over the SDK client in `crate::aws`.
 pub trait QuotaApi: Send + Sync {
     /// `ListServiceQuotas`, every page.
@@ -200,6 +225,10 @@ pub trait QuotaApi: Send + Sync {
         service_code: &str,
         quota_code: &str,
     ) -> impl Future<Output = Result<Vec<ChangeRequest>, QuotaApiError>> + Send;
+
+    /// `GetAutoManagementConfiguration`; never started (`NoSuchResourceException`) is not adjusting.
+    fn auto_management(&self)
+        -> impl Future<Output = Result<AutoManagement, QuotaApiError>> + Send;
 
     /// `RequestServiceQuotaIncrease`.
     fn request_increase(

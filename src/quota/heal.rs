@@ -1,12 +1,12 @@
 //! Quota healing: read, decide, then act.
 
-use super::api::{ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo};
+use super::api::{AutoManagement, ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo};
 use super::catalog::QuotaCatalog;
 use super::outcome::{NotificationOutcome, Outcome, RequestOutcome};
 use super::plan::{escalation_for, Plan, RaisePlan};
 use super::reading::{
-    decide_after_reading, decide_before_reading, reason_for, AlarmReading, History, Home,
-    QuotaReading, Scope,
+    decide_after_reading, decide_before_reading, leave_to_aws, reason_for, AlarmReading, History,
+    Home, QuotaReading, Scope,
 };
 use super::subject::QuotaSubject;
 use crate::alarm::{AlarmNotice, NamedQuota};
@@ -60,6 +60,8 @@ pub struct QuotaHealer<Q, N, L> {
     ledger: L,
     rules: RuleSet,
     catalog: QuotaCatalog,
+    /// Automatic Management's configuration, once read.
+    auto_management: std::sync::Mutex<Option<AutoManagement>>,
     settings: Settings,
 }
 
@@ -71,6 +73,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
             ledger,
             rules,
             catalog: QuotaCatalog::default(),
+            auto_management: std::sync::Mutex::new(None),
             settings,
         }
     }
@@ -144,6 +147,13 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
             now,
             tried: steps,
         });
+        let plan = match plan {
+            Plan::Raise(_) => {
+                let auto = self.auto_management(steps).await;
+                leave_to_aws(plan, &auto, rule, &quota)
+            }
+            other => other,
+        };
         (plan, rule.map(|r| r.name.clone()))
     }
 
@@ -255,6 +265,42 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
             None
         };
         (rule, QuotaReading::Read { quota, history })
+    }
+
+    /// Service Quotas' Automatic Management, read once per container (only before a raise). A failed
+    /// read is not kept: the raise goes ahead, and the next one asks again.
+    async fn auto_management(&self, steps: &mut Vec<String>) -> AutoManagement {
+        if let Some(known) = self
+            .auto_management
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return known;
+        }
+        match self.api.auto_management().await {
+            Ok(auto) => {
+                steps.push(format!(
+                    "Automatic Management: {}",
+                    match (&auto.enabled, auto.opt_in_type.as_deref()) {
+                        (true, Some(kind)) => format!("started, {kind}"),
+                        (true, None) => "started".into(),
+                        (false, _) => "not started".into(),
+                    }
+                ));
+                *self
+                    .auto_management
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(auto.clone());
+                auto
+            }
+            Err(e) => {
+                steps.push(format!(
+                    "GetAutoManagementConfiguration failed ({e}); going on as if AWS adjusted nothing"
+                ));
+                AutoManagement::default()
+            }
+        }
     }
 
     /// The quota a threshold notice names, found by its exact name in the service's quota list.

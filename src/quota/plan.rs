@@ -304,6 +304,7 @@ mod tests {
 
     fn rule(increase: &str, ceiling: f64) -> QuotaRule {
         QuotaRule {
+            raise_when_aws_adjusts: false,
             name: "lambda".into(),
             alarm: Some("lambda-*".into()),
             service_code: "lambda".into(),
@@ -530,6 +531,7 @@ mod tests {
 
     fn rule_without_case() -> QuotaRule {
         QuotaRule {
+            raise_when_aws_adjusts: false,
             support_case: Some(false),
             ..rule("50%", 10_000.0)
         }

@@ -2,7 +2,7 @@
 //! over it: first those that need no read (the alarm's state, its account and Region), then the
 //! rest, from the reading, ending in `plan::decide` once the quota and its history are known.
 
-use super::api::{ChangeRequest, QuotaApiError, QuotaInfo};
+use super::api::{AutoManagement, ChangeRequest, QuotaApiError, QuotaInfo};
 use super::plan::{decide, escalation_for, Plan, Situation};
 use super::subject::QuotaSubject;
 use crate::alarm::{AlarmNotice, AlarmState, MetricId};
@@ -137,6 +137,37 @@ pub struct AlarmReading<'a> {
     pub now: i64,
     /// What was read, for the escalation's "what was tried".
     pub tried: &'a [String],
+}
+
+/// Where Service Quotas' Automatic Management raises the quota itself (`NotifyAndAdjust`, the quota not
+/// excluded), a planned raise is left to it, unless the quota's rule says `raise_when_aws_adjusts`: two
+/// requests for one quota would only have the second refused as a duplicate.
+pub fn leave_to_aws(
+    plan: Plan,
+    auto: &AutoManagement,
+    rule: Option<&QuotaRule>,
+    quota: &QuotaReading,
+) -> Plan {
+    let Plan::Raise(raise) = &plan else {
+        return plan;
+    };
+    if !auto.adjusts(&raise.service_code, &raise.quota_code)
+        || rule.is_some_and(|r| r.raise_when_aws_adjusts)
+    {
+        return plan;
+    }
+    let read = match quota {
+        QuotaReading::Read { quota, .. } => Some(Box::new(quota.clone())),
+        _ => None,
+    };
+    Plan::Nothing {
+        reason: "aws-adjusts",
+        summary: format!(
+            "Service Quotas' Automatic Management (NotifyAndAdjust) adjusts {} {} itself; not filing a second request (raise_when_aws_adjusts in the rule would)",
+            raise.service_code, raise.quota_code
+        ),
+        quota: read,
+    }
 }
 
 /// Raise, escalate or wait, from what the reads found.
@@ -399,5 +430,67 @@ mod tests {
             history: None,
         };
         assert_eq!(escalated(&after(&fixed)).0, EscalationReason::NotAdjustable);
+    }
+
+    #[test]
+    fn a_raise_is_left_to_aws_only_where_it_adjusts_the_quota_and_the_rule_does_not_insist() {
+        let reading = QuotaReading::Read {
+            quota: quota(true),
+            history: Some(Ok(History::default())),
+        };
+        let raise = Plan::Raise(super::super::plan::RaisePlan {
+            service_code: "lambda".into(),
+            quota_code: "L-B99A9384".into(),
+            quota_name: "Concurrent executions".into(),
+            current_value: 1000.0,
+            desired_value: 1500.0,
+            ceiling: 5000.0,
+            increase: crate::rules::Increase::parse("+50%").unwrap(),
+            support_case_allowed: true,
+            rule: None,
+        });
+        let adjusting = AutoManagement {
+            enabled: true,
+            opt_in_type: Some("NotifyAndAdjust".into()),
+            excluded: Default::default(),
+        };
+        let left = leave_to_aws(raise.clone(), &adjusting, None, &reading);
+        assert!(
+            matches!(&left, Plan::Nothing { reason: "aws-adjusts", quota: Some(q), .. } if q.quota_code == "L-B99A9384"),
+            "{left:?}"
+        );
+        for auto in [
+            AutoManagement::default(),
+            AutoManagement {
+                opt_in_type: Some("NotifyOnly".into()),
+                ..adjusting.clone()
+            },
+            AutoManagement {
+                enabled: false,
+                ..adjusting.clone()
+            },
+            AutoManagement {
+                excluded: [("lambda".to_owned(), vec!["L-B99A9384".to_owned()])].into(),
+                ..adjusting.clone()
+            },
+        ] {
+            assert_eq!(
+                leave_to_aws(raise.clone(), &auto, None, &reading),
+                raise,
+                "{auto:?}"
+            );
+        }
+        let insisting = QuotaRule {
+            raise_when_aws_adjusts: true,
+            ..crate::rules::RuleSet::embedded()
+                .unwrap()
+                .rule_for_quota("lambda", "L-B99A9384")
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(
+            leave_to_aws(raise.clone(), &adjusting, Some(&insisting), &reading),
+            raise
+        );
     }
 }

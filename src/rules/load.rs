@@ -177,6 +177,7 @@ const QUOTA_FIELDS: &[&str] = &[
     "runbook",
     "support_case",
     "cooldown_minutes",
+    "raise_when_aws_adjusts",
 ];
 
 fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> Option<QuotaRule> {
@@ -212,6 +213,7 @@ fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> O
     let runbook = fields.optional_str("runbook");
     let support_case = fields.boolean("support_case");
     let cooldown_minutes = fields.minutes("cooldown_minutes");
+    let raise_when_aws_adjusts = fields.boolean("raise_when_aws_adjusts").unwrap_or(false);
     fields.reject_unknown(QUOTA_FIELDS);
     if let Some(code) = &quota_code {
         if !looks_like_quota_code(code) {
@@ -260,6 +262,7 @@ fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> O
         runbook,
         support_case,
         cooldown_minutes,
+        raise_when_aws_adjusts,
     })
 }
 

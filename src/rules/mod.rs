@@ -35,6 +35,8 @@ pub struct QuotaRule {
     pub support_case: Option<bool>,
     /// Minimum time between two pages for the same quota and reason.
     pub cooldown_minutes: Option<u32>,
+    /// File a request even where Service Quotas' Automatic Management adjusts the quota itself.
+    pub raise_when_aws_adjusts: bool,
 }
 
 /// Where the messages of a dead-letter queue go back to.

@@ -144,6 +144,9 @@ const NO_RESOURCE_TYPE: &[&str] = &[
     "servicequotas:ListAWSDefaultServiceQuotas",
     "servicequotas:GetAWSDefaultServiceQuota",
     "servicequotas:ListRequestedServiceQuotaChangeHistoryByQuota",
+    // Account-wide; that it takes no resource type is not verified in the Service Authorization
+    // Reference.
+    "servicequotas:GetAutoManagementConfiguration",
     "events:ListRules",
 ];
 

@@ -65,15 +65,32 @@ struct Harness {
     ledger: MemoryLedger,
 }
 
+/// Automatic Management never started in the account (what the sandbox answers; not verified
+/// against AWS): before each raise, the healer reads it once per container.
+fn auto_management_never_started() -> Rule {
+    mock!(Client::get_auto_management_configuration)
+        .sequence()
+        .http_status(400, error_body("NoSuchResourceException", "never started"))
+        .repeatedly()
+        .build()
+}
+
 fn harness(rules: &[&Rule]) -> Harness {
+    let auto = auto_management_never_started();
+    let rules: Vec<&Rule> = rules.iter().copied().chain([&auto]).collect();
     // The production retry policy, with short backoff to keep the test fast.
-    let client = mock_client!(aws_sdk_servicequotas, RuleMode::MatchAny, rules, |config| {
-        config.retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(selfheal::aws::MAX_ATTEMPTS)
-                .with_initial_backoff(Duration::from_millis(1)),
-        )
-    });
+    let client = mock_client!(
+        aws_sdk_servicequotas,
+        RuleMode::MatchAny,
+        &rules,
+        |config| {
+            config.retry_config(
+                aws_config::retry::RetryConfig::standard()
+                    .with_max_attempts(selfheal::aws::MAX_ATTEMPTS)
+                    .with_initial_backoff(Duration::from_millis(1)),
+            )
+        }
+    );
     let topic = MemoryTopic::default();
     let ledger = MemoryLedger::default();
     let healer = QuotaHealer::new(

@@ -748,3 +748,99 @@ async fn a_threshold_notice_naming_no_known_quota_is_escalated_never_guessed() {
     );
     assert!(!account.deliveries().await.is_empty());
 }
+
+#[tokio::test]
+async fn where_aws_adjusts_a_quota_itself_no_second_request_is_filed() {
+    use aws_sdk_servicequotas::types::{OptInLevel, OptInType};
+    let account = Account::new().await;
+    account
+        .quotas
+        .start_auto_management()
+        .opt_in_level(OptInLevel::Account)
+        .opt_in_type(OptInType::NotifyAndAdjust)
+        .exclusion_list("elasticloadbalancing", vec![ALB.1.to_owned()])
+        .send()
+        .await
+        .unwrap();
+    let healer = account.healer(false);
+    let lambda = healer
+        .handle(
+            &account.notice("alarm-action-lambda-concurrency.json"),
+            "r1",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (lambda.decision, lambda.reason.as_str()),
+        (Decision::None, "aws-adjusts"),
+        "{lambda:#?}"
+    );
+    assert!(account.requests(LAMBDA.0, LAMBDA.1).await.is_empty());
+    // A quota AWS's Automatic Management excludes is raised as usual.
+    let alb = healer
+        .handle(
+            &account.notice("alarm-action-alb-targets.json"),
+            "r2",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(alb.decision, Decision::Raise, "{alb:#?}");
+    // A rule may ask for selfheal's request anyway.
+    let rules = "[[quota]]\nname = \"lambda\"\nalarm = \"*lambda-concurrent-executions*\"\nservice_code = \"lambda\"\n\
+                 quota_code = \"L-B99A9384\"\nincrease = \"+50%\"\nceiling = 5000\nraise_when_aws_adjusts = true\n";
+    let insisting = account
+        .healer_with_rules(rules)
+        .handle(
+            &account.notice("alarm-action-lambda-concurrency.json"),
+            "r3",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(insisting.decision, Decision::Raise, "{insisting:#?}");
+}
+
+#[tokio::test]
+async fn notices_only_or_automatic_management_never_started_change_nothing() {
+    use aws_sdk_servicequotas::types::{OptInLevel, OptInType};
+    let never = Account::new().await;
+    let outcome = never
+        .healer(false)
+        .handle(
+            &never.notice("alarm-action-lambda-concurrency.json"),
+            "r1",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.decision, Decision::Raise);
+    assert!(
+        outcome
+            .steps
+            .iter()
+            .any(|s| s == "Automatic Management: not started"),
+        "{:?}",
+        outcome.steps
+    );
+    let notify_only = Account::new().await;
+    notify_only
+        .quotas
+        .start_auto_management()
+        .opt_in_level(OptInLevel::Account)
+        .opt_in_type(OptInType::NotifyOnly)
+        .send()
+        .await
+        .unwrap();
+    let outcome = notify_only
+        .healer(false)
+        .handle(
+            &notify_only.notice("alarm-action-lambda-concurrency.json"),
+            "r1",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.decision, Decision::Raise, "{outcome:#?}");
+}
