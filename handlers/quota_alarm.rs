@@ -1,10 +1,10 @@
-//! The quota function: CloudWatch alarm in (alarm action, SNS or EventBridge), a raised quota or
-//! an escalation out.
+//! The quota function: CloudWatch alarm in (alarm action, SNS or EventBridge), or Service Quotas' own
+//! threshold notice, or the scheduled sweep; a raised quota or an escalation out.
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use selfheal::quota::QuotaFunction;
 use selfheal::settings::function_environment;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -14,15 +14,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let context = &event.context;
-        let outcomes = function
-            .handle(
+        function
+            .answer(
                 &event.payload,
                 &context.request_id,
                 Some(&context.invoked_function_arn),
             )
             .await
-            .map_err(Diagnostic::from)?;
-        Ok::<_, Diagnostic>(json!({ "outcomes": outcomes }))
+            .map_err(Diagnostic::from)
     }))
     .await
 }

@@ -53,6 +53,22 @@ def set_account(request: Any, full_url: str, headers: Any) -> Any:
         return _json(400, {"error": str(e)})
 
 
+def set_usage(request: Any, full_url: str, headers: Any) -> Any:
+    try:
+        return _json(200, servicequotas.set_usage(_body(request)))
+    except KeyError as e:
+        return _json(400, {"error": f"missing field {e}"})
+    except Exception as e:  # ValueError and the model's AWS-shaped errors
+        return _json(400, {"error": str(e)})
+
+
+def expire_reports(request: Any, full_url: str, headers: Any) -> Any:
+    try:
+        return _json(200, servicequotas.expire_reports(_body(request)))
+    except KeyError as e:
+        return _json(400, {"error": f"missing field {e}"})
+
+
 def deliveries(request: Any, full_url: str, headers: Any) -> Any:
     return _json(200, {"deliveries": sns.deliveries()})
 
@@ -119,6 +135,8 @@ def install() -> None:
     api_urls.url_paths["{0}/moto-api/selfheal/servicequotas/decide"] = decide
     api_urls.url_paths["{0}/moto-api/selfheal/servicequotas/set-value"] = set_value
     api_urls.url_paths["{0}/moto-api/selfheal/servicequotas/set-account"] = set_account
+    api_urls.url_paths["{0}/moto-api/selfheal/servicequotas/set-usage"] = set_usage
+    api_urls.url_paths["{0}/moto-api/selfheal/servicequotas/expire-reports"] = expire_reports
     api_urls.url_paths["{0}/moto-api/selfheal/sns/deliveries"] = deliveries
     api_urls.url_paths["{0}/moto-api/selfheal/lambda/invocations"] = invocations
     api_urls.url_paths["{0}/moto-api/selfheal/lambda/behaviour"] = behaviour

@@ -28,6 +28,14 @@ What it models, and where each behaviour is documented (botocore `service-quotas
   anything else is `IllegalArgumentException`. Not verified against AWS: what `Get...` answers before
   Automatic Management was ever started (here `NoSuchResourceException`), and after a stop (here the
   configuration with `OptInStatus` `DISABLED`).
+- The utilization report (`StartQuotaUtilizationReport`, `GetQuotaUtilizationReport`; API reference):
+  asynchronous (`PENDING`, `IN_PROGRESS`, `COMPLETED`, `FAILED`), rows of `QuotaUtilizationInfo` sorted by
+  utilization, highest first, up to 1,000 a page (`MaxResults` 1 to 1,000), deleted 15 minutes after it
+  was generated (then `NoSuchResourceException`). Utilization is usage / applied value x 100, for the quotas
+  a test gave a usage (`set-usage`); the others have no utilization data and are not in the report. Here
+  a report is `IN_PROGRESS` at its first read and `COMPLETED` from the second; `set-account`'s
+  `ReportFails: true` makes the next reports `FAILED`; `expire-reports` ages an account's reports past
+  their 15 minutes.
 """
 
 from __future__ import annotations
@@ -91,6 +99,10 @@ class QuotaState:
         self.service_linked_role = True
         # Automatic Management's configuration; None until it is first started.
         self.auto_management: dict[str, Any] | None = None
+        # Usage per quota, set by tests; the utilization report is computed from it.
+        self.usage: dict[tuple[str, str], float] = {}
+        self.reports: dict[str, dict[str, Any]] = {}
+        self.reports_fail = False
 
     def default(self, service_code: str, quota_code: str) -> dict[str, Any]:
         services = {q["ServiceCode"] for q in CATALOG}
@@ -144,10 +156,10 @@ def reset() -> None:
         _states.clear()
 
 
-def _page(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], str | None]:
-    max_results = int(params.get("MaxResults") or 100)
-    if not 1 <= max_results <= 100:
-        raise IllegalArgumentException("MaxResults must be between 1 and 100.")
+def _page(items: list[Any], params: dict[str, Any], limit: int = 100) -> tuple[list[Any], str | None]:
+    max_results = int(params.get("MaxResults") or limit)
+    if not 1 <= max_results <= limit:
+        raise IllegalArgumentException(f"MaxResults must be between 1 and {limit}.")
     start = int(params.get("NextToken") or 0)
     page = items[start : start + max_results]
     token = str(start + max_results) if start + max_results < len(items) else None
@@ -343,6 +355,52 @@ class ServiceQuotasResponse(sq_responses.ServiceQuotasResponse):
                 raise NoSuchResourceException("Automatic Management was never started for this account.")
             return json.dumps(current)
 
+    def start_quota_utilization_report(self) -> str:
+        with _lock:
+            s = self.quotas
+            report_id = uuid.uuid4().hex
+            rows = []
+            for (service_code, quota_code), usage in s.usage.items():
+                q = s.default(service_code, quota_code)
+                applied = float(s.applied.get((service_code, quota_code), q.get("Value", 0.0)))
+                if applied <= 0:
+                    continue
+                rows.append({
+                    "QuotaCode": quota_code,
+                    "ServiceCode": service_code,
+                    "QuotaName": q["QuotaName"],
+                    "Namespace": (q.get("UsageMetric") or {}).get("MetricNamespace", "AWS/Usage"),
+                    "Utilization": round(usage / applied * 100, 2),
+                    "DefaultValue": float(q.get("Value", 0.0)),
+                    "AppliedValue": applied,
+                    "ServiceName": q["ServiceName"],
+                    "Adjustable": bool(q["Adjustable"]),
+                })
+            rows.sort(key=lambda r: -r["Utilization"])
+            s.reports[report_id] = {
+                "rows": rows, "reads": 0, "generated": time.time(), "failed": s.reports_fail,
+            }
+        return json.dumps({"ReportId": report_id, "Status": "PENDING",
+                           "Message": "The report is being generated."})
+
+    def get_quota_utilization_report(self) -> str:
+        p = self._params()
+        report_id = p.get("ReportId", "")
+        with _lock:
+            report = self.quotas.reports.get(report_id)
+            if report is None or time.time() - report["generated"] > 15 * 60:
+                raise NoSuchResourceException(f"The report {report_id} does not exist or has expired.")
+            report["reads"] += 1
+            base = {"ReportId": report_id, "GeneratedAt": report["generated"]}
+            if report["reads"] == 1:
+                return json.dumps({**base, "Status": "IN_PROGRESS"})
+            if report["failed"]:
+                return json.dumps({**base, "Status": "FAILED", "ErrorCode": "InternalError",
+                                   "ErrorMessage": "The report could not be generated."})
+            page, token = _page(report["rows"], p, limit=1000)
+            body = {**base, "Status": "COMPLETED", "TotalCount": len(report["rows"]), "Quotas": page}
+        return _with_token(body, token)
+
     def list_requested_service_quota_change_history(self) -> str:
         return self._history(self._params(), by_quota=False)
 
@@ -387,6 +445,27 @@ def set_value(body: dict[str, Any]) -> dict[str, Any]:
         return s.describe(q, applied=True)
 
 
+def set_usage(body: dict[str, Any]) -> dict[str, Any]:
+    """Sets a quota's current usage in one account and Region; the utilization report reads it."""
+    with _lock:
+        s = state(body["AccountId"], body.get("Region", "us-east-1"))
+        q = s.default(body["ServiceCode"], body["QuotaCode"])
+        usage = float(body["Usage"])
+        if usage < 0:
+            raise ValueError("Usage must not be negative")
+        s.usage[(q["ServiceCode"], q["QuotaCode"])] = usage
+        return {"ServiceCode": q["ServiceCode"], "QuotaCode": q["QuotaCode"], "Usage": usage}
+
+
+def expire_reports(body: dict[str, Any]) -> dict[str, Any]:
+    """Ages one account's utilization reports past the 15 minutes AWS keeps them."""
+    with _lock:
+        s = state(body["AccountId"], body.get("Region", "us-east-1"))
+        for report in s.reports.values():
+            report["generated"] -= 16 * 60
+        return {"Expired": len(s.reports)}
+
+
 def set_account(body: dict[str, Any]) -> dict[str, Any]:
     """How Service Quotas behaves for one account and Region, for the situations tests need:
     `HiddenAppliedValues` (`[[service, quota], ...]` whose applied value is not reported),
@@ -406,6 +485,8 @@ def set_account(body: dict[str, Any]) -> dict[str, Any]:
             s.open_request_limit = limit
         if "ServiceLinkedRole" in body:
             s.service_linked_role = bool(body["ServiceLinkedRole"])
+        if "ReportFails" in body:
+            s.reports_fail = bool(body["ReportFails"])
         return {
             "AccountId": s.account_id,
             "Region": s.region,

@@ -208,6 +208,32 @@ class ServiceQuotasTest(unittest.TestCase):
             sq.update_auto_management(OptInType="NotifyOnly")
         self.assertEqual(stopped.exception.response["Error"]["Code"], "NoSuchResourceException")
 
+    def test_the_utilization_report_is_computed_from_usage_paged_and_expires(self) -> None:
+        sq = self.sq
+        for code, usage in (("L-00000003", 9), ("L-00000004", 5), ("L-00000005", 10)):
+            post("/moto-api/selfheal/servicequotas/set-usage", {"AccountId": self.account, "ServiceCode": "demo",
+                                              "QuotaCode": code, "Usage": usage})
+        started = sq.start_quota_utilization_report()
+        self.assertEqual(started["Status"], "PENDING")
+        report_id = started["ReportId"]
+        self.assertEqual(sq.get_quota_utilization_report(ReportId=report_id)["Status"], "IN_PROGRESS")
+        first = sq.get_quota_utilization_report(ReportId=report_id, MaxResults=2)
+        self.assertEqual((first["Status"], first["TotalCount"]), ("COMPLETED", 3))
+        self.assertEqual([q["Utilization"] for q in first["Quotas"]], [100.0, 90.0])
+        rest = sq.get_quota_utilization_report(ReportId=report_id, MaxResults=2, NextToken=first["NextToken"])
+        self.assertEqual([q["QuotaCode"] for q in rest["Quotas"]], ["L-00000004"])
+        with self.assertRaises(ClientError) as bad:
+            sq.get_quota_utilization_report(ReportId=report_id, MaxResults=1001)
+        self.assertEqual(bad.exception.response["Error"]["Code"], "IllegalArgumentException")
+        post("/moto-api/selfheal/servicequotas/expire-reports", {"AccountId": self.account})
+        with self.assertRaises(ClientError) as expired:
+            sq.get_quota_utilization_report(ReportId=report_id)
+        self.assertEqual(expired.exception.response["Error"]["Code"], "NoSuchResourceException")
+        post("/moto-api/selfheal/servicequotas/set-account", {"AccountId": self.account, "ReportFails": True})
+        failing = sq.start_quota_utilization_report()["ReportId"]
+        sq.get_quota_utilization_report(ReportId=failing)
+        self.assertEqual(sq.get_quota_utilization_report(ReportId=failing)["Status"], "FAILED")
+
     def test_accounts_are_apart(self) -> None:
         self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000004", DesiredValue=12)
         other = client("service-quotas", str(next(_accounts)))

@@ -90,22 +90,8 @@ pub fn read_health_event(event: &Value) -> Result<HealthEvent, String> {
 
 fn notice(envelope: &Envelope, region: Option<String>, entry: String) -> AlarmNotice {
     let named = parse_entry(&entry);
-    let alarm_name = match &named {
-        NamedQuota::Named {
-            service_code,
-            quota_name,
-            ..
-        } => format!("Service Quotas threshold: {service_code} / {quota_name}"),
-        NamedQuota::Unreadable { entry } => format!("Service Quotas threshold: {entry}"),
-    };
-    let reason = match &named {
-        NamedQuota::Named {
-            utilization_percent: Some(pct),
-            ..
-        } => format!("Service Quotas reports the quota {pct}% used"),
-        NamedQuota::Named { .. } => "Service Quotas reports the quota past its threshold".into(),
-        NamedQuota::Unreadable { entry } => format!("unreadable quota entry {entry:?}"),
-    };
+    let alarm_name = format!("Service Quotas threshold: {}", named.label());
+    let reason = named.reason();
     AlarmNotice {
         delivery: Delivery::HealthEvent,
         alarm_name,

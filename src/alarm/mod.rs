@@ -57,6 +57,8 @@ pub enum Delivery {
     EventBridge,
     /// Service Quotas' threshold notice, an AWS Health event (direct or through SNS).
     HealthEvent,
+    /// A quota of Service Quotas' utilization report, found by `quota sweep`.
+    UtilizationReport,
 }
 
 /// A quota named by Service Quotas' own threshold notice (`health.rs`): by name, not code.
@@ -70,6 +72,12 @@ pub enum NamedQuota {
     },
     /// An entry that does not read as `Service: ... | Quota Name: ... | Utilization: ...%`.
     Unreadable { entry: String },
+    /// A quota of the utilization report (`quota sweep`), named by its codes.
+    Coded {
+        service_code: String,
+        quota_code: String,
+        utilization_percent: f64,
+    },
 }
 
 /// An alarm state change, normalised from any of the three delivery paths.
@@ -87,6 +95,43 @@ pub struct AlarmNotice {
     pub queries: Vec<MetricQuery>,
     /// The quota a Service Quotas threshold notice names; `None` for a CloudWatch alarm.
     pub named_quota: Option<NamedQuota>,
+}
+
+impl NamedQuota {
+    /// `service / name`, `service / code`, or the unreadable entry itself.
+    pub fn label(&self) -> String {
+        match self {
+            NamedQuota::Named {
+                service_code,
+                quota_name,
+                ..
+            } => format!("{service_code} / {quota_name}"),
+            NamedQuota::Coded {
+                service_code,
+                quota_code,
+                ..
+            } => format!("{service_code} / {quota_code}"),
+            NamedQuota::Unreadable { entry } => entry.clone(),
+        }
+    }
+
+    /// What Service Quotas reported, as the alarm's reason.
+    pub fn reason(&self) -> String {
+        match self {
+            NamedQuota::Named {
+                utilization_percent: Some(pct),
+                ..
+            }
+            | NamedQuota::Coded {
+                utilization_percent: pct,
+                ..
+            } => format!("Service Quotas reports the quota {pct}% used"),
+            NamedQuota::Named { .. } => {
+                "Service Quotas reports the quota past its threshold".into()
+            }
+            NamedQuota::Unreadable { entry } => format!("unreadable quota entry {entry:?}"),
+        }
+    }
 }
 
 impl AlarmNotice {

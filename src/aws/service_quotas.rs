@@ -3,7 +3,8 @@
 use super::error_text;
 use crate::alarm::MetricId;
 use crate::quota::api::{
-    AutoManagement, ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo, RequestStatus,
+    AutoManagement, ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo, QuotaUsage, ReportPage,
+    RequestStatus, UtilizationReports,
 };
 use aws_sdk_servicequotas::types::{RequestedServiceQuotaChange, ServiceQuota};
 use aws_sdk_servicequotas::Client;
@@ -239,5 +240,55 @@ impl QuotaApi for ServiceQuotas {
             .requested_quota
             .map(change_request)
             .ok_or_else(|| empty_answer("RequestServiceQuotaIncrease", "request"))
+    }
+}
+
+impl UtilizationReports for ServiceQuotas {
+    async fn start_report(&self) -> Result<String, QuotaApiError> {
+        self.client
+            .start_quota_utilization_report()
+            .send()
+            .await
+            .map_err(api_error!("StartQuotaUtilizationReport"))?
+            .report_id
+            .ok_or_else(|| empty_answer("StartQuotaUtilizationReport", "report id"))
+    }
+
+    async fn report_page(
+        &self,
+        report_id: &str,
+        next_token: Option<&str>,
+    ) -> Result<ReportPage, QuotaApiError> {
+        let output = self
+            .client
+            .get_quota_utilization_report()
+            .report_id(report_id)
+            .set_next_token(next_token.map(str::to_owned))
+            .send()
+            .await
+            .map_err(api_error!("GetQuotaUtilizationReport"))?;
+        Ok(ReportPage {
+            status: output
+                .status
+                .as_ref()
+                .map_or_else(String::new, |s| s.as_str().to_owned()),
+            rows: output
+                .quotas
+                .unwrap_or_default()
+                .into_iter()
+                .map(|q| QuotaUsage {
+                    service_code: q.service_code.unwrap_or_default(),
+                    quota_code: q.quota_code.unwrap_or_default(),
+                    quota_name: q.quota_name.unwrap_or_default(),
+                    utilization: q.utilization.unwrap_or_default(),
+                    applied_value: q.applied_value,
+                    adjustable: q.adjustable,
+                })
+                .collect(),
+            next_token: output.next_token,
+            error: output
+                .error_code
+                .map(|code| format!("{code}: {}", output.error_message.unwrap_or_default())),
+        })
     }
 }

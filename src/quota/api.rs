@@ -239,3 +239,41 @@ pub trait QuotaApi: Send + Sync {
         support_case_allowed: bool,
     ) -> impl Future<Output = Result<ChangeRequest, QuotaApiError>> + Send;
 }
+
+/// One row of the utilization report (`QuotaUtilizationInfo`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct QuotaUsage {
+    pub service_code: String,
+    pub quota_code: String,
+    pub quota_name: String,
+    /// Usage / applied value x 100.
+    pub utilization: f64,
+    pub applied_value: Option<f64>,
+    pub adjustable: bool,
+}
+
+/// One page of a utilization report, as `GetQuotaUtilizationReport` answers it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReportPage {
+    /// `PENDING`, `IN_PROGRESS`, `COMPLETED` or `FAILED`.
+    pub status: String,
+    pub rows: Vec<QuotaUsage>,
+    pub next_token: Option<String>,
+    /// `ErrorCode: ErrorMessage` of a failed report.
+    pub error: Option<String>,
+}
+
+/// Service Quotas' utilization report of the account: every quota with usage data, highest first (API
+/// reference, `GetQuotaUtilizationReport`: asynchronous, up to 1,000 rows a page, deleted after 15
+/// minutes).
+pub trait UtilizationReports: Send + Sync {
+    /// `StartQuotaUtilizationReport`: the report's id.
+    fn start_report(&self) -> impl Future<Output = Result<String, QuotaApiError>> + Send;
+
+    /// `GetQuotaUtilizationReport`, one page.
+    fn report_page(
+        &self,
+        report_id: &str,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<ReportPage, QuotaApiError>> + Send;
+}

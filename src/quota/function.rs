@@ -7,6 +7,7 @@ use crate::aws::service_quotas::ServiceQuotas;
 use crate::aws::sns::SnsTopic;
 use crate::clock::now_ms;
 use crate::function_error::{FunctionError, Retry};
+use crate::quota::sweep::{SweepError, SweepReport, SweepRequest};
 use crate::quota::{HealError, Outcome, QuotaHealer};
 use crate::rules::{RuleSet, RulesError};
 use crate::settings::FunctionEnvironment;
@@ -29,6 +30,10 @@ pub enum QuotaFunctionError {
     Rules(#[from] RulesError),
     #[error(transparent)]
     Heal(#[from] HealError),
+    #[error("{0}")]
+    InvalidSweep(String),
+    #[error(transparent)]
+    Sweep(#[from] SweepError),
 }
 
 impl FunctionError for QuotaFunctionError {
@@ -38,13 +43,17 @@ impl FunctionError for QuotaFunctionError {
             Self::Rules(_) => "InvalidRules",
             Self::Heal(HealError::Notify(_)) => "NotificationFailed",
             Self::Heal(HealError::Ledger(_)) => "LedgerFailed",
+            Self::InvalidSweep(_) => "InvalidEvent",
+            Self::Sweep(_) => "SweepFailed",
         }
     }
 
     fn retry(&self) -> Retry {
         match self {
-            Self::Event(_) | Self::Rules(_) => Retry::Never,
+            Self::Event(_) | Self::Rules(_) | Self::InvalidSweep(_) => Retry::Never,
             Self::Heal(HealError::Notify(_) | HealError::Ledger(_)) => Retry::Later,
+            Self::Sweep(e) if e.is_transient() => Retry::Later,
+            Self::Sweep(_) => Retry::Never,
         }
     }
 }
@@ -147,6 +156,57 @@ impl QuotaFunction {
             outcomes.push(outcome.await?);
         }
         Ok(outcomes)
+    }
+}
+
+impl QuotaFunction {
+    /// The function's answer to any event it is sent: a sweep's report for the scheduled sweep
+    /// (`{"selfheal": "sweep"}`), else `{"outcomes": [...]}`.
+    pub async fn answer(
+        &self,
+        event: &Value,
+        request_id: &str,
+        invoked_function_arn: Option<&str>,
+    ) -> Result<Value, QuotaFunctionError> {
+        if let Some(request) = SweepRequest::from_event(event) {
+            let request = request.map_err(QuotaFunctionError::InvalidSweep)?;
+            let report = self
+                .sweep(
+                    request.threshold(),
+                    request.dry_run,
+                    request_id,
+                    invoked_function_arn,
+                )
+                .await?;
+            return Ok(serde_json::to_value(report).unwrap_or_default());
+        }
+        let outcomes = self.handle(event, request_id, invoked_function_arn).await?;
+        Ok(serde_json::json!({ "outcomes": outcomes }))
+    }
+
+    /// `quota sweep`: the utilization report's quotas at or above their threshold, each planned (and,
+    /// unless `dry_run`, carried out) as an alarm of it would be.
+    pub async fn sweep(
+        &self,
+        threshold: f64,
+        dry_run: bool,
+        request_id: &str,
+        invoked_function_arn: Option<&str>,
+    ) -> Result<SweepReport, QuotaFunctionError> {
+        let healer = self.healer(invoked_function_arn)?;
+        let sweep: Pin<Box<dyn Future<Output = Result<SweepReport, SweepError>> + Send + '_>> =
+            Box::pin(healer.sweep(threshold, dry_run, request_id, now_ms() / 1000));
+        let report = sweep.await?;
+        info!(
+            function = "quota-alarm",
+            request_id,
+            report = %report.report_id,
+            quotas = report.quotas_in_report,
+            over_threshold = report.over_threshold.len(),
+            dry_run = report.dry_run,
+            "sweep finished"
+        );
+        Ok(report)
     }
 }
 

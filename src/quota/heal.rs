@@ -55,14 +55,14 @@ pub enum HealError {
 
 /// The quota function's core, over the three capabilities it needs.
 pub struct QuotaHealer<Q, N, L> {
-    api: Q,
+    pub(super) api: Q,
     notifier: N,
     ledger: L,
-    rules: RuleSet,
+    pub(super) rules: RuleSet,
     catalog: QuotaCatalog,
     /// Automatic Management's configuration, once read.
     auto_management: std::sync::Mutex<Option<AutoManagement>>,
-    settings: Settings,
+    pub(super) settings: Settings,
 }
 
 impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> QuotaHealer<Q, N, L> {
@@ -85,6 +85,19 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
         request_id: &str,
         now: u64,
     ) -> Result<Outcome, HealError> {
+        self.handle_with(notice, request_id, now, self.settings.dry_run)
+            .await
+    }
+
+    /// The same, planning only when `dry_run` (or the settings say so).
+    pub async fn handle_with(
+        &self,
+        notice: &AlarmNotice,
+        request_id: &str,
+        now: u64,
+        dry_run: bool,
+    ) -> Result<Outcome, HealError> {
+        let dry_run = dry_run || self.settings.dry_run;
         let scope = Scope {
             account_id: notice
                 .account_id
@@ -99,7 +112,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
         let mut steps = Vec::new();
         let (plan, rule) = self.plan(notice, &scope, now as i64, &mut steps).await;
         info!(function = FUNCTION, request_id, alarm = %notice.alarm_name, plan = plan_name(&plan), "planned");
-        let mut outcome = if self.settings.dry_run {
+        let mut outcome = if dry_run {
             Outcome::planned(notice, &plan, rule)
         } else {
             self.act(notice, &scope, plan, rule, now, &mut steps)
@@ -116,7 +129,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
             dry_run = outcome.dry_run,
             "decided"
         );
-        if !self.settings.dry_run {
+        if !dry_run {
             self.audit(notice, &outcome, request_id, now).await?;
         }
         Ok(outcome)
@@ -175,11 +188,9 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
             }
             None if notice.named_quota.is_some() => {
                 match self.quota_by_name(notice.named_quota.as_ref(), steps).await {
-                    Ok(quota) => {
-                        rule = self
-                            .rules
-                            .rule_for_quota(&quota.service_code, &quota.quota_code);
-                        (quota.service_code, quota.quota_code)
+                    Ok((service_code, quota_code)) => {
+                        rule = self.rules.rule_for_quota(&service_code, &quota_code);
+                        (service_code, quota_code)
                     }
                     Err(reading) => return (None, reading),
                 }
@@ -303,18 +314,29 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
         }
     }
 
-    /// The quota a threshold notice names, found by its exact name in the service's quota list.
+    /// The codes of the quota a threshold notice names (found by its exact name in the service's quota
+    /// list) or the utilization report names.
     async fn quota_by_name(
         &self,
         named: Option<&NamedQuota>,
         steps: &mut Vec<String>,
-    ) -> Result<QuotaInfo, QuotaReading> {
+    ) -> Result<(String, String), QuotaReading> {
         let (service_code, quota_name) = match named {
             Some(NamedQuota::Named {
                 service_code,
                 quota_name,
                 ..
             }) => (service_code, quota_name),
+            Some(NamedQuota::Coded {
+                service_code,
+                quota_code,
+                utilization_percent,
+            }) => {
+                steps.push(format!(
+                    "the utilization report has {service_code} {quota_code} at {utilization_percent}%"
+                ));
+                return Ok((service_code.clone(), quota_code.clone()));
+            }
             Some(NamedQuota::Unreadable { entry }) => {
                 steps.push(format!(
                     "the threshold notice's entry {entry:?} names no quota"
@@ -333,7 +355,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
                     "Service Quotas named {quota_name:?}: {} {}",
                     quota.service_code, quota.quota_code
                 ));
-                Ok(quota)
+                Ok((quota.service_code, quota.quota_code))
             }
             Ok(None) => {
                 steps.push(format!(

@@ -9,6 +9,7 @@ mod outcome;
 mod plan;
 mod reading;
 mod subject;
+pub mod sweep;
 
 #[cfg(feature = "aws")]
 pub use function::{QuotaFunction, QuotaFunctionError};

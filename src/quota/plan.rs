@@ -305,6 +305,7 @@ mod tests {
     fn rule(increase: &str, ceiling: f64) -> QuotaRule {
         QuotaRule {
             raise_when_aws_adjusts: false,
+            threshold: None,
             name: "lambda".into(),
             alarm: Some("lambda-*".into()),
             service_code: "lambda".into(),
@@ -532,6 +533,7 @@ mod tests {
     fn rule_without_case() -> QuotaRule {
         QuotaRule {
             raise_when_aws_adjusts: false,
+            threshold: None,
             support_case: Some(false),
             ..rule("50%", 10_000.0)
         }

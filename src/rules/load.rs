@@ -178,6 +178,7 @@ const QUOTA_FIELDS: &[&str] = &[
     "support_case",
     "cooldown_minutes",
     "raise_when_aws_adjusts",
+    "threshold",
 ];
 
 fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> Option<QuotaRule> {
@@ -214,6 +215,18 @@ fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> O
     let support_case = fields.boolean("support_case");
     let cooldown_minutes = fields.minutes("cooldown_minutes");
     let raise_when_aws_adjusts = fields.boolean("raise_when_aws_adjusts").unwrap_or(false);
+    let threshold = match fields.table.get("threshold") {
+        None => None,
+        Some(Value::Integer(n)) if (1..=100).contains(n) => Some(*n as f64),
+        Some(Value::Float(f)) if *f > 0.0 && *f <= 100.0 => Some(*f),
+        Some(_) => {
+            fields.error(
+                "threshold",
+                "must be a utilization percentage above 0 and at most 100",
+            );
+            None
+        }
+    };
     fields.reject_unknown(QUOTA_FIELDS);
     if let Some(code) = &quota_code {
         if !looks_like_quota_code(code) {
@@ -263,6 +276,7 @@ fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> O
         support_case,
         cooldown_minutes,
         raise_when_aws_adjusts,
+        threshold,
     })
 }
 

@@ -37,6 +37,8 @@ pub struct QuotaRule {
     pub cooldown_minutes: Option<u32>,
     /// File a request even where Service Quotas' Automatic Management adjusts the quota itself.
     pub raise_when_aws_adjusts: bool,
+    /// Utilization (percent) at which `quota sweep` plans this quota; `None`: the sweep's default.
+    pub threshold: Option<f64>,
 }
 
 /// Where the messages of a dead-letter queue go back to.

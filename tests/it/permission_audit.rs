@@ -147,6 +147,8 @@ const NO_RESOURCE_TYPE: &[&str] = &[
     // Account-wide; that it takes no resource type is not verified in the Service Authorization
     // Reference.
     "servicequotas:GetAutoManagementConfiguration",
+    "servicequotas:StartQuotaUtilizationReport",
+    "servicequotas:GetQuotaUtilizationReport",
     "events:ListRules",
 ];
 
@@ -202,7 +204,10 @@ fn the_quota_function_is_granted_exactly_what_it_calls() {
             (
                 "servicequotas",
                 "service_quotas.rs",
-                &["QuotaApi for ServiceQuotas"],
+                &[
+                    "QuotaApi for ServiceQuotas",
+                    "UtilizationReports for ServiceQuotas",
+                ],
             ),
             ("sns", "sns.rs", &["Notifier for SnsTopic"]),
             (

@@ -844,3 +844,71 @@ async fn notices_only_or_automatic_management_never_started_change_nothing() {
         .unwrap();
     assert_eq!(outcome.decision, Decision::Raise, "{outcome:#?}");
 }
+
+#[tokio::test]
+async fn a_sweep_plans_every_quota_over_its_threshold_that_no_alarm_watches() {
+    let account = Account::new().await;
+    // Lambda concurrency at 90 % (of 1000), VPCs per Region at 85 % (of 5), EIPs at 40 %.
+    account.set_usage(LAMBDA.0, LAMBDA.1, 900.0).await;
+    account.set_usage("vpc", "L-F678F1CE", 4.25).await;
+    account.set_usage("ec2", "L-0263D0A3", 2.0).await;
+    let healer = account.healer(false);
+    let dry = healer.sweep(80.0, true, "sweep-1", now()).await.unwrap();
+    assert!(dry.dry_run);
+    assert_eq!(dry.quotas_in_report, 3);
+    assert_eq!(
+        dry.over_threshold
+            .iter()
+            .map(|r| (r.quota_code.as_str(), r.utilization))
+            .collect::<Vec<_>>(),
+        [(LAMBDA.1, 90.0), ("L-F678F1CE", 85.0)],
+        "highest first"
+    );
+    assert!(
+        dry.outcomes
+            .iter()
+            .all(|o| o.decision == Decision::Raise && o.dry_run),
+        "{dry:#?}"
+    );
+    assert!(
+        account.requests(LAMBDA.0, LAMBDA.1).await.is_empty(),
+        "a dry run files nothing"
+    );
+
+    let acted = healer.sweep(80.0, false, "sweep-2", now()).await.unwrap();
+    assert_eq!(acted.outcomes.len(), 2);
+    assert_eq!(account.requests(LAMBDA.0, LAMBDA.1).await.len(), 1);
+    assert_eq!(account.requests("vpc", "L-F678F1CE").await.len(), 1);
+    // The next day's sweep finds the requests pending.
+    let again = healer.sweep(80.0, false, "sweep-3", now()).await.unwrap();
+    assert!(
+        again.outcomes.iter().all(|o| o.reason == "request-pending"),
+        "{again:#?}"
+    );
+    // A lower threshold takes in the EIPs too.
+    let low = healer.sweep(30.0, true, "sweep-4", now()).await.unwrap();
+    assert_eq!(low.over_threshold.len(), 3);
+}
+
+#[tokio::test]
+async fn a_failed_utilization_report_is_a_clear_error() {
+    let account = Account::new().await;
+    account.set_usage(LAMBDA.0, LAMBDA.1, 900.0).await;
+    account
+        .set_account(serde_json::json!({"ReportFails": true}))
+        .await;
+    let error = account
+        .healer(false)
+        .sweep(80.0, false, "sweep-f", now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            selfheal::quota::sweep::SweepError::ReportFailed { .. }
+        ),
+        "{error}"
+    );
+    assert!(!error.is_transient());
+    assert!(account.requests(LAMBDA.0, LAMBDA.1).await.is_empty());
+}

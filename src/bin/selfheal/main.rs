@@ -55,6 +55,9 @@ enum Command {
         #[command(flatten)]
         run: RunOptions,
     },
+    /// Quotas: the sweep for quotas nobody alarmed.
+    #[command(subcommand)]
+    Quota(QuotaCommand),
     /// Run the DLQ replay function with the console's request and print its summary.
     ///
     /// A real run needs SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE (the audit record and the failure page).
@@ -71,6 +74,33 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Subcommand)]
+enum QuotaCommand {
+    /// Read Service Quotas' utilization report and plan every quota at or above its threshold as an
+    /// alarm of it would be; print the report.
+    ///
+    /// A quota's rule may set its own `threshold`; the others use --threshold. Acts in the account
+    /// of SELFHEAL_ACCOUNT_ID in AWS_REGION. A real run needs SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE.
+    #[command(after_help = EXIT_STATUS)]
+    Sweep {
+        #[command(flatten)]
+        run: RunOptions,
+        /// Utilization (percent) at which a quota without a rule threshold is planned.
+        #[arg(long, value_name = "PCT", default_value_t = selfheal::quota::sweep::DEFAULT_THRESHOLD,
+              value_parser = parse_threshold)]
+        threshold: f64,
+    },
+}
+
+fn parse_threshold(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(pct) if pct > 0.0 && pct <= 100.0 => Ok(pct),
+        _ => Err(format!(
+            "{text:?} is not a percentage above 0 and at most 100"
+        )),
+    }
 }
 
 #[derive(Subcommand)]
@@ -251,6 +281,7 @@ async fn main() -> ExitCode {
     selfheal::telemetry::init_cli_logs();
     let result = match cli.command {
         Command::Alarm { event_file, run } => alarm(&event_file, &run).await,
+        Command::Quota(QuotaCommand::Sweep { run, threshold }) => sweep(&run, threshold).await,
         Command::Replay(options) => replay(&options).await,
         Command::Prewarm(PrewarmCommand::Sync { run, pinger_arn }) => {
             prewarm_sync(&run, pinger_arn).await
@@ -323,6 +354,21 @@ fn print<T: Serialize>(format: Format, value: &T, text: impl FnOnce(&T) -> Strin
             eprintln!("selfheal: cannot print the result: {e}");
         }
     }
+}
+
+async fn sweep(run: &RunOptions, threshold: f64) -> Result<(), Failure> {
+    let environment = environment(run.dry_run)?;
+    let sdk = selfheal::aws::load_config().await;
+    let function = match &run.rules {
+        Some(dir) => QuotaFunction::with_rules(sdk, environment, rules_in(dir)?),
+        None => QuotaFunction::new(sdk, environment),
+    };
+    let report = function
+        .sweep(threshold, run.dry_run, "local", None)
+        .await
+        .map_err(Failure::of)?;
+    print(run.output, &report, text::sweep_report);
+    Ok(())
 }
 
 async fn alarm(event_file: &Path, run: &RunOptions) -> Result<(), Failure> {

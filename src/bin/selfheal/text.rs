@@ -2,6 +2,7 @@
 
 use selfheal::prewarm::ping::PingReport;
 use selfheal::prewarm::SyncReport;
+use selfheal::quota::sweep::SweepReport;
 use selfheal::quota::Outcome;
 use selfheal::replay::ReplaySummary;
 use std::collections::BTreeMap;
@@ -163,6 +164,25 @@ pub fn ping_report(report: &PingReport) -> String {
             text,
             "  ping {} {:?}: {}",
             failure.ping, failure.kind, failure.message
+        );
+    }
+    text
+}
+
+pub fn sweep_report(report: &SweepReport) -> String {
+    let mut text = format!(
+        "utilization report {}{}: {} quotas with usage data, {} at or above their threshold (default {}%)\n",
+        report.report_id,
+        if report.dry_run { " (dry run)" } else { "" },
+        report.quotas_in_report,
+        report.over_threshold.len(),
+        report.default_threshold
+    );
+    for (row, outcome) in report.over_threshold.iter().zip(&report.outcomes) {
+        let _ = writeln!(
+            text,
+            "  {} {} {:.1}%: {}",
+            row.service_code, row.quota_code, row.utilization, outcome.summary
         );
     }
     text

@@ -148,4 +148,29 @@ impl Account {
         )
         .await;
     }
+
+    /// Sets a quota's current usage; the utilization report computes from it.
+    pub async fn set_usage(&self, service: &str, quota: &str, usage: f64) {
+        let body = serde_json::json!({
+            "AccountId": self.id, "Region": REGION, "ServiceCode": service, "QuotaCode": quota, "Usage": usage
+        });
+        http(
+            &format!("{}/moto-api/selfheal/servicequotas/set-usage", endpoint()),
+            "POST",
+            Some(body),
+        )
+        .await;
+    }
+
+    /// Sets how Service Quotas behaves for this account (the sandbox's `set-account`).
+    pub async fn set_account(&self, settings: serde_json::Value) {
+        let mut body = settings;
+        body["AccountId"] = serde_json::json!(self.id);
+        http(
+            &format!("{}/moto-api/selfheal/servicequotas/set-account", endpoint()),
+            "POST",
+            Some(body),
+        )
+        .await;
+    }
 }
