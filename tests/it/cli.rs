@@ -321,6 +321,8 @@ fn every_command_answers_help_with_usage_and_status_0() {
     for command in [
         &[][..],
         &["alarm"],
+        &["quota"],
+        &["quota", "sweep"],
         &["replay"],
         &["prewarm"],
         &["prewarm", "sync"],
@@ -437,4 +439,38 @@ fn a_ping_that_fails_exits_1_with_the_report() {
         "{}",
         stderr(&output)
     );
+}
+
+#[tokio::test]
+async fn quota_sweep_prints_the_plan_and_refuses_a_bad_threshold() {
+    let account_id = common::unique_account_id();
+    let env = sandbox_env(&account_id);
+    let body = serde_json::json!({"AccountId": account_id, "Region": common::REGION,
+        "ServiceCode": "lambda", "QuotaCode": "L-B99A9384", "Usage": 950});
+    common::http(
+        &format!(
+            "{}/moto-api/selfheal/servicequotas/set-usage",
+            common::endpoint()
+        ),
+        "POST",
+        Some(body),
+    )
+    .await;
+    let report = run_alarm(&["quota", "sweep", "--dry-run"], &env);
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["over_threshold"][0]["quota_code"], "L-B99A9384");
+    assert_eq!(report["outcomes"][0]["decision"], "raise");
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for bad in ["0", "101", "lots"] {
+        let output = selfheal(
+            &["quota", "sweep", "--dry-run", "--threshold", bad],
+            &env_refs,
+        );
+        assert_eq!(output.status.code(), Some(2), "{bad}");
+        assert!(
+            stderr(&output).contains("percentage"),
+            "{}",
+            stderr(&output)
+        );
+    }
 }
