@@ -114,8 +114,9 @@ pub fn over_threshold(
         .collect()
 }
 
-/// The notice a quota of the report stands for, in `account_id` and `region`.
-pub fn sweep_notice(row: &QuotaUsage, account_id: &str, region: &str) -> AlarmNotice {
+/// The notice a quota of the report stands for, in `region` (and `account_id`, when known: the report
+/// is of the caller's own account).
+pub fn sweep_notice(row: &QuotaUsage, account_id: Option<&str>, region: &str) -> AlarmNotice {
     let named = NamedQuota::Coded {
         service_code: row.service_code.clone(),
         quota_code: row.quota_code.clone(),
@@ -125,7 +126,7 @@ pub fn sweep_notice(row: &QuotaUsage, account_id: &str, region: &str) -> AlarmNo
         delivery: Delivery::UtilizationReport,
         alarm_name: format!("Service Quotas utilization: {}", named.label()),
         alarm_arn: None,
-        account_id: Some(account_id.to_owned()),
+        account_id: account_id.map(str::to_owned),
         region: Some(region.to_owned()),
         description: Some(row.quota_name.clone()),
         state: AlarmState::Alarm,
@@ -153,14 +154,13 @@ where
     ) -> Result<SweepReport, SweepError> {
         let (report_id, rows) = read_report(&self.api, POLL_INTERVAL).await?;
         let over = over_threshold(&rows, &self.rules, default_threshold);
-        let account_id = self
-            .settings
-            .home_account_id
-            .clone()
-            .unwrap_or_else(|| "unknown-account".into());
         let mut outcomes = Vec::with_capacity(over.len());
         for row in &over {
-            let notice = sweep_notice(row, &account_id, &self.settings.home_region);
+            let notice = sweep_notice(
+                row,
+                self.settings.home_account_id.as_deref(),
+                &self.settings.home_region,
+            );
             outcomes.push(self.handle_with(&notice, request_id, now, dry_run).await?);
         }
         Ok(SweepReport {
@@ -258,7 +258,7 @@ threshold = 60
             .map(|r| r.quota_code)
             .collect();
         assert_eq!(over, ["L-B99A9384", "L-F678F1CE"]);
-        let notice = sweep_notice(&rows[2], "123456789012", "us-east-1");
+        let notice = sweep_notice(&rows[2], Some("123456789012"), "us-east-1");
         assert_eq!(
             notice.alarm_name,
             "Service Quotas utilization: vpc / L-F678F1CE"

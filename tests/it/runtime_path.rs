@@ -290,6 +290,13 @@ async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
         [("L-B99A9384", "request-pending"), ("L-1216C47A", "raise")],
         "{response}"
     );
+    // The daily sweep's scheduled event: a dry run over the utilization report.
+    account.set_usage("vpc", "L-F678F1CE", 4.5).await;
+    let report = answer(&runtime.invoke(&serde_json::json!({"selfheal": "sweep", "dryRun": true})));
+    assert_eq!(report["dry_run"], true, "{report}");
+    assert_eq!(report["over_threshold"][0]["quota_code"], "L-F678F1CE");
+    assert_eq!(report["outcomes"][0]["decision"], "raise");
+    assert!(account.requests("vpc", "L-F678F1CE").await.is_empty());
     // Another Health event on the same subscription: no outcome, no error.
     let mut other: serde_json::Value = serde_json::from_str(&event).unwrap();
     other["detail"]["service"] = serde_json::json!("EC2");
