@@ -1,8 +1,8 @@
-//! The state that must outlive a container: page cooldowns, open escalations, the audit trail, and
-//! how often a message was replayed into a function.
+//! The state that must outlive a container: page cooldowns, open escalations, the audit trail, how
+//! often a message was replayed into a function, and the increase requests selfheal filed.
 //! Kept in DynamoDB (`crate::aws::dynamodb`), never in memory.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -87,5 +87,45 @@ pub trait ReplayCounts: Send + Sync {
         &self,
         counts: &[(String, u32)],
         expires: u64,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
+
+/// An increase request selfheal filed, kept until its fate is told (`quota follow-up`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FiledRequest {
+    pub request_id: String,
+    pub account_id: String,
+    pub region: String,
+    /// The alarm (or notice) that led to the request.
+    pub alarm_name: String,
+    pub service_code: String,
+    pub quota_code: String,
+    pub quota_name: String,
+    pub from_value: f64,
+    pub desired_value: f64,
+    /// Seconds since the epoch.
+    pub filed_at: u64,
+    /// The status last told about (a notice or an escalation went out for it).
+    #[serde(default)]
+    pub told: Option<String>,
+}
+
+/// The requests selfheal filed and has not closed: written when one is filed, read and updated by the
+/// follow-up.
+pub trait FiledRequests: Send + Sync {
+    /// `PutItem`.
+    fn record_filed(
+        &self,
+        request: &FiledRequest,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Every request not yet closed (`Query`, every page).
+    fn open_filed(&self) -> impl Future<Output = Result<Vec<FiledRequest>, LedgerError>> + Send;
+
+    /// Keeps the request as it now is (`PutItem`), or forgets it once its fate is told (`DeleteItem`).
+    fn update_filed(
+        &self,
+        request: &FiledRequest,
+        closed: bool,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
 }

@@ -2,7 +2,8 @@
 
 use super::error_text;
 use crate::ledger::{
-    AuditRecord, AuditTrail, Cooldowns, LedgerError, OpenEscalation, OpenEscalations, ReplayCounts,
+    AuditRecord, AuditTrail, Cooldowns, FiledRequest, FiledRequests, LedgerError, OpenEscalation,
+    OpenEscalations, ReplayCounts,
 };
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest,
@@ -261,6 +262,75 @@ impl ReplayCounts for DynamoLedger {
                 });
             }
         }
+        Ok(())
+    }
+}
+
+/// Filed requests share one partition: a follow-up reads them all with one `Query`.
+const FILED: &str = "filed-request";
+
+fn filed_key(request: &FiledRequest) -> String {
+    format!(
+        "{}:{}:{}",
+        request.account_id, request.region, request.request_id
+    )
+}
+
+impl FiledRequests for DynamoLedger {
+    async fn record_filed(&self, request: &FiledRequest) -> Result<(), LedgerError> {
+        let record = serde_json::to_string(request).map_err(|e| LedgerError {
+            operation: "PutItem (filed request)",
+            message: e.to_string(),
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(FILED))
+            .item("sk", s(filed_key(request)))
+            .item("record", s(record))
+            .send()
+            .await
+            .map_err(|e| failed("PutItem (filed request)")(error_text(&e)))?;
+        Ok(())
+    }
+
+    async fn open_filed(&self) -> Result<Vec<FiledRequest>, LedgerError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(FILED))
+            .into_paginator()
+            .send();
+        let mut requests = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| failed("Query (filed requests)")(error_text(&e)))?;
+            for item in page.items.unwrap_or_default() {
+                let Some(AttributeValue::S(record)) = item.get("record") else {
+                    continue;
+                };
+                requests.push(serde_json::from_str(record).map_err(|e| LedgerError {
+                    operation: "Query (filed requests)",
+                    message: format!("an unreadable record: {e}"),
+                })?);
+            }
+        }
+        Ok(requests)
+    }
+
+    async fn update_filed(&self, request: &FiledRequest, closed: bool) -> Result<(), LedgerError> {
+        if !closed {
+            return self.record_filed(request).await;
+        }
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(FILED))
+            .key("sk", s(filed_key(request)))
+            .send()
+            .await
+            .map_err(|e| failed("DeleteItem (filed request)")(error_text(&e)))?;
         Ok(())
     }
 }

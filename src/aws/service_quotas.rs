@@ -95,10 +95,23 @@ fn change_request(change: RequestedServiceQuotaChange) -> ChangeRequest {
         }),
         desired_value: change.desired_value,
         created: change.created.map(|t| t.secs()),
+        case_id: change.case_id,
     }
 }
 
 impl QuotaApi for ServiceQuotas {
+    async fn get_request(&self, request_id: &str) -> Result<ChangeRequest, QuotaApiError> {
+        self.client
+            .get_requested_service_quota_change()
+            .request_id(request_id)
+            .send()
+            .await
+            .map_err(api_error!("GetRequestedServiceQuotaChange"))?
+            .requested_quota
+            .map(change_request)
+            .ok_or_else(|| empty_answer("GetRequestedServiceQuotaChange", "request"))
+    }
+
     async fn auto_management(&self) -> Result<AutoManagement, QuotaApiError> {
         let output = match self.client.get_auto_management_configuration().send().await {
             Ok(output) => output,

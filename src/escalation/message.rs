@@ -219,6 +219,98 @@ pub fn render_escalation(e: &Escalation, links: &Rendering<'_>) -> Notification 
     }
 }
 
+/// What a follow-up tells about a request selfheal filed, when it is not an escalation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RequestNews {
+    /// AWS raised the quota (approved, or a closed case that raised it).
+    Raised { applied: f64 },
+    /// AWS opened a support case for the request.
+    CaseOpened { case_id: Option<String> },
+    /// The request is still pending after this many days.
+    StillPending { days: u64 },
+}
+
+/// The notice about a filed request: one SMS, an email, JSON with the request's de-duplication key
+/// (`selfheal:<account>:<region>:<service>/<quota>:request`), `resolve` once the quota is raised.
+pub fn render_request_news(
+    filed: &crate::ledger::FiledRequest,
+    news: &RequestNews,
+    rendering: &Rendering<'_>,
+) -> Notification {
+    let quota = format!("{} {}", filed.service_code, filed.quota_code);
+    let dedup_key = format!(
+        "selfheal:{}:{}:{}/{}:request",
+        filed.account_id, filed.region, filed.service_code, filed.quota_code
+    );
+    let (headline, sentence, action) = match news {
+        RequestNews::Raised { applied } => (
+            "RAISED",
+            format!(
+                "raised from {} to {}",
+                number(filed.from_value),
+                number(*applied)
+            ),
+            "resolve",
+        ),
+        RequestNews::CaseOpened { case_id } => (
+            "CASE OPENED",
+            format!(
+                "AWS opened support case {} for the request to {}",
+                case_id.as_deref().unwrap_or("(no id given)"),
+                number(filed.desired_value)
+            ),
+            "trigger",
+        ),
+        RequestNews::StillPending { days } => (
+            "STILL PENDING",
+            format!(
+                "the request to {} is still pending after {days} days",
+                number(filed.desired_value)
+            ),
+            "trigger",
+        ),
+    };
+    let sms = cut_bytes(
+        &sms_safe(&format!(
+            "selfheal {headline}: {quota} {sentence}. {}",
+            filed.region
+        )),
+        rendering.sms_budget(),
+    );
+    let subject = subject_line(headline, &quota, &single_line(&filed.alarm_name));
+    let email = format!(
+        "Quota {name} ({quota}) in account {account}, {region}: {sentence}.\n\nRequest: {id}, filed for the alarm {alarm}.\nFrom {from} to {desired}.\nConsole: https://{region}.console.aws.amazon.com/servicequotas/home/services/{service}/quotas/{code}\nDe-duplication key: {dedup_key}\n",
+        name = single_line(&filed.quota_name),
+        account = filed.account_id,
+        region = filed.region,
+        id = filed.request_id,
+        alarm = single_line(&filed.alarm_name),
+        from = number(filed.from_value),
+        desired = number(filed.desired_value),
+        service = filed.service_code,
+        code = filed.quota_code,
+    );
+    let https = json!({
+        "version": 1,
+        "source": "selfheal",
+        "event_action": action,
+        "dedup_key": dedup_key,
+        "summary": cut_chars(&format!("{quota}: {sentence}"), 130),
+        "request_id": filed.request_id,
+        "account_id": filed.account_id,
+        "region": filed.region,
+        "alarm_name": filed.alarm_name,
+    })
+    .to_string();
+    Notification {
+        subject,
+        sms,
+        email,
+        https,
+        dedup_key,
+    }
+}
+
 /// The notice that an escalated alarm is back to OK.
 pub fn render_resolution(
     alarm_name: &str,

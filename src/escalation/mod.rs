@@ -3,7 +3,9 @@
 mod message;
 mod reason;
 
-pub use message::{render_escalation, render_resolution, Notification, Rendering};
+pub use message::{
+    render_escalation, render_request_news, render_resolution, Notification, Rendering, RequestNews,
+};
 pub use reason::EscalationReason;
 
 use crate::quota::QuotaSubject;

@@ -88,6 +88,8 @@ pub struct ChangeRequest {
     pub desired_value: Option<f64>,
     /// Seconds since the epoch.
     pub created: Option<i64>,
+    /// The support case AWS opened for it (`CaseId`), if any.
+    pub case_id: Option<String>,
 }
 
 /// A Service Quotas call that failed after the SDK's own retries.
@@ -229,6 +231,12 @@ pub trait QuotaApi: Send + Sync {
     /// `GetAutoManagementConfiguration`; never started (`NoSuchResourceException`) is not adjusting.
     fn auto_management(&self)
         -> impl Future<Output = Result<AutoManagement, QuotaApiError>> + Send;
+
+    /// `GetRequestedServiceQuotaChange`: one request, as it is now.
+    fn get_request(
+        &self,
+        request_id: &str,
+    ) -> impl Future<Output = Result<ChangeRequest, QuotaApiError>> + Send;
 
     /// `RequestServiceQuotaIncrease`.
     fn request_increase(

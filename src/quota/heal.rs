@@ -15,7 +15,8 @@ use crate::escalation::{
     Rendering,
 };
 use crate::ledger::{
-    AuditRecord, AuditTrail, Cooldowns, LedgerError, OpenEscalation, OpenEscalations,
+    AuditRecord, AuditTrail, Cooldowns, FiledRequest, FiledRequests, LedgerError, OpenEscalation,
+    OpenEscalations,
 };
 use crate::rules::{QuotaRule, RuleSet};
 use crate::text::number;
@@ -56,8 +57,8 @@ pub enum HealError {
 /// The quota function's core, over the three capabilities it needs.
 pub struct QuotaHealer<Q, N, L> {
     pub(super) api: Q,
-    notifier: N,
-    ledger: L,
+    pub(super) notifier: N,
+    pub(super) ledger: L,
     pub(super) rules: RuleSet,
     catalog: QuotaCatalog,
     /// Automatic Management's configuration, once read.
@@ -65,7 +66,9 @@ pub struct QuotaHealer<Q, N, L> {
     pub(super) settings: Settings,
 }
 
-impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> QuotaHealer<Q, N, L> {
+impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + FiledRequests>
+    QuotaHealer<Q, N, L>
+{
     pub fn new(api: Q, notifier: N, ledger: L, rules: RuleSet, settings: Settings) -> Self {
         QuotaHealer {
             api,
@@ -492,6 +495,27 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
                     request.id,
                     request.status.name()
                 ));
+                // Kept for the follow-up, which tells what became of it. Losing it loses only that
+                // notice, not the request: logged, not failed.
+                let filed = FiledRequest {
+                    request_id: request.id.clone(),
+                    account_id: scope.account_id.to_owned(),
+                    region: scope.region.to_owned(),
+                    alarm_name: notice.alarm_name.clone(),
+                    service_code: raise.service_code.clone(),
+                    quota_code: raise.quota_code.clone(),
+                    quota_name: raise.quota_name.clone(),
+                    from_value: raise.current_value,
+                    desired_value: raise.desired_value,
+                    filed_at: now,
+                    told: None,
+                };
+                if let Err(e) = self.ledger.record_filed(&filed).await {
+                    warn!(error = %e, request = %request.id, "the filed request could not be kept for the follow-up");
+                    steps.push(format!(
+                        "the request could not be kept for the follow-up: {e}"
+                    ));
+                }
                 let mut outcome = Outcome::raise(notice, &raise, false);
                 outcome.request = Some(RequestOutcome {
                     id: request.id,
@@ -666,7 +690,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail> Quot
         Ok(outcome)
     }
 
-    fn rendering(&self) -> Rendering<'_> {
+    pub(super) fn rendering(&self) -> Rendering<'_> {
         Rendering {
             runbook_base_url: &self.settings.runbook_base_url,
             topic_display_name: &self.settings.topic_display_name,

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod catalog;
+pub mod follow_up;
 #[cfg(feature = "aws")]
 mod function;
 mod heal;

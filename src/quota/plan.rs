@@ -320,6 +320,7 @@ mod tests {
 
     fn request(status: RequestStatus, desired: f64, age_days: i64) -> ChangeRequest {
         ChangeRequest {
+            case_id: None,
             id: format!("req-{age_days}"),
             status,
             desired_value: Some(desired),

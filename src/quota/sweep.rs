@@ -8,7 +8,7 @@ use super::heal::{HealError, QuotaHealer};
 use super::outcome::Outcome;
 use crate::alarm::{AlarmNotice, AlarmState, Delivery, NamedQuota};
 use crate::escalation::Notifier;
-use crate::ledger::{AuditTrail, Cooldowns, OpenEscalations};
+use crate::ledger::{AuditTrail, Cooldowns, FiledRequests, OpenEscalations};
 use crate::rules::RuleSet;
 use serde::Serialize;
 use std::time::Duration;
@@ -141,7 +141,7 @@ impl<Q, N, L> QuotaHealer<Q, N, L>
 where
     Q: QuotaApi + UtilizationReports,
     N: Notifier,
-    L: Cooldowns + OpenEscalations + AuditTrail,
+    L: Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
 {
     /// Reads a fresh utilization report, then plans (and, unless `dry_run`, carries out) each quota at
     /// or above its threshold. `now` is seconds since the epoch.

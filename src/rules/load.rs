@@ -156,6 +156,17 @@ fn parse_defaults(check: &mut FileCheck<'_>, value: &Value) -> Option<Defaults> 
         cooldown_minutes: fields
             .minutes("cooldown_minutes")
             .unwrap_or(base.cooldown_minutes),
+        stale_after_days: match fields.table.get("stale_after_days") {
+            None => base.stale_after_days,
+            Some(Value::Integer(days)) if (1..=365).contains(days) => *days as u32,
+            Some(_) => {
+                fields.error(
+                    "stale_after_days",
+                    "must be a whole number of days from 1 to 365",
+                );
+                base.stale_after_days
+            }
+        },
     };
     fields.reject_unknown(&[
         "increase",
@@ -163,6 +174,7 @@ fn parse_defaults(check: &mut FileCheck<'_>, value: &Value) -> Option<Defaults> 
         "ceiling_factor",
         "support_case",
         "cooldown_minutes",
+        "stale_after_days",
     ]);
     Some(defaults)
 }

@@ -114,6 +114,8 @@ pub struct Defaults {
     pub ceiling_factor: f64,
     pub support_case: bool,
     pub cooldown_minutes: u32,
+    /// A request still `PENDING` this many days after it was filed gets one reminder (`quota follow-up`).
+    pub stale_after_days: u32,
 }
 
 impl Default for Defaults {
@@ -125,6 +127,7 @@ impl Default for Defaults {
             // AWS's own default for `SupportCaseAllowed` (botocore `service-quotas` model).
             support_case: true,
             cooldown_minutes: 60,
+            stale_after_days: 7,
         }
     }
 }

@@ -4,7 +4,8 @@
 
 use selfheal::escalation::{Notification, Notifier, NotifyError};
 use selfheal::ledger::{
-    AuditRecord, AuditTrail, Cooldowns, LedgerError, OpenEscalation, OpenEscalations, ReplayCounts,
+    AuditRecord, AuditTrail, Cooldowns, FiledRequest, FiledRequests, LedgerError, OpenEscalation,
+    OpenEscalations, ReplayCounts,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,7 @@ pub struct LedgerState {
     pub escalations: Mutex<HashMap<String, OpenEscalation>>,
     pub audit: Mutex<Vec<AuditRecord>>,
     pub replays: Mutex<HashMap<String, u32>>,
+    pub filed: Mutex<Vec<FiledRequest>>,
     /// Operations (method names) that fail, as DynamoDB would when throttled or down.
     pub failing: Mutex<HashSet<&'static str>>,
 }
@@ -97,6 +99,31 @@ impl AuditTrail for MemoryLedger {
     async fn record(&self, record: &AuditRecord) -> Result<(), LedgerError> {
         self.check("record")?;
         self.0.audit.lock().unwrap().push(record.clone());
+        Ok(())
+    }
+}
+
+impl FiledRequests for MemoryLedger {
+    async fn record_filed(&self, request: &FiledRequest) -> Result<(), LedgerError> {
+        self.check("record_filed")?;
+        let mut filed = self.0.filed.lock().unwrap();
+        filed.retain(|r| r.request_id != request.request_id);
+        filed.push(request.clone());
+        Ok(())
+    }
+
+    async fn open_filed(&self) -> Result<Vec<FiledRequest>, LedgerError> {
+        self.check("open_filed")?;
+        Ok(self.0.filed.lock().unwrap().clone())
+    }
+
+    async fn update_filed(&self, request: &FiledRequest, closed: bool) -> Result<(), LedgerError> {
+        self.check("update_filed")?;
+        let mut filed = self.0.filed.lock().unwrap();
+        filed.retain(|r| r.request_id != request.request_id);
+        if !closed {
+            filed.push(request.clone());
+        }
         Ok(())
     }
 }

@@ -1,0 +1,367 @@
+//! The fate of every request selfheal filed (`quota follow-up`, hourly in the template): each one kept
+//! in the ledger is read again (`GetRequestedServiceQuotaChange`), and what became of it is told once:
+//! raised, refused (an escalation with its own reason and runbook), a support case opened, or still
+//! pending long after it was filed. Decided as a value (`follow_up_for`), then sent.
+
+use super::api::{ChangeRequest, QuotaApi, RequestStatus};
+use super::heal::{HealError, QuotaHealer};
+use super::subject::QuotaSubject;
+use crate::escalation::{
+    render_escalation, render_request_news, Escalation, EscalationReason, Notifier, RequestNews,
+};
+use crate::ledger::{AuditTrail, Cooldowns, FiledRequest, FiledRequests, OpenEscalations};
+use serde::Serialize;
+use tracing::{info, warn};
+
+const DAY: u64 = 86_400;
+
+/// What the follow-up does about one request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FollowUp {
+    /// Tell it (a notice), and close it when `closes`.
+    Tell { news: RequestNews, closes: bool },
+    /// Escalate, and close it.
+    Escalate {
+        reason: EscalationReason,
+        detail: String,
+    },
+    /// Nothing new.
+    Wait,
+}
+
+/// What became of a request, from its status now, the quota's applied value (read only for a closed
+/// case) and what was told before.
+pub fn follow_up_for(
+    filed: &FiledRequest,
+    request: &ChangeRequest,
+    applied: Option<f64>,
+    now: u64,
+    stale_after_days: u32,
+) -> FollowUp {
+    let told = |status: &str| filed.told.as_deref() == Some(status);
+    match request.status {
+        RequestStatus::Approved => FollowUp::Tell {
+            news: RequestNews::Raised {
+                applied: applied.unwrap_or(filed.desired_value),
+            },
+            closes: true,
+        },
+        RequestStatus::Denied | RequestStatus::InvalidRequest => FollowUp::Escalate {
+            reason: EscalationReason::RequestDenied,
+            detail: format!(
+                "AWS ended the request {} to raise the quota to {} as {}.",
+                filed.request_id,
+                crate::text::number(filed.desired_value),
+                request.status.name()
+            ),
+        },
+        RequestStatus::NotApproved => FollowUp::Escalate {
+            reason: EscalationReason::RequestNotApproved,
+            detail: format!(
+                "The request {} needed a review and no support case was allowed, so AWS ended it NOT_APPROVED.",
+                filed.request_id
+            ),
+        },
+        RequestStatus::CaseClosed => match applied {
+            Some(value) if value >= filed.desired_value => FollowUp::Tell {
+                news: RequestNews::Raised { applied: value },
+                closes: true,
+            },
+            Some(value) => FollowUp::Escalate {
+                reason: EscalationReason::CaseClosed,
+                detail: format!(
+                    "The support case of request {} was closed with the quota at {}, below the {} asked for.",
+                    filed.request_id,
+                    crate::text::number(value),
+                    crate::text::number(filed.desired_value)
+                ),
+            },
+            // The applied value could not be read: the next follow-up reads it again.
+            None => FollowUp::Wait,
+        },
+        RequestStatus::CaseOpened if !told("CASE_OPENED") => FollowUp::Tell {
+            news: RequestNews::CaseOpened {
+                case_id: request.case_id.clone(),
+            },
+            closes: false,
+        },
+        RequestStatus::Pending
+            if !told("PENDING")
+                && now.saturating_sub(filed.filed_at) >= u64::from(stale_after_days) * DAY =>
+        {
+            FollowUp::Tell {
+                news: RequestNews::StillPending {
+                    days: now.saturating_sub(filed.filed_at) / DAY,
+                },
+                closes: false,
+            }
+        }
+        _ => FollowUp::Wait,
+    }
+}
+
+/// One request's line in the follow-up's report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FollowUpItem {
+    pub request_id: String,
+    pub account_id: String,
+    pub region: String,
+    pub service_code: String,
+    pub quota_code: String,
+    pub alarm_name: String,
+    /// The request's status now (`unreadable` when it could not be read).
+    pub status: String,
+    /// `raised`, `case-opened`, `still-pending`, an escalation reason, or `wait`.
+    pub action: String,
+    /// Whether a notice or page went out (never in a dry run).
+    pub sent: bool,
+    /// Whether the request is forgotten now that its fate is told.
+    pub closed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FollowUpReport {
+    pub dry_run: bool,
+    pub items: Vec<FollowUpItem>,
+}
+
+fn action_label(follow_up: &FollowUp) -> String {
+    match follow_up {
+        FollowUp::Tell { news, .. } => match news {
+            RequestNews::Raised { .. } => "raised",
+            RequestNews::CaseOpened { .. } => "case-opened",
+            RequestNews::StillPending { .. } => "still-pending",
+        }
+        .into(),
+        FollowUp::Escalate { reason, .. } => reason.slug().into(),
+        FollowUp::Wait => "wait".into(),
+    }
+}
+
+impl<Q, N, L> QuotaHealer<Q, N, L>
+where
+    Q: QuotaApi,
+    N: Notifier,
+    L: Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
+{
+    /// Reads every request kept in the ledger, decides what to tell about each, and (unless `dry_run`)
+    /// tells it once. `now` is seconds since the epoch.
+    pub async fn follow_up(&self, dry_run: bool, now: u64) -> Result<FollowUpReport, HealError> {
+        let dry_run = dry_run || self.settings.dry_run;
+        let mut items = Vec::new();
+        for mut filed in self.ledger.open_filed().await? {
+            let mut item = FollowUpItem {
+                request_id: filed.request_id.clone(),
+                account_id: filed.account_id.clone(),
+                region: filed.region.clone(),
+                service_code: filed.service_code.clone(),
+                quota_code: filed.quota_code.clone(),
+                alarm_name: filed.alarm_name.clone(),
+                status: "unreadable".into(),
+                action: "wait".into(),
+                sent: false,
+                closed: false,
+                error: None,
+            };
+            let request = match self.api.get_request(&filed.request_id).await {
+                Ok(request) => request,
+                Err(e) => {
+                    // Throttling or an outage: the next run asks again.
+                    item.error = Some(e.to_string());
+                    items.push(item);
+                    continue;
+                }
+            };
+            item.status = request.status.name().to_owned();
+            let applied = if request.status == RequestStatus::CaseClosed {
+                match self
+                    .api
+                    .get_service_quota(&filed.service_code, &filed.quota_code)
+                    .await
+                {
+                    Ok(quota) => quota.value,
+                    Err(e) => {
+                        item.error = Some(e.to_string());
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let stale_after_days = self.rules.defaults.stale_after_days;
+            let follow_up = follow_up_for(&filed, &request, applied, now, stale_after_days);
+            item.action = action_label(&follow_up);
+            let closes = match &follow_up {
+                FollowUp::Tell { closes, .. } => *closes,
+                FollowUp::Escalate { .. } => true,
+                FollowUp::Wait => false,
+            };
+            if dry_run || follow_up == FollowUp::Wait {
+                items.push(item);
+                continue;
+            }
+            let notification = match &follow_up {
+                FollowUp::Tell { news, .. } => render_request_news(&filed, news, &self.rendering()),
+                FollowUp::Escalate { reason, detail } => {
+                    render_escalation(&escalation_of(&filed, *reason, detail), &self.rendering())
+                }
+                FollowUp::Wait => unreachable!("handled above"),
+            };
+            let message_id = self.notifier.publish(&notification).await?;
+            info!(function = "quota-alarm", request = %filed.request_id, action = %item.action, message_id = %message_id, "follow-up sent");
+            item.sent = true;
+            filed.told = Some(item.status.clone());
+            if let Err(e) = self.ledger.update_filed(&filed, closes).await {
+                // Sent but not remembered: the next run may tell it again; the run goes on.
+                warn!(error = %e, request = %filed.request_id, "the follow-up could not be remembered");
+                item.error = Some(e.to_string());
+            } else {
+                item.closed = closes;
+            }
+            items.push(item);
+        }
+        Ok(FollowUpReport { dry_run, items })
+    }
+}
+
+fn escalation_of(filed: &FiledRequest, reason: EscalationReason, detail: &str) -> Escalation {
+    Escalation {
+        reason,
+        alarm_name: filed.alarm_name.clone(),
+        alarm_reason: format!("increase request {} followed up", filed.request_id),
+        alarm_description: None,
+        account_id: filed.account_id.clone(),
+        region: filed.region.clone(),
+        quota: QuotaSubject {
+            quota_name: Some(filed.quota_name.clone()),
+            current_value: Some(filed.from_value),
+            desired_value: Some(filed.desired_value),
+            ..QuotaSubject::codes(&filed.service_code, &filed.quota_code)
+        },
+        detail: detail.to_owned(),
+        tried: vec![format!(
+            "RequestServiceQuotaIncrease to {} (request {}), then GetRequestedServiceQuotaChange",
+            crate::text::number(filed.desired_value),
+            filed.request_id
+        )],
+        runbook: reason.slug().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filed(told: Option<&str>) -> FiledRequest {
+        FiledRequest {
+            request_id: "req-1".into(),
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            alarm_name: "prod-lambda-concurrent-executions".into(),
+            service_code: "lambda".into(),
+            quota_code: "L-B99A9384".into(),
+            quota_name: "Concurrent executions".into(),
+            from_value: 1000.0,
+            desired_value: 1500.0,
+            filed_at: 0,
+            told: told.map(str::to_owned),
+        }
+    }
+
+    fn request(status: RequestStatus) -> ChangeRequest {
+        ChangeRequest {
+            id: "req-1".into(),
+            status,
+            desired_value: Some(1500.0),
+            created: Some(0),
+            case_id: Some("case-1".into()),
+        }
+    }
+
+    #[test]
+    fn each_status_is_told_once_with_its_own_words() {
+        let now = DAY;
+        let at = |status, applied, told: Option<&str>| {
+            follow_up_for(&filed(told), &request(status), applied, now, 7)
+        };
+        assert_eq!(
+            at(RequestStatus::Approved, None, None),
+            FollowUp::Tell {
+                news: RequestNews::Raised { applied: 1500.0 },
+                closes: true
+            }
+        );
+        for (status, reason) in [
+            (RequestStatus::Denied, EscalationReason::RequestDenied),
+            (
+                RequestStatus::InvalidRequest,
+                EscalationReason::RequestDenied,
+            ),
+            (
+                RequestStatus::NotApproved,
+                EscalationReason::RequestNotApproved,
+            ),
+        ] {
+            assert!(
+                matches!(at(status, None, None), FollowUp::Escalate { reason: r, .. } if r == reason)
+            );
+        }
+        assert_eq!(
+            at(RequestStatus::CaseOpened, None, None),
+            FollowUp::Tell {
+                news: RequestNews::CaseOpened {
+                    case_id: Some("case-1".into())
+                },
+                closes: false
+            }
+        );
+        assert_eq!(
+            at(RequestStatus::CaseOpened, None, Some("CASE_OPENED")),
+            FollowUp::Wait
+        );
+        assert!(matches!(
+            at(RequestStatus::CaseClosed, Some(1500.0), Some("CASE_OPENED")),
+            FollowUp::Tell {
+                news: RequestNews::Raised { .. },
+                closes: true
+            }
+        ));
+        assert!(matches!(
+            at(RequestStatus::CaseClosed, Some(1000.0), None),
+            FollowUp::Escalate {
+                reason: EscalationReason::CaseClosed,
+                ..
+            }
+        ));
+        assert_eq!(at(RequestStatus::CaseClosed, None, None), FollowUp::Wait);
+        assert_eq!(
+            at(RequestStatus::Pending, None, None),
+            FollowUp::Wait,
+            "one day: not stale"
+        );
+        let late = follow_up_for(
+            &filed(None),
+            &request(RequestStatus::Pending),
+            None,
+            8 * DAY,
+            7,
+        );
+        assert_eq!(
+            late,
+            FollowUp::Tell {
+                news: RequestNews::StillPending { days: 8 },
+                closes: false
+            }
+        );
+        let reminded = follow_up_for(
+            &filed(Some("PENDING")),
+            &request(RequestStatus::Pending),
+            None,
+            9 * DAY,
+            7,
+        );
+        assert_eq!(reminded, FollowUp::Wait, "one reminder");
+    }
+}
