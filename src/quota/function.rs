@@ -7,6 +7,7 @@ use crate::aws::service_quotas::ServiceQuotas;
 use crate::aws::sns::SnsTopic;
 use crate::clock::now_ms;
 use crate::function_error::{FunctionError, Retry};
+use crate::quota::follow_up::FollowUpReport;
 use crate::quota::sweep::{SweepError, SweepReport, SweepRequest};
 use crate::quota::{HealError, Outcome, QuotaHealer};
 use crate::rules::{RuleSet, RulesError};
@@ -30,6 +31,7 @@ pub enum QuotaFunctionError {
     Rules(#[from] RulesError),
     #[error(transparent)]
     Heal(#[from] HealError),
+    /// A sweep or follow-up event that does not read.
     #[error("{0}")]
     InvalidSweep(String),
     #[error(transparent)]
@@ -168,6 +170,19 @@ impl QuotaFunction {
         request_id: &str,
         invoked_function_arn: Option<&str>,
     ) -> Result<Value, QuotaFunctionError> {
+        if event.get("selfheal").and_then(Value::as_str) == Some("follow-up") {
+            let dry_run = match event.get("dryRun") {
+                None => false,
+                Some(Value::Bool(dry_run)) => *dry_run,
+                Some(other) => {
+                    return Err(QuotaFunctionError::InvalidSweep(format!(
+                        "invalid follow-up event: dryRun must be true or false, not {other}"
+                    )))
+                }
+            };
+            let report = self.follow_up(dry_run, invoked_function_arn).await?;
+            return Ok(serde_json::to_value(report).unwrap_or_default());
+        }
         if let Some(request) = SweepRequest::from_event(event) {
             let request = request.map_err(QuotaFunctionError::InvalidSweep)?;
             let report = self
@@ -182,6 +197,27 @@ impl QuotaFunction {
         }
         let outcomes = self.handle(event, request_id, invoked_function_arn).await?;
         Ok(serde_json::json!({ "outcomes": outcomes }))
+    }
+
+    /// `quota follow-up`: what became of every request selfheal filed, told once (nothing sent when
+    /// `dry_run`).
+    pub async fn follow_up(
+        &self,
+        dry_run: bool,
+        invoked_function_arn: Option<&str>,
+    ) -> Result<FollowUpReport, QuotaFunctionError> {
+        let healer = self.healer(invoked_function_arn)?;
+        let run: Pin<Box<dyn Future<Output = Result<FollowUpReport, HealError>> + Send + '_>> =
+            Box::pin(healer.follow_up(dry_run, now_ms() / 1000));
+        let report = run.await?;
+        info!(
+            function = "quota-alarm",
+            requests = report.items.len(),
+            sent = report.items.iter().filter(|i| i.sent).count(),
+            dry_run = report.dry_run,
+            "follow-up finished"
+        );
+        Ok(report)
     }
 
     /// `quota sweep`: the utilization report's quotas at or above their threshold, each planned (and,

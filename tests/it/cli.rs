@@ -323,6 +323,7 @@ fn every_command_answers_help_with_usage_and_status_0() {
         &["alarm"],
         &["quota"],
         &["quota", "sweep"],
+        &["quota", "follow-up"],
         &["replay"],
         &["prewarm"],
         &["prewarm", "sync"],

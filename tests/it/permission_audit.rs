@@ -149,6 +149,7 @@ const NO_RESOURCE_TYPE: &[&str] = &[
     "servicequotas:GetAutoManagementConfiguration",
     "servicequotas:StartQuotaUtilizationReport",
     "servicequotas:GetQuotaUtilizationReport",
+    "servicequotas:GetRequestedServiceQuotaChange",
     "events:ListRules",
 ];
 
@@ -217,6 +218,7 @@ fn the_quota_function_is_granted_exactly_what_it_calls() {
                     "Cooldowns for DynamoLedger",
                     "OpenEscalations for DynamoLedger",
                     "AuditTrail for DynamoLedger",
+                    "FiledRequests for DynamoLedger",
                 ],
             ),
         ],

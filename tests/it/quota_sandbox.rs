@@ -912,3 +912,121 @@ async fn a_failed_utilization_report_is_a_clear_error() {
     assert!(!error.is_transient());
     assert!(account.requests(LAMBDA.0, LAMBDA.1).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_follow_up_tells_each_requests_fate_once() {
+    let account = Account::new().await;
+    let event = common::fixture("health-quota-threshold.json")
+        .to_string()
+        .replace("123456789012", &account.id);
+    let notices =
+        selfheal::alarm::parse_alarm_event(&serde_json::from_str(&event).unwrap()).unwrap();
+    let healer = account.healer(false);
+    for notice in &notices {
+        assert_eq!(
+            healer
+                .handle(notice, "req-h", now())
+                .await
+                .unwrap()
+                .decision,
+            Decision::Raise
+        );
+    }
+    // Nothing has happened yet: nothing to tell.
+    let quiet = healer.follow_up(false, now()).await.unwrap();
+    assert_eq!(quiet.items.len(), 2);
+    assert!(
+        quiet.items.iter().all(|i| i.action == "wait" && !i.sent),
+        "{quiet:#?}"
+    );
+    assert!(account.deliveries().await.is_empty());
+
+    let lambda = account.requests(LAMBDA.0, LAMBDA.1).await[0]
+        .id
+        .clone()
+        .unwrap();
+    let ec2 = account.requests("ec2", "L-1216C47A").await[0]
+        .id
+        .clone()
+        .unwrap();
+    account.decide_request(&lambda, "APPROVED").await;
+    account.decide_request(&ec2, "DENIED").await;
+    let dry = healer.follow_up(true, now()).await.unwrap();
+    assert!(dry.items.iter().all(|i| !i.sent), "a dry run sends nothing");
+    assert!(account.deliveries().await.is_empty());
+
+    let told = healer.follow_up(false, now()).await.unwrap();
+    let mut actions: Vec<(&str, &str, bool)> = told
+        .items
+        .iter()
+        .map(|i| (i.quota_code.as_str(), i.action.as_str(), i.closed))
+        .collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            ("L-1216C47A", "request-denied", true),
+            (LAMBDA.1, "raised", true)
+        ]
+    );
+    let deliveries = account.deliveries().await;
+    let sms: Vec<&str> = deliveries
+        .iter()
+        .filter(|d| d["protocol"] == "sms")
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(sms.len(), 2, "{deliveries:#?}");
+    assert!(
+        sms.iter()
+            .any(|m| m.contains("RAISED") && m.contains("from 1000 to 1500")),
+        "{sms:?}"
+    );
+    assert!(sms.iter().any(|m| m.contains("L-1216C47A")), "{sms:?}");
+
+    let again = healer.follow_up(false, now()).await.unwrap();
+    assert!(again.items.is_empty(), "both closed: {again:#?}");
+    assert_eq!(
+        account.deliveries().await.len(),
+        deliveries.len(),
+        "nothing new"
+    );
+}
+
+#[tokio::test]
+async fn a_support_case_is_told_once_and_a_stale_request_reminded_once() {
+    let account = Account::new().await;
+    let healer = account.healer(false);
+    let alarm = account.notice("alarm-action-lambda-concurrency.json");
+    assert_eq!(
+        healer.handle(&alarm, "r1", now()).await.unwrap().decision,
+        Decision::Raise
+    );
+    let id = account.requests(LAMBDA.0, LAMBDA.1).await[0]
+        .id
+        .clone()
+        .unwrap();
+    // Eight days on, still pending: one reminder, then silence.
+    let later = now() + 8 * 86_400;
+    let first = healer.follow_up(false, later).await.unwrap();
+    assert_eq!(first.items[0].action, "still-pending");
+    assert!(first.items[0].sent && !first.items[0].closed);
+    let second = healer.follow_up(false, later + 3600).await.unwrap();
+    assert_eq!(second.items[0].action, "wait");
+    account.decide_request(&id, "CASE_OPENED").await;
+    let case = healer.follow_up(false, later + 7200).await.unwrap();
+    assert_eq!(case.items[0].action, "case-opened");
+    let silent = healer.follow_up(false, later + 10_800).await.unwrap();
+    assert_eq!(silent.items[0].action, "wait");
+    let sms: Vec<String> = account
+        .deliveries()
+        .await
+        .iter()
+        .filter(|d| d["protocol"] == "sms")
+        .map(|d| d["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sms.len(), 2, "{sms:?}");
+    assert!(
+        sms[1].contains("CASE OPENED") && sms[1].contains("case-"),
+        "{sms:?}"
+    );
+}

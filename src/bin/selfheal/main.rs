@@ -55,7 +55,7 @@ enum Command {
         #[command(flatten)]
         run: RunOptions,
     },
-    /// Quotas: the sweep for quotas nobody alarmed.
+    /// Quotas: the sweep for quotas nobody alarmed, the follow-up of filed requests.
     #[command(subcommand)]
     Quota(QuotaCommand),
     /// Run the DLQ replay function with the console's request and print its summary.
@@ -91,6 +91,16 @@ enum QuotaCommand {
         #[arg(long, value_name = "PCT", default_value_t = selfheal::quota::sweep::DEFAULT_THRESHOLD,
               value_parser = parse_threshold)]
         threshold: f64,
+    },
+    /// Tell what became of every increase request selfheal filed and has not closed: raised, refused,
+    /// a support case opened, or still pending; each once. Prints the plan.
+    ///
+    /// A real run needs SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE (the requests are kept in the table);
+    /// --dry-run reads the requests but sends and remembers nothing.
+    #[command(after_help = EXIT_STATUS)]
+    FollowUp {
+        #[command(flatten)]
+        run: RunOptions,
     },
 }
 
@@ -282,6 +292,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Alarm { event_file, run } => alarm(&event_file, &run).await,
         Command::Quota(QuotaCommand::Sweep { run, threshold }) => sweep(&run, threshold).await,
+        Command::Quota(QuotaCommand::FollowUp { run }) => follow_up(&run).await,
         Command::Replay(options) => replay(&options).await,
         Command::Prewarm(PrewarmCommand::Sync { run, pinger_arn }) => {
             prewarm_sync(&run, pinger_arn).await
@@ -354,6 +365,21 @@ fn print<T: Serialize>(format: Format, value: &T, text: impl FnOnce(&T) -> Strin
             eprintln!("selfheal: cannot print the result: {e}");
         }
     }
+}
+
+async fn follow_up(run: &RunOptions) -> Result<(), Failure> {
+    let environment = environment(false)?;
+    let sdk = selfheal::aws::load_config().await;
+    let function = match &run.rules {
+        Some(dir) => QuotaFunction::with_rules(sdk, environment, rules_in(dir)?),
+        None => QuotaFunction::new(sdk, environment),
+    };
+    let report = function
+        .follow_up(run.dry_run, None)
+        .await
+        .map_err(Failure::of)?;
+    print(run.output, &report, text::follow_up_report);
+    Ok(())
 }
 
 async fn sweep(run: &RunOptions, threshold: f64) -> Result<(), Failure> {

@@ -2,6 +2,7 @@
 
 use selfheal::prewarm::ping::PingReport;
 use selfheal::prewarm::SyncReport;
+use selfheal::quota::follow_up::FollowUpReport;
 use selfheal::quota::sweep::SweepReport;
 use selfheal::quota::Outcome;
 use selfheal::replay::ReplaySummary;
@@ -183,6 +184,31 @@ pub fn sweep_report(report: &SweepReport) -> String {
             text,
             "  {} {} {:.1}%: {}",
             row.service_code, row.quota_code, row.utilization, outcome.summary
+        );
+    }
+    text
+}
+
+pub fn follow_up_report(report: &FollowUpReport) -> String {
+    let mut text = format!(
+        "follow-up{}: {} open requests, {} told\n",
+        if report.dry_run { " (dry run)" } else { "" },
+        report.items.len(),
+        report.items.iter().filter(|i| i.sent).count()
+    );
+    for item in &report.items {
+        let _ = writeln!(
+            text,
+            "  {} {} {} in {}: {} -> {}{}",
+            item.request_id,
+            item.service_code,
+            item.quota_code,
+            item.region,
+            item.status,
+            item.action,
+            item.error
+                .as_deref()
+                .map_or(String::new(), |e| format!(" ({e})"))
         );
     }
     text
