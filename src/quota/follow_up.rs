@@ -100,6 +100,29 @@ pub fn follow_up_for(
     }
 }
 
+/// The scheduled follow-up's event: `{"selfheal": "follow-up", "dryRun": false}`.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FollowUpRequest {
+    #[allow(dead_code)]
+    selfheal: String,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl FollowUpRequest {
+    /// `None` when the event is not a follow-up's; a follow-up event that does not read is an error.
+    pub fn from_event(event: &serde_json::Value) -> Option<Result<FollowUpRequest, String>> {
+        if event.get("selfheal").and_then(serde_json::Value::as_str) != Some("follow-up") {
+            return None;
+        }
+        Some(
+            serde_json::from_value(event.clone())
+                .map_err(|e| format!("invalid follow-up event: {e}")),
+        )
+    }
+}
+
 /// One request's line in the follow-up's report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FollowUpItem {
@@ -277,6 +300,20 @@ mod tests {
             desired_value: Some(1500.0),
             created: Some(0),
             case_id: Some("case-1".into()),
+        }
+    }
+
+    #[test]
+    fn a_follow_up_event_reads_and_a_bad_one_is_refused() {
+        use serde_json::json;
+        let request = FollowUpRequest::from_event(&json!({"selfheal": "follow-up"}));
+        assert_eq!(request.unwrap().map(|r| r.dry_run), Ok(false));
+        assert!(FollowUpRequest::from_event(&json!({"selfheal": "sweep"})).is_none());
+        for bad in [
+            json!({"selfheal": "follow-up", "dryRun": "yes"}),
+            json!({"selfheal": "follow-up", "dry_run": true}),
+        ] {
+            assert!(FollowUpRequest::from_event(&bad).unwrap().is_err(), "{bad}");
         }
     }
 

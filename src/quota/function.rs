@@ -7,7 +7,7 @@ use crate::aws::service_quotas::ServiceQuotas;
 use crate::aws::sns::SnsTopic;
 use crate::clock::now_ms;
 use crate::function_error::{FunctionError, Retry};
-use crate::quota::follow_up::FollowUpReport;
+use crate::quota::follow_up::{FollowUpReport, FollowUpRequest};
 use crate::quota::sweep::{SweepError, SweepReport, SweepRequest};
 use crate::quota::{HealError, Outcome, QuotaHealer};
 use crate::rules::{RuleSet, RulesError};
@@ -31,9 +31,9 @@ pub enum QuotaFunctionError {
     Rules(#[from] RulesError),
     #[error(transparent)]
     Heal(#[from] HealError),
-    /// A sweep or follow-up event that does not read.
+    /// A scheduled sweep or follow-up event that does not read.
     #[error("{0}")]
-    InvalidSweep(String),
+    InvalidScheduledEvent(String),
     #[error(transparent)]
     Sweep(#[from] SweepError),
 }
@@ -45,14 +45,14 @@ impl FunctionError for QuotaFunctionError {
             Self::Rules(_) => "InvalidRules",
             Self::Heal(HealError::Notify(_)) => "NotificationFailed",
             Self::Heal(HealError::Ledger(_)) => "LedgerFailed",
-            Self::InvalidSweep(_) => "InvalidEvent",
+            Self::InvalidScheduledEvent(_) => "InvalidEvent",
             Self::Sweep(_) => "SweepFailed",
         }
     }
 
     fn retry(&self) -> Retry {
         match self {
-            Self::Event(_) | Self::Rules(_) | Self::InvalidSweep(_) => Retry::Never,
+            Self::Event(_) | Self::Rules(_) | Self::InvalidScheduledEvent(_) => Retry::Never,
             Self::Heal(HealError::Notify(_) | HealError::Ledger(_)) => Retry::Later,
             Self::Sweep(e) if e.is_transient() => Retry::Later,
             Self::Sweep(_) => Retry::Never,
@@ -170,21 +170,15 @@ impl QuotaFunction {
         request_id: &str,
         invoked_function_arn: Option<&str>,
     ) -> Result<Value, QuotaFunctionError> {
-        if event.get("selfheal").and_then(Value::as_str) == Some("follow-up") {
-            let dry_run = match event.get("dryRun") {
-                None => false,
-                Some(Value::Bool(dry_run)) => *dry_run,
-                Some(other) => {
-                    return Err(QuotaFunctionError::InvalidSweep(format!(
-                        "invalid follow-up event: dryRun must be true or false, not {other}"
-                    )))
-                }
-            };
-            let report = self.follow_up(dry_run, invoked_function_arn).await?;
+        if let Some(request) = FollowUpRequest::from_event(event) {
+            let request = request.map_err(QuotaFunctionError::InvalidScheduledEvent)?;
+            let report = self
+                .follow_up(request.dry_run, invoked_function_arn)
+                .await?;
             return Ok(serde_json::to_value(report).unwrap_or_default());
         }
         if let Some(request) = SweepRequest::from_event(event) {
-            let request = request.map_err(QuotaFunctionError::InvalidSweep)?;
+            let request = request.map_err(QuotaFunctionError::InvalidScheduledEvent)?;
             let report = self
                 .sweep(
                     request.threshold(),
