@@ -57,6 +57,16 @@ class Bench:
     def queue(self, name: str, attributes: dict | None = None) -> str:
         return self.sqs.create_queue(QueueName=name, Attributes=attributes or {})["QueueUrl"]
 
+    def source_queues(self, methods) -> dict[str, tuple[str, str]]:
+        """One DLQ and source queue per method, so that each starts from the same empty state."""
+        pairs = {}
+        for method in methods:
+            dlq_url = self.queue(f"{method}-dlq")
+            arn = f"arn:aws:sqs:{REGION}:{self.account}:{method}-dlq"
+            redrive = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})
+            pairs[method] = (dlq_url, self.queue(method, {"RedrivePolicy": redrive}))
+        return pairs
+
     def seed(self, url: str, n: int, lambda_dlq: bool = False) -> None:
         attributes = {"tenant": {"DataType": "String", "StringValue": "acme"}}
         if lambda_dlq:
@@ -198,12 +208,7 @@ def latency_mode(args: argparse.Namespace) -> None:
         b = Bench(endpoint)
         slow_kw = {**b.kw, "endpoint_url": slow}
         methods = ("ceiling", "boto3", "threads", "selfheal") + (("baseline",) if args.baseline else ())
-        pairs = {}
-        for method in methods:
-            dlq_url = b.queue(f"{method}-dlq")
-            arn = f"arn:aws:sqs:{REGION}:{b.account}:{method}-dlq"
-            source_url = b.queue(method, {"RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})})
-            pairs[method] = (dlq_url, source_url)
+        pairs = b.source_queues(methods)
         topic = boto3.client("sns", **b.kw).create_topic(Name="bench")["TopicArn"]
         boto3.client("dynamodb", **b.kw).create_table(
             TableName="bench-ledger", BillingMode="PAY_PER_REQUEST",
@@ -285,13 +290,7 @@ def main() -> None:
     endpoint, sandbox = start_sandbox()
     try:
         b = Bench(endpoint)
-        # One DLQ and source queue per method, so that each starts from the same empty state.
-        pairs = {}
-        for method in ("ceiling", "boto3", "selfheal", "baseline"):
-            dlq_url = b.queue(f"{method}-dlq")
-            arn = f"arn:aws:sqs:{REGION}:{b.account}:{method}-dlq"
-            source_url = b.queue(method, {"RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})})
-            pairs[method] = (dlq_url, source_url)
+        pairs = b.source_queues(("ceiling", "boto3", "selfheal", "baseline"))
         fdlq = b.queue("worker-dlq")
         role = boto3.client("iam", **b.kw).create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         archive = io.BytesIO()

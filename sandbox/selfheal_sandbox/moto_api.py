@@ -35,38 +35,26 @@ def decide(request: Any, full_url: str, headers: Any) -> Any:
         return _json(400, {"error": str(e)})
 
 
-def set_value(request: Any, full_url: str, headers: Any) -> Any:
-    try:
-        return _json(200, {"Quota": servicequotas.set_value(_body(request))})
-    except KeyError as e:
-        return _json(400, {"error": f"missing field {e}"})
-    except Exception as e:  # the model's AWS-shaped errors
-        return _json(400, {"error": str(e)})
+def _control(change: Any, wrap: str | None = None) -> Any:
+    """A control route over one of the model's functions: 200 with its answer (under `wrap`), or 400
+    naming a missing field or the model's error (ValueError, or an AWS-shaped one)."""
+
+    def route(request: Any, full_url: str, headers: Any) -> Any:
+        try:
+            answer = change(_body(request))
+        except KeyError as e:
+            return _json(400, {"error": f"missing field {e}"})
+        except Exception as e:
+            return _json(400, {"error": str(e)})
+        return _json(200, {wrap: answer} if wrap else answer)
+
+    return route
 
 
-def set_account(request: Any, full_url: str, headers: Any) -> Any:
-    try:
-        return _json(200, {"Account": servicequotas.set_account(_body(request))})
-    except KeyError as e:
-        return _json(400, {"error": f"missing field {e}"})
-    except Exception as e:  # ValueError and the model's AWS-shaped errors
-        return _json(400, {"error": str(e)})
-
-
-def set_usage(request: Any, full_url: str, headers: Any) -> Any:
-    try:
-        return _json(200, servicequotas.set_usage(_body(request)))
-    except KeyError as e:
-        return _json(400, {"error": f"missing field {e}"})
-    except Exception as e:  # ValueError and the model's AWS-shaped errors
-        return _json(400, {"error": str(e)})
-
-
-def expire_reports(request: Any, full_url: str, headers: Any) -> Any:
-    try:
-        return _json(200, servicequotas.expire_reports(_body(request)))
-    except KeyError as e:
-        return _json(400, {"error": f"missing field {e}"})
+set_value = _control(servicequotas.set_value, "Quota")
+set_account = _control(servicequotas.set_account, "Account")
+set_usage = _control(servicequotas.set_usage)
+expire_reports = _control(servicequotas.expire_reports)
 
 
 def deliveries(request: Any, full_url: str, headers: Any) -> Any:

@@ -367,13 +367,20 @@ fn print<T: Serialize>(format: Format, value: &T, text: impl FnOnce(&T) -> Strin
     }
 }
 
-async fn follow_up(run: &RunOptions) -> Result<(), Failure> {
-    let environment = environment(false)?;
+/// The quota function over the SDK's standard environment, with `--rules DIR` if given; `dry_run`: no
+/// topic or table needed.
+async fn quota_function(run: &RunOptions, dry_run: bool) -> Result<QuotaFunction, Failure> {
+    let environment = environment(dry_run)?;
     let sdk = selfheal::aws::load_config().await;
-    let function = match &run.rules {
+    Ok(match &run.rules {
         Some(dir) => QuotaFunction::with_rules(sdk, environment, rules_in(dir)?),
         None => QuotaFunction::new(sdk, environment),
-    };
+    })
+}
+
+async fn follow_up(run: &RunOptions) -> Result<(), Failure> {
+    // Even a dry run reads the requests kept in the table.
+    let function = quota_function(run, false).await?;
     let report = function
         .follow_up(run.dry_run, None)
         .await
@@ -383,12 +390,7 @@ async fn follow_up(run: &RunOptions) -> Result<(), Failure> {
 }
 
 async fn sweep(run: &RunOptions, threshold: f64) -> Result<(), Failure> {
-    let environment = environment(run.dry_run)?;
-    let sdk = selfheal::aws::load_config().await;
-    let function = match &run.rules {
-        Some(dir) => QuotaFunction::with_rules(sdk, environment, rules_in(dir)?),
-        None => QuotaFunction::new(sdk, environment),
-    };
+    let function = quota_function(run, run.dry_run).await?;
     let report = function
         .sweep(threshold, run.dry_run, "local", None)
         .await
@@ -403,12 +405,7 @@ async fn alarm(event_file: &Path, run: &RunOptions) -> Result<(), Failure> {
         .map_err(|e| Failure::Input(format!("selfheal: cannot read {shown}: {e}")))?;
     let event: Value = serde_json::from_str(&text)
         .map_err(|e| Failure::Input(format!("selfheal: {shown} is not JSON: {e}")))?;
-    let environment = environment(run.dry_run)?;
-    let sdk = selfheal::aws::load_config().await;
-    let function = match &run.rules {
-        Some(dir) => QuotaFunction::with_rules(sdk, environment, rules_in(dir)?),
-        None => QuotaFunction::new(sdk, environment),
-    };
+    let function = quota_function(run, run.dry_run).await?;
     let outcomes =
         function
             .handle(&event, "local", None)
