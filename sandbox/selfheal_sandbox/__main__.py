@@ -12,12 +12,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=5050)
     args = parser.parse_args(argv)
 
-    from . import accounts, awslambda, moto_api, servicequotas, sns, speed, sqs
+    from . import accounts, awslambda, moto_api, servicequotas, sns, speed, sqs, sts
 
     accounts.install()
     servicequotas.install()
     sns.install()
     sqs.install()
+    sts.install()
     awslambda.install()
     moto_api.install()
     speed.install()

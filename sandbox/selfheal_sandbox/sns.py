@@ -24,6 +24,10 @@ def install() -> None:
 
     def publish(self: Any, message: str, message_id: str, subject: str | None = None, **kwargs: Any) -> None:
         original_publish(self, message, message_id, subject=subject, **kwargs)
+        # A subscription whose filter policy does not match gets nothing (moto returns early too).
+        matcher = getattr(self, "_filter_policy_matcher", None)
+        if matcher is not None and not matcher.matches(kwargs.get("message_attributes") or {}, message):
+            return
         if self.protocol in RECORDED_PROTOCOLS:
             text = message
             if kwargs.get("message_structure") == "json":
@@ -37,6 +41,9 @@ def install() -> None:
                         "subject": subject,
                         "message": text,
                         "message_id": message_id,
+                        "message_attributes": {
+                            name: value.get("Value") for name, value in (kwargs.get("message_attributes") or {}).items()
+                        },
                         "at": time.time(),
                     }
                 )

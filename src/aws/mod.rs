@@ -7,6 +7,7 @@ pub mod lambda;
 mod lambda_warm;
 pub mod service_quotas;
 pub mod sns;
+pub mod spokes;
 pub mod sqs;
 
 use aws_config::retry::RetryConfig;

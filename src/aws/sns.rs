@@ -1,7 +1,8 @@
 //! `Notifier` over the SNS SDK client.
 
 use super::error_text;
-use crate::escalation::{Notification, Notifier, NotifyError};
+use crate::escalation::{Notification, Notifier, NotifyError, Route};
+use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
 #[derive(Clone)]
@@ -17,11 +18,24 @@ impl SnsTopic {
 }
 
 impl Notifier for SnsTopic {
-    async fn publish(&self, notification: &Notification) -> Result<String, NotifyError> {
-        let output = self
+    async fn publish(
+        &self,
+        notification: &Notification,
+        route: &Route,
+    ) -> Result<String, NotifyError> {
+        let mut publish = self
             .client
             .publish()
-            .topic_arn(&self.topic_arn)
+            .topic_arn(route.topic_arn.as_deref().unwrap_or(&self.topic_arn));
+        for (name, value) in route.attributes() {
+            let value = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| NotifyError(format!("message attribute {name}: {e}")))?;
+            publish = publish.message_attributes(name, value);
+        }
+        let output = publish
             .subject(&notification.subject)
             .message_structure("json")
             .message(notification.message_json())

@@ -2,11 +2,13 @@
 
 mod message;
 mod reason;
+mod route;
 
 pub use message::{
     render_escalation, render_request_news, render_resolution, Notification, Rendering, RequestNews,
 };
 pub use reason::EscalationReason;
+pub use route::{Route, Severity};
 
 use crate::quota::QuotaSubject;
 use serde::Serialize;
@@ -32,8 +34,12 @@ pub struct Escalation {
 }
 
 impl Escalation {
-    /// What the page is about: the quota when known, else the alarm.
+    /// What the page is about: the account, for a cause that is the account's (its role, its place in
+    /// the organization); else the quota when known, else the alarm.
     pub fn subject_key(&self) -> String {
+        if self.reason.is_account_wide() {
+            return format!("account/{}", self.account_id);
+        }
         match (&self.quota.service_code, &self.quota.quota_code) {
             (Some(service), Some(quota)) => format!("{service}/{quota}"),
             _ => format!("alarm/{}", self.alarm_name),
@@ -42,10 +48,15 @@ impl Escalation {
 
     /// Stable across repeats of the same problem: the cooldown key and the paging tools' dedup key.
     pub fn dedup_key(&self) -> String {
+        // An account-wide cause is one page for all the account's Regions (IAM roles are global).
+        let region = if self.reason.is_account_wide() {
+            "all-regions"
+        } else {
+            &self.region
+        };
         format!(
-            "selfheal:{}:{}:{}:{}",
+            "selfheal:{}:{region}:{}:{}",
             self.account_id,
-            self.region,
             self.subject_key(),
             self.reason.slug()
         )
@@ -58,9 +69,11 @@ impl Escalation {
 pub struct NotifyError(pub String);
 
 pub trait Notifier: Send + Sync {
-    /// Publishes with `MessageStructure=json`; returns the message id.
+    /// Publishes with `MessageStructure=json` to the route's topic (else the notifier's own), with
+    /// the route's message attributes; returns the message id.
     fn publish(
         &self,
         notification: &Notification,
+        route: &Route,
     ) -> impl Future<Output = Result<String, NotifyError>> + Send;
 }

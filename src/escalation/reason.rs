@@ -18,11 +18,14 @@ pub enum EscalationReason {
     QuotaValueUnavailable,
     OtherAccount,
     OtherRegion,
+    AccountNotAllowed,
+    SpokeRoleUnavailable,
+    SpokeCredentialsExpired,
     AwsError,
 }
 
 impl EscalationReason {
-    pub const ALL: [EscalationReason; 14] = [
+    pub const ALL: [EscalationReason; 17] = [
         Self::NotAdjustable,
         Self::CeilingReached,
         Self::NoQuotaFound,
@@ -36,6 +39,9 @@ impl EscalationReason {
         Self::QuotaValueUnavailable,
         Self::OtherAccount,
         Self::OtherRegion,
+        Self::AccountNotAllowed,
+        Self::SpokeRoleUnavailable,
+        Self::SpokeCredentialsExpired,
         Self::AwsError,
     ];
 
@@ -55,8 +61,16 @@ impl EscalationReason {
             Self::QuotaValueUnavailable => "quota-value-unavailable",
             Self::OtherAccount => "other-account",
             Self::OtherRegion => "other-region",
+            Self::AccountNotAllowed => "account-not-allowed",
+            Self::SpokeRoleUnavailable => "spoke-role-unavailable",
+            Self::SpokeCredentialsExpired => "spoke-credentials-expired",
             Self::AwsError => "aws-error",
         }
+    }
+
+    /// A cause that is the account's, not one quota's: one page for all its alarms.
+    pub fn is_account_wide(self) -> bool {
+        matches!(self, Self::AccountNotAllowed | Self::SpokeRoleUnavailable)
     }
 
     /// A few words for an SMS.
@@ -75,6 +89,9 @@ impl EscalationReason {
             Self::QuotaValueUnavailable => "quota value unavailable",
             Self::OtherAccount => "other account",
             Self::OtherRegion => "other region",
+            Self::AccountNotAllowed => "account not allowed",
+            Self::SpokeRoleUnavailable => "spoke role unavailable",
+            Self::SpokeCredentialsExpired => "spoke credentials expired",
             Self::AwsError => "AWS error",
         }
     }
@@ -93,8 +110,11 @@ impl EscalationReason {
             Self::ServiceLinkedRoleMissing => "Service Quotas could not use or create its service-linked role (DependencyAccessDeniedException). Grant iam:CreateServiceLinkedRole for servicequotas.amazonaws.com, or create the role once by hand.",
             Self::InvalidResourceState => "Service Quotas says the quota is in a state that does not allow an increase request now (InvalidResourceStateException).",
             Self::QuotaValueUnavailable => "Service Quotas returned the quota without a value and gave a reason instead; selfheal does not guess a value.",
-            Self::OtherAccount => "The alarm belongs to another AWS account. selfheal acts only in its own account, so it changed nothing; the quota must be handled in the alarm's account.",
-            Self::OtherRegion => "The alarm belongs to another Region. selfheal acts only in its own Region, so it changed nothing; the quota must be handled in the alarm's Region.",
+            Self::OtherAccount => "The alarm belongs to another AWS account, and selfheal runs in single-account mode (no spoke_role in rules/accounts.toml), so it changed nothing; the quota must be handled in the alarm's account, or that account made a spoke.",
+            Self::OtherRegion => "The alarm belongs to a Region that is neither the function's own nor listed in `regions` of rules/accounts.toml, so selfheal changed nothing there.",
+            Self::AccountNotAllowed => "The alarm belongs to an account that rules/accounts.toml does not list (and any_account is not set), so the hub did not act in it, whatever the event said.",
+            Self::SpokeRoleUnavailable => "The hub could not assume its spoke role in the alarm's account (sts:AssumeRole was refused or failed), so nothing was read or requested there. Deploy spoke/template.yaml to the account, or check the role's trust policy.",
+            Self::SpokeCredentialsExpired => "The spoke role's credentials expired while the hub was working in the account, so it stopped before filing anything; the next alarm assumes the role afresh.",
             Self::AwsError => "An AWS API call failed even after retries, so selfheal could not finish. Usage is still close to the quota.",
         }
     }
@@ -120,7 +140,7 @@ mod tests {
     fn the_shipped_rules_are_valid() {
         let rules = RuleSet::embedded().unwrap_or_else(|e| panic!("{e}"));
         assert!(rules
-            .rule_for_alarm("prod-lambda-concurrent-executions")
+            .rule_for_alarm("prod-lambda-concurrent-executions", "111122223333")
             .is_some());
     }
 }

@@ -134,6 +134,13 @@ pub enum QuotaApiError {
         operation: &'static str,
         message: String,
     },
+    /// The credentials' session ended before the call (`ExpiredTokenException`, HTTP 403: "The security
+    /// token included in the request is expired", AWS API reference, Common Errors).
+    #[error("{operation}: the credentials expired ({message})")]
+    CredentialsExpired {
+        operation: &'static str,
+        message: String,
+    },
     #[error("{operation}: {message}")]
     Other {
         operation: &'static str,
@@ -157,6 +164,10 @@ impl QuotaApiError {
             }
             Some("InvalidResourceStateException") => {
                 Self::InvalidResourceState { operation, message }
+            }
+            // `ExpiredToken` is the same error's code in query-protocol services (STS's own).
+            Some("ExpiredTokenException" | "ExpiredToken") => {
+                Self::CredentialsExpired { operation, message }
             }
             Some(code) => Self::Other {
                 operation,

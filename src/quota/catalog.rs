@@ -6,21 +6,26 @@ use crate::alarm::MetricId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Each service's quota list, fetched once for the life of the container.
+/// Each service's quota list in each Region, fetched once for the life of the container. The list's
+/// codes, names and usage metrics are the service's, not the account's: one list serves every account.
 #[derive(Default)]
 pub struct QuotaCatalog {
-    by_service: Mutex<HashMap<String, Arc<Vec<QuotaInfo>>>>,
+    by_service: Mutex<HashMap<RegionService, Arc<Vec<QuotaInfo>>>>,
 }
+
+/// A Region and a service code.
+type RegionService = (String, String);
 
 impl QuotaCatalog {
     /// The quota whose `UsageMetric` equals `metric` (namespace, name and dimensions).
     pub async fn find(
         &self,
         api: &impl QuotaApi,
+        region: &str,
         metric: &MetricId,
     ) -> Result<Option<QuotaInfo>, QuotaApiError> {
         for service in candidate_services(metric) {
-            let quotas = self.quotas_of(api, &service).await?;
+            let quotas = self.quotas_of(api, region, &service).await?;
             if let Some(found) = quotas
                 .iter()
                 .find(|q| q.usage_metric.as_ref() == Some(metric))
@@ -37,19 +42,22 @@ impl QuotaCatalog {
     pub async fn find_by_name(
         &self,
         api: &impl QuotaApi,
+        region: &str,
         service_code: &str,
         quota_name: &str,
     ) -> Result<Option<QuotaInfo>, QuotaApiError> {
-        let quotas = self.quotas_of(api, service_code).await?;
+        let quotas = self.quotas_of(api, region, service_code).await?;
         Ok(quotas.iter().find(|q| q.quota_name == quota_name).cloned())
     }
 
     async fn quotas_of(
         &self,
         api: &impl QuotaApi,
+        region: &str,
         service: &str,
     ) -> Result<Arc<Vec<QuotaInfo>>, QuotaApiError> {
-        if let Some(cached) = self.cached(service) {
+        let key = (region.to_owned(), service.to_owned());
+        if let Some(cached) = self.cached(&key) {
             return Ok(cached);
         }
         let quotas = match api.list_service_quotas(service).await {
@@ -61,15 +69,15 @@ impl QuotaCatalog {
         self.by_service
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(service.to_owned(), Arc::clone(&quotas));
+            .insert(key, Arc::clone(&quotas));
         Ok(quotas)
     }
 
-    fn cached(&self, service: &str) -> Option<Arc<Vec<QuotaInfo>>> {
+    fn cached(&self, key: &RegionService) -> Option<Arc<Vec<QuotaInfo>>> {
         self.by_service
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(service)
+            .get(key)
             .cloned()
     }
 }

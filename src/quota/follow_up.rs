@@ -3,11 +3,14 @@
 //! raised, refused (an escalation with its own reason and runbook), a support case opened, or still
 //! pending long after it was filed. Decided as a value (`follow_up_for`), then sent.
 
+use super::access::QuotaAccess;
 use super::api::{ChangeRequest, QuotaApi, RequestStatus};
 use super::heal::{HealError, QuotaHealer};
+use super::reading::Scope;
 use super::subject::QuotaSubject;
 use crate::escalation::{
     render_escalation, render_request_news, Escalation, EscalationReason, Notifier, RequestNews,
+    Severity,
 };
 use crate::ledger::{AuditTrail, Cooldowns, FiledRequest, FiledRequests, OpenEscalations};
 use serde::Serialize;
@@ -163,9 +166,9 @@ fn action_label(follow_up: &FollowUp) -> String {
     }
 }
 
-impl<Q, N, L> QuotaHealer<Q, N, L>
+impl<A, N, L> QuotaHealer<A, N, L>
 where
-    Q: QuotaApi,
+    A: QuotaAccess,
     N: Notifier,
     L: Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
 {
@@ -188,7 +191,21 @@ where
                 closed: false,
                 error: None,
             };
-            let request = match self.api.get_request(&filed.request_id).await {
+            // The request lives in the account and Region it was filed in.
+            let scope = Scope {
+                account_id: &filed.account_id,
+                region: &filed.region,
+            };
+            let own = self.settings.home_account_id.as_deref() == Some(filed.account_id.as_str());
+            let api = match self.access.api_in(self.reach(own, &scope)).await {
+                Ok(api) => api,
+                Err(e) => {
+                    item.error = Some(e.to_string());
+                    items.push(item);
+                    continue;
+                }
+            };
+            let request = match api.get_request(&filed.request_id).await {
                 Ok(request) => request,
                 Err(e) => {
                     // Throttling or an outage: the next run asks again.
@@ -199,8 +216,7 @@ where
             };
             item.status = request.status.name().to_owned();
             let applied = if request.status == RequestStatus::CaseClosed {
-                match self
-                    .api
+                match api
                     .get_service_quota(&filed.service_code, &filed.quota_code)
                     .await
                 {
@@ -232,7 +248,22 @@ where
                 }
                 FollowUp::Wait => unreachable!("handled above"),
             };
-            let message_id = self.notifier.publish(&notification).await?;
+            let severity = match &follow_up {
+                FollowUp::Tell {
+                    news: RequestNews::Raised { .. } | RequestNews::CaseOpened { .. },
+                    ..
+                } => Severity::Info,
+                FollowUp::Tell { .. } => Severity::Warning,
+                _ => Severity::Critical,
+            };
+            let route = self.route(
+                &filed.account_id,
+                &filed.region,
+                (Some(&filed.service_code), Some(&filed.quota_code)),
+                &item.action,
+                severity,
+            );
+            let message_id = self.notifier.publish(&notification, &route).await?;
             info!(function = "quota-alarm", request = %filed.request_id, action = %item.action, message_id = %message_id, "follow-up sent");
             item.sent = true;
             filed.told = Some(item.status.clone());

@@ -3,8 +3,8 @@
 
 use crate::alarm::{parse_alarm_event, AlarmEventError};
 use crate::aws::dynamodb::DynamoLedger;
-use crate::aws::service_quotas::ServiceQuotas;
 use crate::aws::sns::SnsTopic;
+use crate::aws::spokes::SpokeAccess;
 use crate::clock::now_ms;
 use crate::function_error::{FunctionError, Retry};
 use crate::quota::follow_up::{FollowUpReport, FollowUpRequest};
@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::sync::OnceLock;
 use tracing::{info, warn};
 
-type Healer = QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger>;
+type Healer = QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger>;
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
@@ -108,8 +108,9 @@ impl QuotaFunction {
                     .and_then(arn_account)
                     .map(str::to_owned);
             }
+            let access = SpokeAccess::new(self.sdk.clone(), rules.organization.spoke_role.clone());
             Ok(QuotaHealer::new(
-                ServiceQuotas::new(aws_sdk_servicequotas::Client::new(&self.sdk)),
+                access,
                 SnsTopic::new(
                     aws_sdk_sns::Client::new(&self.sdk),
                     self.environment.topic_arn.clone(),

@@ -1,18 +1,19 @@
 //! Quota healing: read, decide, then act.
 
+use super::access::{QuotaAccess, Reach};
 use super::api::{AutoManagement, ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo};
 use super::catalog::QuotaCatalog;
 use super::outcome::{NotificationOutcome, Outcome, RequestOutcome};
 use super::plan::{escalation_for, Plan, RaisePlan};
 use super::reading::{
-    decide_after_reading, decide_before_reading, leave_to_aws, reason_for, AlarmReading, History,
-    Home, QuotaReading, Scope,
+    decide_after_reading, decide_before_reading, leave_to_aws, reason_for, unreachable_account,
+    AlarmReading, History, Home, QuotaReading, Scope,
 };
 use super::subject::QuotaSubject;
 use crate::alarm::{AlarmNotice, NamedQuota};
 use crate::escalation::{
-    render_escalation, render_resolution, Escalation, Notification, Notifier, NotifyError,
-    Rendering,
+    render_escalation, render_resolution, Escalation, EscalationReason, Notification, Notifier,
+    NotifyError, Rendering, Route, Severity,
 };
 use crate::ledger::{
     AuditRecord, AuditTrail, Cooldowns, FiledRequest, FiledRequests, LedgerError, OpenEscalation,
@@ -34,11 +35,12 @@ pub struct Settings {
     /// The SNS topic's display name, which SNS puts before every SMS (it counts in the 140 bytes).
     pub topic_display_name: String,
     pub dry_run: bool,
-    /// The account the function runs in and acts on: an alarm of any other account is escalated,
-    /// never acted on. `None` when it could not be learned (then every alarm that names an account
-    /// is escalated). Also stands in for an event that names no account.
+    /// The account the function runs in, acted on with its own credentials (any other only through
+    /// its spoke role, in hub mode). `None` when it could not be learned (then every alarm that names
+    /// an account is taken for another account's). Also stands in for an event that names no account.
     pub home_account_id: Option<String>,
-    /// The Region the function runs in and acts on (quotas are Regional).
+    /// The Region the function runs in (quotas are Regional; `regions` of `rules/accounts.toml` adds
+    /// others).
     pub home_region: String,
     /// How long an escalation waits for its alarm to return to OK.
     pub escalation_memory_secs: u64,
@@ -55,29 +57,75 @@ pub enum HealError {
 }
 
 /// The quota function's core, over the three capabilities it needs.
-pub struct QuotaHealer<Q, N, L> {
-    pub(super) api: Q,
+pub struct QuotaHealer<A, N, L> {
+    /// Service Quotas, in each account and Region it may act in.
+    pub(super) access: A,
     pub(super) notifier: N,
     pub(super) ledger: L,
     pub(super) rules: RuleSet,
     catalog: QuotaCatalog,
-    /// Automatic Management's configuration, once read.
-    auto_management: std::sync::Mutex<Option<AutoManagement>>,
+    /// Automatic Management's configuration of each account and Region, once read.
+    auto_management: std::sync::Mutex<std::collections::HashMap<(String, String), AutoManagement>>,
     pub(super) settings: Settings,
 }
 
-impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + FiledRequests>
-    QuotaHealer<Q, N, L>
+impl<A: QuotaAccess, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + FiledRequests>
+    QuotaHealer<A, N, L>
 {
-    pub fn new(api: Q, notifier: N, ledger: L, rules: RuleSet, settings: Settings) -> Self {
+    pub fn new(access: A, notifier: N, ledger: L, rules: RuleSet, settings: Settings) -> Self {
         QuotaHealer {
-            api,
+            access,
             notifier,
             ledger,
             rules,
             catalog: QuotaCatalog::default(),
-            auto_management: std::sync::Mutex::new(None),
+            auto_management: std::sync::Mutex::new(std::collections::HashMap::new()),
             settings,
+        }
+    }
+
+    pub(super) fn home(&self) -> Home<'_> {
+        Home {
+            account_id: self.settings.home_account_id.as_deref(),
+            region: &self.settings.home_region,
+            organization: &self.rules.organization,
+        }
+    }
+
+    /// How the clients reach `scope`: the function's own credentials in its own account, the spoke
+    /// role in any other.
+    pub(super) fn reach<'s>(&self, own: bool, scope: &'s Scope<'s>) -> Reach<'s> {
+        if own {
+            Reach::Own {
+                region: scope.region,
+            }
+        } else {
+            Reach::Spoke {
+                account_id: scope.account_id,
+                region: scope.region,
+            }
+        }
+    }
+
+    /// A page's routing: the account's owner and topic from `rules/accounts.toml`.
+    pub(super) fn route(
+        &self,
+        account_id: &str,
+        region: &str,
+        codes: (Option<&str>, Option<&str>),
+        reason: &str,
+        severity: Severity,
+    ) -> Route {
+        let organization = &self.rules.organization;
+        Route {
+            topic_arn: organization.topic_of(account_id).map(str::to_owned),
+            account: account_id.to_owned(),
+            region: region.to_owned(),
+            owner: organization.owner_of(account_id).map(str::to_owned),
+            service: codes.0.map(str::to_owned),
+            quota: codes.1.map(str::to_owned),
+            reason: reason.to_owned(),
+            severity,
         }
     }
 
@@ -113,14 +161,18 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
                 .unwrap_or(&self.settings.home_region),
         };
         let mut steps = Vec::new();
-        let (plan, rule) = self.plan(notice, &scope, now as i64, &mut steps).await;
+        let own = self.home().is_own(notice, &scope);
+        let (plan, rule) = self.plan(notice, &scope, own, now as i64, &mut steps).await;
         info!(function = FUNCTION, request_id, alarm = %notice.alarm_name, plan = plan_name(&plan), "planned");
         let mut outcome = if dry_run {
             Outcome::planned(notice, &plan, rule)
         } else {
-            self.act(notice, &scope, plan, rule, now, &mut steps)
+            self.act(notice, &scope, own, plan, rule, now, &mut steps)
                 .await?
         };
+        if outcome.reason == EscalationReason::SpokeCredentialsExpired.slug() {
+            self.access.forget(scope.account_id);
+        }
         outcome.steps = steps;
         info!(
             function = FUNCTION,
@@ -143,17 +195,27 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
         &self,
         notice: &AlarmNotice,
         scope: &Scope<'_>,
+        own: bool,
         now: i64,
         steps: &mut Vec<String>,
     ) -> (Plan, Option<String>) {
-        let home = Home {
-            account_id: self.settings.home_account_id.as_deref(),
-            region: &self.settings.home_region,
-        };
-        if let Some(plan) = decide_before_reading(notice, scope, &home, steps) {
+        if let Some(plan) = decide_before_reading(notice, scope, &self.home(), steps) {
             return (plan, None);
         }
-        let (rule, quota) = self.read(notice, steps).await;
+        let api = match self.access.api_in(self.reach(own, scope)).await {
+            Ok(api) => api,
+            Err(e) => {
+                let escalation = unreachable_account(notice, scope, &e, steps);
+                return (Plan::Escalate(Box::new(escalation)), None);
+            }
+        };
+        if !own {
+            steps.push(format!(
+                "acting in account {} through its spoke role",
+                scope.account_id
+            ));
+        }
+        let (rule, quota) = self.read(&api, notice, scope, steps).await;
         let plan = decide_after_reading(&AlarmReading {
             notice,
             scope,
@@ -165,7 +227,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
         });
         let plan = match plan {
             Plan::Raise(_) => {
-                let auto = self.auto_management(steps).await;
+                let auto = self.auto_management(&api, scope, steps).await;
                 leave_to_aws(plan, &auto, rule, &quota)
             }
             other => other,
@@ -177,10 +239,13 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
     /// quota and its history, each step in `steps`.
     async fn read(
         &self,
+        api: &A::Api,
         notice: &AlarmNotice,
+        scope: &Scope<'_>,
         steps: &mut Vec<String>,
     ) -> (Option<&QuotaRule>, QuotaReading) {
-        let mut rule = self.rules.rule_for_alarm(&notice.alarm_name);
+        let account = scope.account_id;
+        let mut rule = self.rules.rule_for_alarm(&notice.alarm_name, account);
         let (service_code, quota_code) = match rule {
             Some(r) => {
                 steps.push(format!(
@@ -190,9 +255,14 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
                 (r.service_code.clone(), r.quota_code.clone())
             }
             None if notice.named_quota.is_some() => {
-                match self.quota_by_name(notice.named_quota.as_ref(), steps).await {
+                match self
+                    .quota_by_name(api, scope.region, notice.named_quota.as_ref(), steps)
+                    .await
+                {
                     Ok((service_code, quota_code)) => {
-                        rule = self.rules.rule_for_quota(&service_code, &quota_code);
+                        rule = self
+                            .rules
+                            .rule_for_quota(&service_code, &quota_code, account);
                         (service_code, quota_code)
                     }
                     Err(reading) => return (None, reading),
@@ -206,7 +276,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
                     );
                     return (None, QuotaReading::NoQuotaNamed);
                 };
-                match self.catalog.find(&self.api, metric).await {
+                match self.catalog.find(api, scope.region, metric).await {
                     Ok(Some(quota)) => {
                         steps.push(format!(
                             "usage metric {}/{} matches {} {} ({})",
@@ -216,9 +286,11 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
                             quota.quota_code,
                             quota.quota_name
                         ));
-                        rule = self
-                            .rules
-                            .rule_for_quota(&quota.service_code, &quota.quota_code);
+                        rule = self.rules.rule_for_quota(
+                            &quota.service_code,
+                            &quota.quota_code,
+                            account,
+                        );
                         (quota.service_code, quota.quota_code)
                     }
                     Ok(None) => {
@@ -235,7 +307,10 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
                 }
             }
         };
-        let quota = match self.read_quota(&service_code, &quota_code, steps).await {
+        let quota = match self
+            .read_quota(api, &service_code, &quota_code, steps)
+            .await
+        {
             Ok(quota) => quota,
             Err(error) => {
                 steps.push(format!("reading the quota failed: {error}"));
@@ -265,34 +340,44 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
         // A quota that cannot be raised needs no history.
         let history = if quota.adjustable {
             let needs_default = rule.is_none() && !quota.default_only;
-            Some(self.read_history(&quota, needs_default, steps).await.map(
-                |(requests, default)| History {
-                    requests,
-                    aws_default_value: if quota.default_only {
-                        quota.value
-                    } else {
-                        default
-                    },
-                },
-            ))
+            Some(
+                self.read_history(api, &quota, needs_default, steps)
+                    .await
+                    .map(|(requests, default)| History {
+                        requests,
+                        aws_default_value: if quota.default_only {
+                            quota.value
+                        } else {
+                            default
+                        },
+                    }),
+            )
         } else {
             None
         };
         (rule, QuotaReading::Read { quota, history })
     }
 
-    /// Service Quotas' Automatic Management, read once per container (only before a raise). A failed
-    /// read is not kept: the raise goes ahead, and the next one asks again.
-    async fn auto_management(&self, steps: &mut Vec<String>) -> AutoManagement {
+    /// Service Quotas' Automatic Management of the scope's account and Region, read once per
+    /// container (only before a raise). A failed read is not kept: the raise goes ahead, and the next
+    /// one asks again.
+    async fn auto_management(
+        &self,
+        api: &A::Api,
+        scope: &Scope<'_>,
+        steps: &mut Vec<String>,
+    ) -> AutoManagement {
+        let key = (scope.account_id.to_owned(), scope.region.to_owned());
         if let Some(known) = self
             .auto_management
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .get(&key)
+            .cloned()
         {
             return known;
         }
-        match self.api.auto_management().await {
+        match api.auto_management().await {
             Ok(auto) => {
                 steps.push(format!(
                     "Automatic Management: {}",
@@ -302,10 +387,10 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
                         (false, _) => "not started".into(),
                     }
                 ));
-                *self
-                    .auto_management
+                self.auto_management
                     .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some(auto.clone());
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(key, auto.clone());
                 auto
             }
             Err(e) => {
@@ -321,6 +406,8 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
     /// list) or the utilization report names.
     async fn quota_by_name(
         &self,
+        api: &A::Api,
+        region: &str,
         named: Option<&NamedQuota>,
         steps: &mut Vec<String>,
     ) -> Result<(String, String), QuotaReading> {
@@ -350,7 +437,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
         };
         match self
             .catalog
-            .find_by_name(&self.api, service_code, quota_name)
+            .find_by_name(api, region, service_code, quota_name)
             .await
         {
             Ok(Some(quota)) => {
@@ -378,12 +465,12 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
 
     async fn read_history(
         &self,
+        api: &A::Api,
         quota: &QuotaInfo,
         needs_default: bool,
         steps: &mut Vec<String>,
     ) -> Result<(Vec<ChangeRequest>, Option<f64>), QuotaApiError> {
-        let history = self
-            .api
+        let history = api
             .list_requests(&quota.service_code, &quota.quota_code)
             .await
             .inspect_err(|e| steps.push(format!("request history failed: {e}")))?;
@@ -393,8 +480,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
             history.len()
         ));
         let default = if needs_default {
-            let value = self
-                .api
+            let value = api
                 .get_aws_default_quota(&quota.service_code, &quota.quota_code)
                 .await
                 .inspect_err(|e| steps.push(format!("GetAWSDefaultServiceQuota failed: {e}")))?
@@ -415,19 +501,17 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
     /// `GetServiceQuota`; terraform-provider-aws #10929 for `lambda/L-B99A9384`).
     async fn read_quota(
         &self,
+        api: &A::Api,
         service_code: &str,
         quota_code: &str,
         steps: &mut Vec<String>,
     ) -> Result<QuotaInfo, QuotaApiError> {
-        match self.api.get_service_quota(service_code, quota_code).await {
+        match api.get_service_quota(service_code, quota_code).await {
             Err(QuotaApiError::NoSuchResource { message, .. }) => {
                 steps.push(format!(
                     "GetServiceQuota: no applied value reported ({message}); reading the AWS default"
                 ));
-                let quota = self
-                    .api
-                    .get_aws_default_quota(service_code, quota_code)
-                    .await?;
+                let quota = api.get_aws_default_quota(service_code, quota_code).await?;
                 steps.push(format!(
                     "GetAWSDefaultServiceQuota: default {} taken as the current value",
                     quota.value.map_or_else(|| "unknown".into(), number)
@@ -439,10 +523,12 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
     }
 
     /// Carries a plan out.
+    #[allow(clippy::too_many_arguments)]
     async fn act(
         &self,
         notice: &AlarmNotice,
         scope: &Scope<'_>,
+        own: bool,
         plan: Plan,
         rule: Option<String>,
         now: u64,
@@ -460,17 +546,35 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
                 quota.as_deref(),
                 false,
             )),
-            Plan::Resolve { alarm_key } => self.resolve(notice, &alarm_key, now, steps).await,
+            Plan::Resolve { alarm_key } => {
+                self.resolve(notice, scope, &alarm_key, now, steps).await
+            }
             Plan::Escalate(escalation) => {
                 self.escalate(notice, scope, &escalation, rule, now, steps)
                     .await
             }
-            Plan::Raise(raise) => self.raise(notice, scope, raise, rule, now, steps).await,
+            Plan::Raise(raise) => {
+                // The client the plan read through, kept by the access (its credentials renewed if
+                // they are about to end).
+                match self.access.api_in(self.reach(own, scope)).await {
+                    Ok(api) => {
+                        self.raise(&api, notice, scope, raise, rule, now, steps)
+                            .await
+                    }
+                    Err(e) => {
+                        let escalation = unreachable_account(notice, scope, &e, steps);
+                        self.escalate(notice, scope, &escalation, None, now, steps)
+                            .await
+                    }
+                }
+            }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn raise(
         &self,
+        api: &A::Api,
         notice: &AlarmNotice,
         scope: &Scope<'_>,
         raise: RaisePlan,
@@ -478,8 +582,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
         now: u64,
         steps: &mut Vec<String>,
     ) -> Result<Outcome, HealError> {
-        let result = self
-            .api
+        let result = api
             .request_increase(
                 &raise.service_code,
                 &raise.quota_code,
@@ -607,7 +710,17 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
             outcome.notification = Some(sent);
             return Ok(outcome);
         }
-        let message_id = match self.notifier.publish(&notification).await {
+        let route = self.route(
+            &escalation.account_id,
+            &escalation.region,
+            (
+                escalation.quota.service_code.as_deref(),
+                escalation.quota.quota_code.as_deref(),
+            ),
+            escalation.reason.slug(),
+            Severity::Critical,
+        );
+        let message_id = match self.notifier.publish(&notification, &route).await {
             Ok(id) => id,
             Err(e) => {
                 if let Err(release) = self.ledger.release_cooldown(&notification.dedup_key).await {
@@ -638,6 +751,7 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
     async fn resolve(
         &self,
         notice: &AlarmNotice,
+        scope: &Scope<'_>,
         alarm_key: &str,
         now: u64,
         steps: &mut Vec<String>,
@@ -658,7 +772,14 @@ impl<Q: QuotaApi, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + Fil
             &notice.reason,
             &self.rendering(),
         );
-        let message_id = match self.notifier.publish(&notification).await {
+        let route = self.route(
+            scope.account_id,
+            scope.region,
+            (None, None),
+            "resolved",
+            Severity::Info,
+        );
+        let message_id = match self.notifier.publish(&notification, &route).await {
             Ok(id) => id,
             Err(e) => {
                 // Put it back so that a retry sends the notice.

@@ -1,5 +1,6 @@
 //! Quota healing: from an alarm to a raised quota or an escalation.
 
+pub mod access;
 pub mod api;
 pub mod catalog;
 pub mod follow_up;
@@ -12,6 +13,7 @@ mod reading;
 mod subject;
 pub mod sweep;
 
+pub use access::{AccessError, QuotaAccess, Reach};
 #[cfg(feature = "aws")]
 pub use function::{QuotaFunction, QuotaFunctionError};
 pub use heal::{HealError, QuotaHealer, Settings};

@@ -315,6 +315,8 @@ mod tests {
             runbook: None,
             support_case: None,
             cooldown_minutes: None,
+            accounts: Vec::new(),
+            owners: Vec::new(),
         }
     }
 

@@ -2,18 +2,32 @@
 //! over it: first those that need no read (the alarm's state, its account and Region), then the
 //! rest, from the reading, ending in `plan::decide` once the quota and its history are known.
 
+use super::access::AccessError;
 use super::api::{AutoManagement, ChangeRequest, QuotaApiError, QuotaInfo};
 use super::plan::{decide, escalation_for, Plan, Situation};
 use super::subject::QuotaSubject;
 use crate::alarm::{AlarmNotice, AlarmState, MetricId};
-use crate::escalation::EscalationReason;
-use crate::rules::{Defaults, QuotaRule};
+use crate::escalation::{Escalation, EscalationReason};
+use crate::rules::{Defaults, Organization, OutOfReach, QuotaRule};
 
-/// Where the healer runs and acts: an alarm of anywhere else is escalated, never acted on.
+/// Where the healer runs, and how far it reaches: an alarm of anywhere else is escalated, never acted on.
 pub struct Home<'a> {
-    /// `None` when it could not be learned: then every alarm that names an account is escalated.
+    /// `None` when it could not be learned: then every alarm that names an account is taken for
+    /// another account's.
     pub account_id: Option<&'a str>,
     pub region: &'a str,
+    /// The spoke role, the Regions and the accounts of `rules/accounts.toml`.
+    pub organization: &'a Organization,
+}
+
+impl Home<'_> {
+    /// Whether the alarm's account is the function's own (an event that names no account is).
+    pub fn is_own(&self, notice: &AlarmNotice, scope: &Scope<'_>) -> bool {
+        match self.account_id {
+            Some(own) => own == scope.account_id,
+            None => notice.account_id.is_none(),
+        }
+    }
 }
 
 /// The account and Region an alarm is of, what the event leaves out filled in from `Home`.
@@ -30,7 +44,8 @@ impl Scope<'_> {
 }
 
 /// The decisions that need no read: an alarm back to OK resolves, a state other than ALARM is
-/// ignored, an alarm of another account or Region is escalated. `None`: read, then decide.
+/// ignored, an alarm of an account or Region out of the hub's reach is escalated. `None`: read, then
+/// decide.
 pub fn decide_before_reading(
     notice: &AlarmNotice,
     scope: &Scope<'_>,
@@ -52,30 +67,47 @@ pub fn decide_before_reading(
             })
         }
     }
-    // This function's Service Quotas client works in its own account and Region only.
-    let (reason, detail) = match home.account_id {
-        Some(own) if own != scope.account_id => (
-            EscalationReason::OtherAccount,
+    let org = home.organization;
+    let own = home.is_own(notice, scope);
+    let (reason, detail) = match org.reach(scope.account_id, own, scope.region, home.region) {
+        Ok(()) => return None,
+        Err(OutOfReach::OtherAccount) => match home.account_id {
+            Some(own) => (
+                EscalationReason::OtherAccount,
+                format!(
+                    "The alarm is of account {} in {}; selfheal runs in account {own} in single-account mode (no spoke_role in rules/accounts.toml) and acts only there.",
+                    scope.account_id, scope.region
+                ),
+            ),
+            None => (
+                EscalationReason::OtherAccount,
+                format!(
+                    "The alarm is of account {} in {}, and the function's own account is unknown (set SELFHEAL_ACCOUNT_ID), so it cannot tell whether that account is its own.",
+                    scope.account_id, scope.region
+                ),
+            ),
+        },
+        Err(OutOfReach::AccountNotListed) => (
+            EscalationReason::AccountNotAllowed,
             format!(
-                "The alarm is of account {} in {}; selfheal runs in account {own} and acts only there.",
+                "The alarm is of account {} in {}, which rules/accounts.toml does not list; the hub acts only in listed accounts.",
                 scope.account_id, scope.region
             ),
         ),
-        None if notice.account_id.is_some() => (
-            EscalationReason::OtherAccount,
-            format!(
-                "The alarm is of account {} in {}, and the function's own account is unknown (set SELFHEAL_ACCOUNT_ID), so it cannot tell whether that account is its own.",
-                scope.account_id, scope.region
-            ),
-        ),
-        _ if scope.region != home.region => (
+        Err(OutOfReach::Region) => (
             EscalationReason::OtherRegion,
             format!(
-                "The alarm is of Region {} in account {}; selfheal runs in {} and acts only there.",
-                scope.region, scope.account_id, home.region
+                "The alarm is of Region {} in account {}; selfheal runs in {} and acts only there{}.",
+                scope.region,
+                scope.account_id,
+                home.region,
+                if org.regions.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and in {}", org.regions.join(", "))
+                }
             ),
         ),
-        _ => return None,
     };
     steps.push(format!(
         "not acted on: {detail} No quota was read or requested."
@@ -88,6 +120,28 @@ pub fn decide_before_reading(
         detail,
         steps,
     ))))
+}
+
+/// The escalation for an account whose spoke role could not be assumed: nothing was read or requested.
+pub fn unreachable_account(
+    notice: &AlarmNotice,
+    scope: &Scope<'_>,
+    error: &AccessError,
+    steps: &mut Vec<String>,
+) -> Escalation {
+    let detail = format!(
+        "The hub could not assume {} for account {} ({}: {}); nothing was read or requested there.",
+        error.role_arn, scope.account_id, error.code, error.message
+    );
+    steps.push(format!("sts:AssumeRole failed: {detail}"));
+    escalation_for(
+        notice,
+        scope.account_id,
+        scope.region,
+        EscalationReason::SpokeRoleUnavailable,
+        detail,
+        steps,
+    )
 }
 
 /// The quota's request history, and its AWS default where no rule names it.
@@ -209,9 +263,7 @@ pub fn decide_after_reading(r: &AlarmReading<'_>) -> Plan {
                 "Service Quotas' threshold notice names a quota as {entry:?}, which does not read as \"Service: <code> | Quota Name: <name> | Utilization: <pct>%\"."
             ),
         ),
-        QuotaReading::CatalogUnreadable(error) => {
-            escalate_alarm(EscalationReason::AwsError, error.to_string())
-        }
+        QuotaReading::CatalogUnreadable(error) => escalate_alarm(reason_for(error), error.to_string()),
         QuotaReading::QuotaUnreadable {
             service_code,
             quota_code,
@@ -247,7 +299,7 @@ pub fn decide_after_reading(r: &AlarmReading<'_>) -> Plan {
                 tried: r.tried,
             };
             match unreadable {
-                Some(error) => situation.escalate(EscalationReason::AwsError, error.to_string()),
+                Some(error) => situation.escalate(reason_for(error), error.to_string()),
                 None => decide(&situation),
             }
         }
@@ -260,6 +312,7 @@ pub fn reason_for(error: &QuotaApiError) -> EscalationReason {
         QuotaApiError::TooManyOpenRequests { .. } => EscalationReason::TooManyOpenRequests,
         QuotaApiError::DependencyAccessDenied { .. } => EscalationReason::ServiceLinkedRoleMissing,
         QuotaApiError::InvalidResourceState { .. } => EscalationReason::InvalidResourceState,
+        QuotaApiError::CredentialsExpired { .. } => EscalationReason::SpokeCredentialsExpired,
         _ => EscalationReason::AwsError,
     }
 }
@@ -269,9 +322,16 @@ mod tests {
     use super::*;
     use crate::alarm::Delivery;
 
+    const SINGLE_ACCOUNT: Organization = Organization {
+        spoke_role: None,
+        regions: Vec::new(),
+        any_account: false,
+        accounts: Vec::new(),
+    };
     const HOME: Home<'static> = Home {
         account_id: Some("123456789012"),
         region: "us-east-1",
+        organization: &SINGLE_ACCOUNT,
     };
     const HERE: Scope<'static> = Scope {
         account_id: "123456789012",
@@ -379,10 +439,69 @@ mod tests {
     }
 
     #[test]
+    fn a_hub_reaches_listed_accounts_and_regions_only() {
+        let org = Organization {
+            spoke_role: Some("selfheal-spoke".into()),
+            regions: vec!["eu-west-1".into()],
+            any_account: false,
+            accounts: vec![crate::rules::AccountEntry {
+                id: "111111111111".into(),
+                owner: Some("payments".into()),
+                topic_arn: None,
+            }],
+        };
+        let hub = Home {
+            organization: &org,
+            ..HOME
+        };
+        let decide = |account_id, region| {
+            let mut alarm = notice(AlarmState::Alarm);
+            alarm.account_id = Some(String::from(account_id));
+            let scope = Scope { account_id, region };
+            decide_before_reading(&alarm, &scope, &hub, &mut Vec::new())
+                .map(|plan| escalated(&plan).0)
+        };
+        assert_eq!(decide("111111111111", "us-east-1"), None);
+        assert_eq!(decide("111111111111", "eu-west-1"), None);
+        assert_eq!(decide("123456789012", "eu-west-1"), None);
+        assert_eq!(
+            decide("111111111111", "ap-south-1"),
+            Some(EscalationReason::OtherRegion)
+        );
+        assert_eq!(
+            decide("222222222222", "us-east-1"),
+            Some(EscalationReason::AccountNotAllowed)
+        );
+    }
+
+    #[test]
+    fn an_account_whose_role_cannot_be_assumed_is_escalated_naming_it() {
+        let error = AccessError {
+            role_arn: "arn:aws:iam::111111111111:role/selfheal-spoke".into(),
+            code: "AccessDenied".into(),
+            message: "not authorized to perform: sts:AssumeRole".into(),
+        };
+        let scope = Scope {
+            account_id: "111111111111",
+            region: "us-east-1",
+        };
+        let escalation =
+            unreachable_account(&notice(AlarmState::Alarm), &scope, &error, &mut Vec::new());
+        assert_eq!(escalation.reason, EscalationReason::SpokeRoleUnavailable);
+        assert!(
+            escalation.detail.contains("111111111111"),
+            "{}",
+            escalation.detail
+        );
+        assert!(escalation.detail.contains("AccessDenied"));
+    }
+
+    #[test]
     fn without_a_home_account_an_alarm_naming_one_is_escalated() {
         let unknown = Home {
             account_id: None,
             region: "us-east-1",
+            organization: &SINGLE_ACCOUNT,
         };
         let mut steps = Vec::new();
         let plan = decide_before_reading(&notice(AlarmState::Alarm), &HERE, &unknown, &mut steps);
@@ -484,7 +603,7 @@ mod tests {
             raise_when_aws_adjusts: true,
             ..crate::rules::RuleSet::embedded()
                 .unwrap()
-                .rule_for_quota("lambda", "L-B99A9384")
+                .rule_for_quota("lambda", "L-B99A9384", "123456789012")
                 .unwrap()
                 .clone()
         };

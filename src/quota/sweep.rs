@@ -3,7 +3,8 @@
 //! generated: API reference, `GetQuotaUtilizationReport`), and each quota at or above its threshold (the
 //! rule's `threshold`, else the sweep's, default 80 %) planned as an alarm of it would be.
 
-use super::api::{QuotaApi, QuotaApiError, QuotaUsage, UtilizationReports};
+use super::access::{AccessError, QuotaAccess, Reach};
+use super::api::{QuotaApiError, QuotaUsage, UtilizationReports};
 use super::heal::{HealError, QuotaHealer};
 use super::outcome::Outcome;
 use crate::alarm::{AlarmNotice, AlarmState, Delivery, NamedQuota};
@@ -32,6 +33,8 @@ pub enum SweepError {
     },
     #[error("the utilization report could not be started: {0}")]
     Start(QuotaApiError),
+    #[error("Service Quotas of the function's own account could not be reached: {0}")]
+    Access(AccessError),
     #[error(transparent)]
     Heal(#[from] HealError),
 }
@@ -40,7 +43,7 @@ impl SweepError {
     /// Whether a later run may succeed (throttling, a report not ready, a page that could not go).
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::ReportFailed { .. } => false,
+            Self::ReportFailed { .. } | Self::Access(_) => false,
             Self::ReportNotReady(_) | Self::ReportUnreadable { .. } | Self::Start(_) => true,
             Self::Heal(_) => true,
         }
@@ -100,12 +103,13 @@ impl SweepRequest {
 pub fn over_threshold(
     rows: &[QuotaUsage],
     rules: &RuleSet,
+    account_id: &str,
     default_threshold: f64,
 ) -> Vec<QuotaUsage> {
     rows.iter()
         .filter(|row| {
             let threshold = rules
-                .rule_for_quota(&row.service_code, &row.quota_code)
+                .rule_for_quota(&row.service_code, &row.quota_code, account_id)
                 .and_then(|rule| rule.threshold)
                 .unwrap_or(default_threshold);
             row.utilization >= threshold
@@ -137,9 +141,10 @@ pub fn sweep_notice(row: &QuotaUsage, account_id: Option<&str>, region: &str) ->
     }
 }
 
-impl<Q, N, L> QuotaHealer<Q, N, L>
+impl<A, N, L> QuotaHealer<A, N, L>
 where
-    Q: QuotaApi + UtilizationReports,
+    A: QuotaAccess,
+    A::Api: UtilizationReports,
     N: Notifier,
     L: Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
 {
@@ -152,8 +157,15 @@ where
         request_id: &str,
         now: u64,
     ) -> Result<SweepReport, SweepError> {
-        let (report_id, rows) = read_report(&self.api, POLL_INTERVAL).await?;
-        let over = over_threshold(&rows, &self.rules, default_threshold);
+        let region = &self.settings.home_region;
+        let api = self
+            .access
+            .api_in(Reach::Own { region })
+            .await
+            .map_err(SweepError::Access)?;
+        let (report_id, rows) = read_report(&api, POLL_INTERVAL).await?;
+        let account = self.settings.home_account_id.as_deref().unwrap_or_default();
+        let over = over_threshold(&rows, &self.rules, account, default_threshold);
         let mut outcomes = Vec::with_capacity(over.len());
         for row in &over {
             let notice = sweep_notice(
@@ -253,7 +265,7 @@ threshold = 60
             row("ec2", "L-1216C47A", 79.9),
             row("vpc", "L-F678F1CE", 80.0),
         ];
-        let over: Vec<String> = over_threshold(&rows, &rules, DEFAULT_THRESHOLD)
+        let over: Vec<String> = over_threshold(&rows, &rules, "123456789012", DEFAULT_THRESHOLD)
             .into_iter()
             .map(|r| r.quota_code)
             .collect();

@@ -4,7 +4,7 @@
 
 use super::failure_page::render_replay_failure;
 use super::summary::ReplaySummary;
-use crate::escalation::{Notifier, NotifyError, Rendering};
+use crate::escalation::{Notifier, NotifyError, Rendering, Route, Severity};
 use crate::ledger::{AuditRecord, AuditTrail, LedgerError};
 use tracing::error;
 
@@ -66,7 +66,19 @@ pub async fn follow_up<A: AuditTrail, N: Notifier>(
             context.account_id,
             context.region,
         );
-        let sent = topic.publish(&page).await;
+        // The replay function serves its own account: its pages carry the same attributes, with
+        // no owner and the function's own topic.
+        let route = Route {
+            topic_arn: None,
+            account: context.account_id.to_owned(),
+            region: context.region.to_owned(),
+            owner: None,
+            service: None,
+            quota: None,
+            reason: "replay-failures".into(),
+            severity: Severity::Critical,
+        };
+        let sent = topic.publish(&page, &route).await;
         if let Err(e) = &sent {
             error!(error = %e, "replay failures could not be escalated");
         }

@@ -3,6 +3,7 @@
 
 use super::error::{RuleError, RulesError};
 use super::fields::{Fields, FileCheck};
+use super::organization::{check_organization, is_account_id, parse_account, parse_hub};
 use super::prewarm::parse_prewarm_rule;
 use super::{Defaults, DlqRule, DlqTarget, QuotaRule, RuleSet};
 use toml::{Table, Value};
@@ -14,6 +15,7 @@ pub(super) fn parse_sources(
     let mut set = RuleSet::default();
     let mut errors = Vec::new();
     let mut defaults_file: Option<&str> = None;
+    let mut hub_file: Option<&str> = None;
     for &(file, text) in files {
         let mut check = FileCheck {
             file,
@@ -47,10 +49,25 @@ pub(super) fn parse_sources(
                         "prewarm" => set
                             .prewarm
                             .extend(each_rule(&mut check, "prewarm", &value, parse_prewarm_rule)),
+                        "hub" => {
+                            if let Some(first) = hub_file {
+                                check.error(
+                                    None,
+                                    Some("hub"),
+                                    format!("[hub] is already set in {first}"),
+                                );
+                            }
+                            hub_file = Some(file);
+                            parse_hub(&mut check, &value, &mut set.organization);
+                        }
+                        "account" => set
+                            .organization
+                            .accounts
+                            .extend(each_rule(&mut check, "account", &value, parse_account)),
                         other => check.error(
                             None,
                             Some(other),
-                            "unknown section (expected [defaults], [[quota]], [[dlq]] or [[prewarm]])",
+                            "unknown section (expected [defaults], [[quota]], [[dlq]], [[prewarm]], [hub] or [[account]])",
                         ),
                     }
                 }
@@ -59,6 +76,12 @@ pub(super) fn parse_sources(
         errors.extend(check.errors);
     }
     check_duplicates(&set, files, &mut errors);
+    check_organization(
+        &set.organization,
+        &set.quotas,
+        &files.iter().map(|f| f.0).collect::<Vec<_>>().join(", "),
+        &mut errors,
+    );
     if errors.is_empty() {
         Ok(set)
     } else {
@@ -191,6 +214,8 @@ const QUOTA_FIELDS: &[&str] = &[
     "cooldown_minutes",
     "raise_when_aws_adjusts",
     "threshold",
+    "accounts",
+    "owners",
 ];
 
 fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> Option<QuotaRule> {
@@ -239,6 +264,16 @@ fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> O
             None
         }
     };
+    let accounts = fields.string_list("accounts");
+    for account in &accounts {
+        if !is_account_id(account) {
+            fields.error(
+                "accounts",
+                format!("{account:?} is not a 12-digit account id"),
+            );
+        }
+    }
+    let owners = fields.string_list("owners");
     fields.reject_unknown(QUOTA_FIELDS);
     if let Some(code) = &quota_code {
         if !looks_like_quota_code(code) {
@@ -289,6 +324,8 @@ fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> O
         cooldown_minutes,
         raise_when_aws_adjusts,
         threshold,
+        accounts,
+        owners,
     })
 }
 
@@ -434,10 +471,12 @@ mod tests {
         assert_eq!(set.defaults.increase, Increase::Step(100.0));
         assert_eq!(set.quotas[0].ceiling, 5000.0);
         assert_eq!(
-            set.rule_for_alarm("lambda-concurrency").unwrap().name,
+            set.rule_for_alarm("lambda-concurrency", "111122223333")
+                .unwrap()
+                .name,
             "lambda"
         );
-        assert!(set.rule_for_alarm("ec2").is_none());
+        assert!(set.rule_for_alarm("ec2", "111122223333").is_none());
     }
 
     #[test]

@@ -7,11 +7,13 @@ mod fields;
 mod files;
 mod increase;
 mod load;
+mod organization;
 mod pattern;
 mod prewarm;
 
 pub use error::{RuleError, RulesError};
 pub use increase::Increase;
+pub use organization::{AccountEntry, Organization, OutOfReach};
 pub use pattern::glob_matches;
 pub use prewarm::MAX_CONCURRENCY as MAX_PREWARM_CONCURRENCY;
 
@@ -39,6 +41,19 @@ pub struct QuotaRule {
     pub raise_when_aws_adjusts: bool,
     /// Utilization (percent) at which `quota sweep` plans this quota; `None`: the sweep's default.
     pub threshold: Option<f64>,
+    /// The accounts the rule applies to (`accounts`); with `owners` both empty, every account.
+    pub accounts: Vec<String>,
+    /// The owners (of `accounts.toml`) whose accounts the rule applies to.
+    pub owners: Vec<String>,
+}
+
+impl QuotaRule {
+    /// Whether the rule applies to an account (whose owner is `owner`).
+    pub fn applies_to(&self, account_id: &str, owner: Option<&str>) -> bool {
+        (self.accounts.is_empty() && self.owners.is_empty())
+            || self.accounts.iter().any(|a| a == account_id)
+            || owner.is_some_and(|o| self.owners.iter().any(|x| x == o))
+    }
 }
 
 /// Where the messages of a dead-letter queue go back to.
@@ -139,6 +154,8 @@ pub struct RuleSet {
     pub quotas: Vec<QuotaRule>,
     pub dlqs: Vec<DlqRule>,
     pub prewarm: Vec<PrewarmRule>,
+    /// `accounts.toml`: the hub's reach and each account's owner.
+    pub organization: Organization,
 }
 
 /// The rules and runbook names compiled into the binaries from `rules/` and `runbooks/`.
@@ -172,12 +189,15 @@ impl RuleSet {
         load::parse_sources(files, runbooks)
     }
 
-    /// The first rule whose alarm pattern matches `alarm_name`.
-    pub fn rule_for_alarm(&self, alarm_name: &str) -> Option<&QuotaRule> {
+    /// The first rule of `account_id` whose alarm pattern matches `alarm_name`.
+    pub fn rule_for_alarm(&self, alarm_name: &str, account_id: &str) -> Option<&QuotaRule> {
+        let owner = self.organization.owner_of(account_id);
         self.quotas.iter().find(|rule| {
-            rule.alarm
-                .as_deref()
-                .is_some_and(|pattern| glob_matches(pattern, alarm_name))
+            rule.applies_to(account_id, owner)
+                && rule
+                    .alarm
+                    .as_deref()
+                    .is_some_and(|pattern| glob_matches(pattern, alarm_name))
         })
     }
 
@@ -186,10 +206,18 @@ impl RuleSet {
         self.dlqs.iter().find(|rule| rule.queue == queue_name)
     }
 
-    /// The rule naming this quota, for alarms found through their usage metric.
-    pub fn rule_for_quota(&self, service_code: &str, quota_code: &str) -> Option<&QuotaRule> {
-        self.quotas
-            .iter()
-            .find(|rule| rule.service_code == service_code && rule.quota_code == quota_code)
+    /// The rule of `account_id` naming this quota, for alarms found through their usage metric.
+    pub fn rule_for_quota(
+        &self,
+        service_code: &str,
+        quota_code: &str,
+        account_id: &str,
+    ) -> Option<&QuotaRule> {
+        let owner = self.organization.owner_of(account_id);
+        self.quotas.iter().find(|rule| {
+            rule.service_code == service_code
+                && rule.quota_code == quota_code
+                && rule.applies_to(account_id, owner)
+        })
     }
 }

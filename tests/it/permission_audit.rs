@@ -211,6 +211,7 @@ fn the_quota_function_is_granted_exactly_what_it_calls() {
                 ],
             ),
             ("sns", "sns.rs", &["Notifier for SnsTopic"]),
+            ("sts", "spokes.rs", &["SpokeAccess"]),
             (
                 "dynamodb",
                 "dynamodb.rs",
@@ -222,6 +223,21 @@ fn the_quota_function_is_granted_exactly_what_it_calls() {
                 ],
             ),
         ],
+    );
+}
+
+/// The spoke role grants what the hub's quota path calls in a spoke, nothing more: the sweep's
+/// utilization report runs in the hub's own account only, so the spoke grants none of it.
+#[test]
+fn the_spoke_role_is_granted_exactly_what_the_hub_calls_in_a_spoke() {
+    audit_template(
+        include_str!("../../spoke/template.yaml"),
+        "SpokeRole",
+        &[(
+            "servicequotas",
+            "service_quotas.rs",
+            &["QuotaApi for ServiceQuotas"],
+        )],
     );
 }
 
@@ -273,6 +289,7 @@ fn each_role_is_read_to_its_end_and_no_further() {
             "ListQuotasAndRequests",
             "ServiceQuotasLinkedRole",
             "Escalate",
+            "AssumeSpokeRoles",
             "Ledger",
             "KeepFailedEvents"
         ]

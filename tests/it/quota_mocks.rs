@@ -15,7 +15,7 @@ use aws_sdk_servicequotas::types::{
 };
 use aws_sdk_servicequotas::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use common::fakes::{MemoryLedger, MemoryTopic};
+use common::fakes::{FixedClient, MemoryLedger, MemoryTopic};
 use common::notice;
 use selfheal::aws::service_quotas::ServiceQuotas;
 use selfheal::quota::{Decision, HealError, QuotaHealer, Settings};
@@ -60,7 +60,8 @@ fn request_accepted() -> Rule {
 }
 
 struct Harness {
-    healer: QuotaHealer<ServiceQuotas, MemoryTopic, MemoryLedger>,
+    healer: QuotaHealer<FixedClient, MemoryTopic, MemoryLedger>,
+    access: FixedClient,
     topic: MemoryTopic,
     ledger: MemoryLedger,
 }
@@ -76,6 +77,10 @@ fn auto_management_never_started() -> Rule {
 }
 
 fn harness(rules: &[&Rule]) -> Harness {
+    harness_with(rules, RuleSet::embedded().unwrap())
+}
+
+fn harness_with(rules: &[&Rule], rule_set: RuleSet) -> Harness {
     let auto = auto_management_never_started();
     let rules: Vec<&Rule> = rules.iter().copied().chain([&auto]).collect();
     // The production retry policy, with short backoff to keep the test fast.
@@ -93,11 +98,12 @@ fn harness(rules: &[&Rule]) -> Harness {
     );
     let topic = MemoryTopic::default();
     let ledger = MemoryLedger::default();
+    let access = FixedClient::new(ServiceQuotas::new(client));
     let healer = QuotaHealer::new(
-        ServiceQuotas::new(client),
+        access.clone(),
         topic.clone(),
         ledger.clone(),
-        RuleSet::embedded().unwrap(),
+        rule_set,
         Settings {
             runbook_base_url: "https://runbooks.example.com".into(),
             topic_display_name: String::new(),
@@ -110,6 +116,7 @@ fn harness(rules: &[&Rule]) -> Harness {
     );
     Harness {
         healer,
+        access,
         topic,
         ledger,
     }
@@ -521,4 +528,60 @@ async fn a_cooldown_ledger_that_is_down_still_pages() {
         .steps
         .iter()
         .any(|s| s.contains("cooldown ledger unavailable")));
+}
+
+/// A spoke's credentials that expire mid-run (AWS answers `ExpiredTokenException`, HTTP 403; the sandbox
+/// cannot age credentials, so a mocked answer stands in): a clear reason, nothing filed, one page routed to
+/// the account's owner, and the kept credentials dropped so that the next alarm assumes the role afresh.
+#[tokio::test]
+async fn credentials_that_expire_mid_run_are_escalated_once_and_forgotten() {
+    let get = mock!(Client::get_service_quota)
+        .sequence()
+        .http_status(
+            403,
+            error_body(
+                "ExpiredTokenException",
+                "The security token included in the request is expired",
+            ),
+        )
+        .repeatedly()
+        .build();
+    let request = request_accepted();
+    let rules = RuleSet::from_sources(
+        &[
+            ("quotas.toml", include_str!("../../rules/quotas.toml")),
+            (
+                "accounts.toml",
+                "[hub]\nspoke_role = \"selfheal-spoke\"\n[[account]]\nid = \"111111111111\"\nowner = \"payments\"\n",
+            ),
+        ],
+        RuleSet::embedded_runbooks(),
+    )
+    .unwrap();
+    let h = harness_with(&[&get, &request], rules);
+    let mut alarm = notice("alarm-action-lambda-concurrency.json");
+    alarm.account_id = Some("111111111111".into());
+    let first = h.healer.handle(&alarm, "r1", NOW).await.unwrap();
+    assert_eq!(
+        (first.decision, first.reason.as_str()),
+        (Decision::Escalate, "spoke-credentials-expired")
+    );
+    assert_eq!(request.num_calls(), 0, "nothing is filed");
+    assert_eq!(
+        h.access.forgotten.lock().unwrap().as_slice(),
+        ["111111111111"]
+    );
+    assert_eq!(
+        h.access.reached.lock().unwrap().first().map(String::as_str),
+        Some("111111111111:us-east-1"),
+        "the spoke is reached through its role"
+    );
+    let again = h.healer.handle(&alarm, "r2", NOW + 60).await.unwrap();
+    assert!(again.notification.unwrap().suppressed_by_cooldown);
+    let routes = h.topic.routes();
+    assert_eq!(routes.len(), 1, "one page");
+    assert_eq!(routes[0].account, "111111111111");
+    assert_eq!(routes[0].owner.as_deref(), Some("payments"));
+    assert_eq!(routes[0].reason, "spoke-credentials-expired");
+    assert!(h.ledger.0.filed.lock().unwrap().is_empty());
 }

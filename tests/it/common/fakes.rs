@@ -2,11 +2,13 @@
 //! DynamoDB or SNS fail after selfheal acted are tested through them.
 //! Clones share their state, so a test keeps one handle while the healer owns another.
 
-use selfheal::escalation::{Notification, Notifier, NotifyError};
+use selfheal::aws::service_quotas::ServiceQuotas;
+use selfheal::escalation::{Notification, Notifier, NotifyError, Route};
 use selfheal::ledger::{
     AuditRecord, AuditTrail, Cooldowns, FiledRequest, FiledRequests, LedgerError, OpenEscalation,
     OpenEscalations, ReplayCounts,
 };
+use selfheal::quota::{AccessError, QuotaAccess, Reach};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -156,6 +158,7 @@ impl ReplayCounts for MemoryLedger {
 #[derive(Default)]
 pub struct TopicState {
     pub published: Mutex<Vec<Notification>>,
+    pub routes: Mutex<Vec<Route>>,
     pub failing: AtomicBool,
 }
 
@@ -171,15 +174,62 @@ impl MemoryTopic {
     pub fn published(&self) -> Vec<Notification> {
         self.0.published.lock().unwrap().clone()
     }
+
+    /// Each published message's routing, in order.
+    pub fn routes(&self) -> Vec<Route> {
+        self.0.routes.lock().unwrap().clone()
+    }
 }
 
 impl Notifier for MemoryTopic {
-    async fn publish(&self, notification: &Notification) -> Result<String, NotifyError> {
+    async fn publish(
+        &self,
+        notification: &Notification,
+        route: &Route,
+    ) -> Result<String, NotifyError> {
         if self.0.failing.load(Ordering::SeqCst) {
             return Err(NotifyError("InternalError: SNS is down".into()));
         }
+        self.0.routes.lock().unwrap().push(route.clone());
         let mut published = self.0.published.lock().unwrap();
         published.push(notification.clone());
         Ok(format!("message-{}", published.len()))
+    }
+}
+
+/// One Service Quotas client for every account and Region: a client over `aws-smithy-mocks` cannot be
+/// rebuilt per account, so the mock tests hand the healer this one, and see which account each call was
+/// for.
+#[derive(Clone)]
+pub struct FixedClient {
+    pub client: ServiceQuotas,
+    pub reached: Arc<Mutex<Vec<String>>>,
+    pub forgotten: Arc<Mutex<Vec<String>>>,
+}
+
+impl FixedClient {
+    pub fn new(client: ServiceQuotas) -> Self {
+        FixedClient {
+            client,
+            reached: Arc::default(),
+            forgotten: Arc::default(),
+        }
+    }
+}
+
+impl QuotaAccess for FixedClient {
+    type Api = ServiceQuotas;
+
+    async fn api_in(&self, reach: Reach<'_>) -> Result<ServiceQuotas, AccessError> {
+        let label = match reach {
+            Reach::Own { region } => format!("own:{region}"),
+            Reach::Spoke { account_id, region } => format!("{account_id}:{region}"),
+        };
+        self.reached.lock().unwrap().push(label);
+        Ok(self.client.clone())
+    }
+
+    fn forget(&self, account_id: &str) {
+        self.forgotten.lock().unwrap().push(account_id.to_owned());
     }
 }

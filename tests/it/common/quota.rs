@@ -4,8 +4,8 @@
 use super::{endpoint, http, notice, Account, REGION};
 use aws_config::SdkConfig;
 use selfheal::aws::dynamodb::DynamoLedger;
-use selfheal::aws::service_quotas::ServiceQuotas;
 use selfheal::aws::sns::SnsTopic;
+use selfheal::aws::spokes::SpokeAccess;
 use selfheal::quota::{QuotaHealer, Settings};
 use selfheal::rules::RuleSet;
 use serde_json::Value;
@@ -31,7 +31,7 @@ impl Account {
     }
 
     /// The quota function's core wired to this account, with the shipped rules.
-    pub fn healer(&self, dry_run: bool) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
+    pub fn healer(&self, dry_run: bool) -> QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger> {
         self.healer_through(&self.sdk, dry_run)
     }
 
@@ -40,9 +40,9 @@ impl Account {
         &self,
         sdk: &SdkConfig,
         dry_run: bool,
-    ) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
+    ) -> QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger> {
         QuotaHealer::new(
-            ServiceQuotas::new(aws_sdk_servicequotas::Client::new(sdk)),
+            SpokeAccess::new(sdk.clone(), None),
             SnsTopic::new(aws_sdk_sns::Client::new(sdk), self.topic_arn.clone()),
             DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), self.table.clone()),
             RuleSet::embedded().expect("shipped rules are valid"),
@@ -54,15 +54,16 @@ impl Account {
     pub fn healer_with_rules(
         &self,
         quotas_toml: &str,
-    ) -> QuotaHealer<ServiceQuotas, SnsTopic, DynamoLedger> {
+    ) -> QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger> {
         let defaults = include_str!("../../../rules/defaults.toml");
         let rules = RuleSet::from_sources(
             &[("defaults.toml", defaults), ("quotas.toml", quotas_toml)],
             RuleSet::embedded_runbooks(),
         )
         .expect("the test's rules are valid");
+        let spoke_role = rules.organization.spoke_role.clone();
         QuotaHealer::new(
-            ServiceQuotas::new(aws_sdk_servicequotas::Client::new(&self.sdk)),
+            SpokeAccess::new(self.sdk.clone(), spoke_role),
             SnsTopic::new(aws_sdk_sns::Client::new(&self.sdk), self.topic_arn.clone()),
             DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.sdk), self.table.clone()),
             rules,
