@@ -45,13 +45,14 @@ json.dump(_catalog, _catalog_file)
 _catalog_file.close()
 os.environ["SELFHEAL_SANDBOX_QUOTAS"] = _catalog_file.name
 
-from selfheal_sandbox import accounts, awslambda, moto_api, servicequotas, sns, speed, sqs  # noqa: E402
+from selfheal_sandbox import accounts, awslambda, moto_api, servicequotas, sns, speed, sqs, sts  # noqa: E402
 
 accounts.install()
 awslambda.install()
 servicequotas.install()
 sns.install()
 sqs.install()
+sts.install()
 moto_api.install()
 speed.install()
 
@@ -239,6 +240,43 @@ class ServiceQuotasTest(unittest.TestCase):
         other = client("service-quotas", str(next(_accounts)))
         history = other.list_requested_service_quota_change_history_by_quota(ServiceCode="demo", QuotaCode="L-00000004")
         self.assertEqual(history["RequestedQuotas"], [])
+
+
+class AssumeRoleTest(unittest.TestCase):
+    def test_a_missing_or_untrusting_role_is_refused_and_a_trusting_one_acts_in_its_account(self) -> None:
+        hub, spoke, stranger = (str(next(_accounts)) for _ in range(3))
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{hub}:role/quota"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        client("iam", spoke).create_role(RoleName="selfheal-spoke", AssumeRolePolicyDocument=json.dumps(trust))
+        role = f"arn:aws:iam::{spoke}:role/selfheal-spoke"
+        missing = f"arn:aws:iam::{stranger}:role/selfheal-spoke"
+        self.assertEqual(error_code(client("sts", hub).assume_role, RoleArn=missing, RoleSessionName="hub-session"), "AccessDenied")
+        self.assertEqual(error_code(client("sts", stranger).assume_role, RoleArn=role, RoleSessionName="hub-session"), "AccessDenied")
+        credentials = client("sts", hub).assume_role(RoleArn=role, RoleSessionName="hub-session")["Credentials"]
+        assumed = boto3.client(
+            "sts",
+            endpoint_url=URL,
+            region_name="us-east-1",
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        self.assertEqual(assumed.get_caller_identity()["Account"], spoke)
+
+    def test_trust_policies_are_read_as_aws_writes_them(self) -> None:
+        def policy(principal) -> str:
+            return json.dumps({"Statement": {"Effect": "Allow", "Principal": principal, "Action": ["sts:AssumeRole"]}})
+
+        self.assertTrue(sts.trusts(policy("*"), "111111111111"))
+        self.assertTrue(sts.trusts(policy({"AWS": "111111111111"}), "111111111111"))
+        self.assertTrue(sts.trusts(policy({"AWS": ["arn:aws:iam::111111111111:root"]}), "111111111111"))
+        self.assertFalse(sts.trusts(policy({"AWS": "arn:aws:iam::222222222222:root"}), "111111111111"))
+        self.assertFalse(sts.trusts(policy({"Service": "lambda.amazonaws.com"}), "111111111111"))
+        self.assertFalse(sts.trusts("not json", "111111111111"))
 
 
 class SqsAtDepthTest(unittest.TestCase):

@@ -556,6 +556,46 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_limited_to_accounts_or_owners_applies_to_those_only() {
+        let set = parse_sources(
+            &[
+                (
+                    "accounts.toml",
+                    "[hub]\nspoke_role = \"selfheal-spoke\"\n[[account]]\nid = \"111111111111\"\nowner = \"payments\"\n[[account]]\nid = \"222222222222\"\n",
+                ),
+                (
+                    "quotas.toml",
+                    "[[quota]]\nname = \"payments\"\nalarm = \"lambda-*\"\nservice_code = \"lambda\"\nquota_code = \"L-B99A9384\"\nincrease = \"+1\"\nceiling = 9\nowners = [\"payments\"]\n\
+                     [[quota]]\nname = \"one-account\"\nalarm = \"lambda-*\"\nservice_code = \"lambda\"\nquota_code = \"L-B99A9384\"\nincrease = \"+2\"\nceiling = 9\naccounts = [\"222222222222\"]\n\
+                     [[quota]]\nname = \"everyone\"\nalarm = \"lambda-*\"\nservice_code = \"lambda\"\nquota_code = \"L-B99A9384\"\nincrease = \"+3\"\nceiling = 9\n",
+                ),
+            ],
+            RUNBOOKS,
+        )
+        .unwrap();
+        let rule = |account| {
+            set.rule_for_alarm("lambda-x", account)
+                .unwrap()
+                .name
+                .as_str()
+        };
+        assert_eq!(rule("111111111111"), "payments");
+        assert_eq!(rule("222222222222"), "one-account");
+        assert_eq!(rule("333333333333"), "everyone");
+        assert_eq!(
+            set.rule_for_quota("lambda", "L-B99A9384", "222222222222")
+                .unwrap()
+                .name,
+            "one-account"
+        );
+        assert_eq!(
+            set.organization.spoke_role.as_deref(),
+            Some("selfheal-spoke")
+        );
+        assert_eq!(set.organization.owner_of("222222222222"), None);
+    }
+
+    #[test]
     fn duplicate_names_and_unknown_sections_are_errors() {
         let rule = "[[quota]]\nname = \"a\"\nservice_code = \"s\"\nquota_code = \"L-1\"\nincrease = \"+1\"\nceiling = 9\n";
         let err = parse(&format!("{rule}{rule}[mystery]\n")).unwrap_err();

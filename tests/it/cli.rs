@@ -475,3 +475,93 @@ async fn quota_sweep_prints_the_plan_and_refuses_a_bad_threshold() {
         );
     }
 }
+
+/// The whole hub path on a workstation: `--rules DIR` with an `accounts.toml`, a spoke's EventBridge
+/// alarm event of another Region, the request filed in the spoke's account and Region.
+#[tokio::test]
+async fn the_command_line_heals_a_spoke_with_the_rules_of_a_folder() {
+    let hub = common::unique_account_id();
+    let spoke = common::unique_account_id();
+    crate::organization::create_spoke_role(&spoke, &hub).await;
+    let mut env = sandbox_env(&hub);
+    let sdk = common::sdk_config(&hub).await;
+    let topic = aws_sdk_sns::Client::new(&sdk)
+        .create_topic()
+        .name("cli-hub-escalations")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    common::create_ledger_table(&aws_sdk_dynamodb::Client::new(&sdk), "cli-ledger").await;
+    env.push(("SELFHEAL_TOPIC_ARN", topic));
+    env.push(("SELFHEAL_TABLE", "cli-ledger".into()));
+    let dir = temp_dir("hub-rules");
+    std::fs::write(
+        dir.join("quotas.toml"),
+        "[[quota]]\nname = \"lambda\"\nalarm = \"prod-lambda-*\"\nservice_code = \"lambda\"\nquota_code = \"L-B99A9384\"\nincrease = \"+250\"\nceiling = 2000\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("accounts.toml"),
+        format!("[hub]\nspoke_role = \"selfheal-spoke\"\nregions = [\"eu-west-1\"]\n[[account]]\nid = \"{spoke}\"\nowner = \"team-payments\"\n"),
+    )
+    .unwrap();
+    let event = event_of(&spoke, "eventbridge-lambda-concurrency.json");
+    let text = std::fs::read_to_string(&event).unwrap();
+    std::fs::write(&event, text.replace("us-east-1", "eu-west-1")).unwrap();
+    let check = selfheal(&["rules", "check", dir.to_str().unwrap()], &[]);
+    assert!(check.status.success(), "{}", stderr(&check));
+    let outcome = run_alarm(&["alarm", &event, "--rules", dir.to_str().unwrap()], &env);
+    assert_eq!(
+        (
+            outcome["decision"].as_str(),
+            outcome["desired_value"].as_f64()
+        ),
+        (Some("raise"), Some(1250.0)),
+        "{outcome:#}"
+    );
+    assert_eq!(
+        crate::organization::requests_in(&spoke, "eu-west-1")
+            .await
+            .len(),
+        1
+    );
+    assert!(crate::organization::requests_in(&hub, "eu-west-1")
+        .await
+        .is_empty());
+}
+
+#[test]
+fn rules_check_refuses_a_bad_accounts_file() {
+    let dir = temp_dir("bad-accounts");
+    std::fs::write(
+        dir.join("accounts.toml"),
+        "[hub]\nspoke_role = \"arn:aws:iam::1:role/x\"\nregions = [\"Europe\"]\n[[account]]\nid = 111122223333\n[[account]]\nid = \"12345\"\nowner = \"team payments\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("quotas.toml"),
+        "[[quota]]\nname = \"q\"\nservice_code = \"lambda\"\nquota_code = \"L-B99A9384\"\nincrease = \"+1\"\nceiling = 9\nowners = [\"nobody\"]\n\
+         [[quota]]\nname = \"r\"\nservice_code = \"lambda\"\nquota_code = \"L-B99A9384\"\nincrease = \"+1\"\nceiling = 9\naccounts = [\"abc\"]\n",
+    )
+    .unwrap();
+    let output = selfheal(&["rules", "check", dir.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = format!(
+        "{}{}",
+        stderr(&output),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    for expected in [
+        "field `spoke_role`",
+        "field `regions`",
+        "as a number it loses its leading zeros",
+        "\"12345\" is not a 12-digit account id",
+        "field `owner`",
+        "no [[account]] has owner \"nobody\"",
+        "field `accounts`",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+}

@@ -7,6 +7,7 @@ mod alarm_events;
 mod cli;
 mod fault_injection;
 mod fuzz_regressions;
+mod organization;
 mod permission_audit;
 mod prewarm_sandbox;
 mod quota_mocks;

@@ -116,3 +116,45 @@ fn the_prewarm_function_may_touch_only_the_configured_functions_and_its_own_rule
     let prefix = section(&template, "SELFHEAL_PREWARM_PREFIX:", "\n");
     assert!(prefix.contains(selfheal::prewarm::desired::DEFAULT_PREFIX));
 }
+
+/// The spoke role trusts the hub's quota function role alone, within the organization; the hub's bus
+/// takes events from the organization alone; the role is created in one Region (IAM is global, a
+/// StackSet deploys to many).
+#[test]
+fn the_spoke_role_and_the_hub_bus_are_bound_to_the_organization() {
+    let spoke = include_str!("../../spoke/template.yaml");
+    let role = section(spoke, "\n  SpokeRole:\n", "\n  ForwardRole:\n");
+    assert!(role.contains("Condition: CreatesRole"), "{role}");
+    assert!(role.contains("AWS: !Ref HubFunctionRoleArn"), "{role}");
+    assert!(
+        role.contains("aws:PrincipalOrgID: !Ref OrganizationId"),
+        "{role}"
+    );
+    assert!(!role.contains("Principal: \"*\""), "{role}");
+    let forward = section(
+        spoke,
+        "\n  ForwardQuotaAlarms:\n",
+        "\n  ForwardThresholdEvents:\n",
+    );
+    assert!(
+        forward.contains("RoleArn: !GetAtt ForwardRole.Arn"),
+        "{forward}"
+    );
+    assert!(
+        forward.contains("alarmName: [{prefix: !Ref AlarmNamePrefix}]"),
+        "{forward}"
+    );
+
+    let hub = include_str!("../../template.yaml");
+    let policy = section(hub, "\n  HubEventBusPolicy:\n", "\n  HubSpokeEventsRule:\n");
+    assert!(policy.contains("Action: events:PutEvents"), "{policy}");
+    assert!(
+        policy.contains("aws:PrincipalOrgID: !Ref OrganizationId"),
+        "{policy}"
+    );
+    let assume = section(hub, "- Sid: AssumeSpokeRoles", "- Sid: Ledger");
+    assert!(
+        assume.contains("role/${SpokeRoleName}"),
+        "the hub may assume the spoke role only: {assume}"
+    );
+}

@@ -55,12 +55,19 @@ impl Account {
         &self,
         quotas_toml: &str,
     ) -> QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger> {
+        self.healer_with_rule_files(&[("quotas.toml", quotas_toml)])
+    }
+
+    /// The quota function's core with these rule files (and the shipped defaults).
+    pub fn healer_with_rule_files(
+        &self,
+        files: &[(&str, &str)],
+    ) -> QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger> {
         let defaults = include_str!("../../../rules/defaults.toml");
-        let rules = RuleSet::from_sources(
-            &[("defaults.toml", defaults), ("quotas.toml", quotas_toml)],
-            RuleSet::embedded_runbooks(),
-        )
-        .expect("the test's rules are valid");
+        let mut sources = vec![("defaults.toml", defaults)];
+        sources.extend_from_slice(files);
+        let rules = RuleSet::from_sources(&sources, RuleSet::embedded_runbooks())
+            .expect("the test's rules are valid");
         let spoke_role = rules.organization.spoke_role.clone();
         QuotaHealer::new(
             SpokeAccess::new(self.sdk.clone(), spoke_role),
