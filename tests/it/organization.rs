@@ -178,7 +178,7 @@ async fn a_spokes_alarm_raises_the_spokes_quota_in_its_region_and_none_of_the_hu
         here.steps
     );
     let filed = here.request.as_ref().unwrap().id.clone();
-    assert_eq!(requests_in(&org.spoke, REGION).await, [filed.clone()]);
+    assert_eq!(requests_in(&org.spoke, REGION).await, vec![filed.clone()]);
     assert!(
         requests_in(&org.hub.id, REGION).await.is_empty(),
         "the hub's own quota is untouched"
@@ -193,7 +193,7 @@ async fn a_spokes_alarm_raises_the_spokes_quota_in_its_region_and_none_of_the_hu
     let filed_there = there.request.as_ref().unwrap().id.clone();
     assert_eq!(requests_in(&org.spoke, "eu-west-1").await, [filed_there]);
     assert!(requests_in(&org.hub.id, "eu-west-1").await.is_empty());
-    assert_eq!(requests_in(&org.spoke, REGION).await, [filed.clone()]);
+    assert_eq!(requests_in(&org.spoke, REGION).await, vec![filed.clone()]);
 
     // The follow-up reads each request in its own account, through the same role.
     org.hub.decide_request(&filed, "APPROVED").await;
