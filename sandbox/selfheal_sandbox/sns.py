@@ -16,6 +16,8 @@ from moto.sns.exceptions import InvalidParameterValue
 
 DELIVERIES: list[dict[str, Any]] = []
 _lock = threading.Lock()
+# Held while moto delivers, so that no delivery sees a subscription's filter set aside for another.
+_delivery_lock = threading.Lock()
 RECORDED_PROTOCOLS = ("email", "email-json", "sms")
 
 
@@ -23,11 +25,24 @@ def install() -> None:
     original_publish = sns_models.Subscription.publish
 
     def publish(self: Any, message: str, message_id: str, subject: str | None = None, **kwargs: Any) -> None:
-        original_publish(self, message, message_id, subject=subject, **kwargs)
+        attributes = kwargs.get("message_attributes") or {}
         # A subscription whose filter policy does not match gets nothing (moto returns early too).
         matcher = getattr(self, "_filter_policy_matcher", None)
-        if matcher is not None and not matcher.matches(kwargs.get("message_attributes") or {}, message):
+        if matcher is not None and not matcher.matches(attributes, message):
             return
+        if kwargs.get("message_structure") == "json" and attributes:
+            # "Message attributes are sent only when the message structure is String, not JSON" (SNS
+            # developer guide, "Amazon SNS message attributes"): filtered on, not delivered. moto
+            # delivers them; the filter has been applied above, so the original runs without both.
+            with _delivery_lock:
+                self._filter_policy_matcher = None
+                try:
+                    original_publish(self, message, message_id, subject=subject, **{**kwargs, "message_attributes": None})
+                finally:
+                    self._filter_policy_matcher = matcher
+        else:
+            with _delivery_lock:
+                original_publish(self, message, message_id, subject=subject, **kwargs)
         if self.protocol in RECORDED_PROTOCOLS:
             text = message
             if kwargs.get("message_structure") == "json":
@@ -41,9 +56,9 @@ def install() -> None:
                         "subject": subject,
                         "message": text,
                         "message_id": message_id,
-                        "message_attributes": {
-                            name: value.get("Value") for name, value in (kwargs.get("message_attributes") or {}).items()
-                        },
+                        # What was published (what filter policies matched), not what a subscriber
+                        # of a JSON-structured message receives.
+                        "message_attributes": {name: value.get("Value") for name, value in attributes.items()},
                         "at": time.time(),
                     }
                 )
