@@ -78,14 +78,17 @@ impl DesiredRule {
     }
 }
 
-/// The rule for `rule`, whose function has the unqualified ARN `function_arn`. `pinger_arn` is the
-/// pre-warm function, needed above concurrency 1.
+/// The rule for `rule`, whose function has the unqualified ARN `function_arn`, at `now` (seconds since
+/// the epoch: a window in local time is folded for the offset in force). `pinger_arn` is the pre-warm
+/// function, needed above concurrency 1.
 pub fn desired_rule(
     rule: &PrewarmRule,
     prefix: &str,
     function_arn: &str,
     pinger_arn: Option<&str>,
+    now: i64,
 ) -> Result<DesiredRule, String> {
+    let (expression, offset) = rule.expression_at(now)?;
     let name = rule_name(prefix, &rule.function, rule.qualifier.as_deref());
     let qualified = match &rule.qualifier {
         Some(q) => format!("{}:{q}", unqualified(function_arn)),
@@ -96,10 +99,13 @@ pub fn desired_rule(
     } else {
         format!("{} containers", rule.concurrency)
     };
+    let folded = match (&rule.timezone, &offset) {
+        (Some(zone), Some(offset)) => format!(", its window in {zone} folded for {offset}"),
+        _ => String::new(),
+    };
     let mut description = format!(
-        "selfheal pre-warm of {}: {containers}, {} (rule {:?}; edits are undone by the next sync)",
+        "selfheal pre-warm of {}: {containers}, {expression}{folded} (rule {:?}; edits are undone by the next sync)",
         rule.target_label(),
-        rule.expression,
         rule.name
     );
     description.truncate(512);
@@ -125,7 +131,7 @@ pub fn desired_rule(
     Ok(DesiredRule {
         definition: RuleDefinition {
             name,
-            schedule: rule.expression.clone(),
+            schedule: expression,
             description,
             tags,
         },

@@ -11,7 +11,7 @@ pub enum PrewarmEvent {
     Ping(PingRequest),
     /// By hand: `{"action": "sync", "dryRun": true}`.
     Sync { dry_run: bool },
-    /// The daily drift repair: an EventBridge `Scheduled Event`.
+    /// The hourly drift repair and refold of local windows: an EventBridge `Scheduled Event`.
     Scheduled,
     /// Deploy time: Create and Update sync; Delete removes every rule selfheal owns.
     CustomResource(Box<CloudFormationCustomResourceRequest>),

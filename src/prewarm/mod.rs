@@ -17,6 +17,7 @@ pub mod schedule;
 pub mod sync;
 pub mod sync_plan;
 pub mod sync_report;
+pub mod zone;
 
 #[cfg(feature = "aws")]
 pub use function::{PrewarmFunction, PrewarmFunctionError};

@@ -332,6 +332,49 @@ impl ActiveWindow {
         })
     }
 
+    /// The same window in UTC, for a zone `offset_secs` east of UTC: the hours moved by the offset, and
+    /// the days with them when the whole window moves to the UTC day before or after. A window with days
+    /// that the move splits across two UTC days cannot be one cron expression, nor can an offset that
+    /// is not a whole number of hours: both are refused, saying why.
+    pub fn shifted(&self, offset_secs: i32) -> Result<ActiveWindow, String> {
+        let label = super::zone::offset_label(offset_secs);
+        if offset_secs % 3600 != 0 {
+            return Err(format!(
+                "the zone is at {label}: only whole-hour offsets fold into an hour window (use a cron(...) schedule in UTC)"
+            ));
+        }
+        let hours = offset_secs / 3600;
+        let (from, until) = (self.from_hour as i32, self.until_hour as i32);
+        let length = if until > from {
+            until - from
+        } else {
+            until + 24 - from
+        };
+        if length == 24 && self.days.is_none() {
+            return Ok(self.clone());
+        }
+        let start = from - hours;
+        let (from_utc, day_moved) = (start.rem_euclid(24), start.div_euclid(24));
+        let end = from_utc + length;
+        let local_wraps = until <= from;
+        if self.days.is_some() && end > 24 && !local_wraps {
+            return Err(format!(
+                "{:02}-{:02} local time is at {label} {:02}:00-{:02}:00 UTC, across two UTC days: with active_days that is not one schedule (split the rule in two, or leave out active_days)",
+                from, until, from_utc, end % 24
+            ));
+        }
+        let until_utc = if end % 24 == 0 { 24 } else { end % 24 };
+        let days = match (&self.days, day_moved) {
+            (Some(days), moved) if moved != 0 => Some(shift_days(days, moved)?),
+            (days, _) => days.clone(),
+        };
+        Ok(ActiveWindow {
+            from_hour: from_utc as u32,
+            until_hour: until_utc as u32,
+            days,
+        })
+    }
+
     /// The cron hours field for hours `from_hour..until_hour`, every `step` hours.
     fn hours_field(&self, step: u64) -> String {
         let step = if step > 1 {
@@ -363,9 +406,55 @@ impl ActiveWindow {
     }
 }
 
+/// A day-of-week field moved by `by` days (EventBridge numbers days 1-7 from SUN to SAT), written as
+/// the list of day names.
+fn shift_days(field: &str, by: i32) -> Result<String, String> {
+    let day = |text: &str| -> Result<i32, String> {
+        let text = text.trim();
+        if let Some(index) = WEEKDAYS.iter().position(|d| d.eq_ignore_ascii_case(text)) {
+            return Ok(index as i32 + 1);
+        }
+        text.parse::<i32>()
+            .ok()
+            .filter(|n| (1..=7).contains(n))
+            .ok_or_else(|| format!("active_days {field:?} cannot be moved to another UTC day (only day names, numbers, ranges and lists can)"))
+    };
+    let mut days = [false; 7];
+    for item in field.split(',') {
+        let (first, last) = match item.split_once('-') {
+            Some((a, b)) => (day(a)?, day(b)?),
+            None => (day(item)?, day(item)?),
+        };
+        let mut d = first;
+        loop {
+            days[((d - 1 + by).rem_euclid(7)) as usize] = true;
+            if d == last {
+                break;
+            }
+            d = d % 7 + 1;
+        }
+    }
+    Ok(WEEKDAYS
+        .iter()
+        .zip(days)
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_move_with_the_window() {
+        assert_eq!(shift_days("MON-FRI", 1).unwrap(), "TUE,WED,THU,FRI,SAT");
+        assert_eq!(shift_days("MON", -1).unwrap(), "SUN");
+        assert_eq!(shift_days("SAT,SUN", 1).unwrap(), "SUN,MON");
+        assert_eq!(shift_days("2-6", -1).unwrap(), "SUN,MON,TUE,WED,THU");
+        assert!(shift_days("6L", 1).is_err());
+    }
 
     #[test]
     fn rates_are_checked_as_eventbridge_checks_them() {

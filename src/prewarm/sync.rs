@@ -54,13 +54,20 @@ impl<R: RuleApi, W: WarmApi> Syncer<R, W> {
 
     /// Makes EventBridge hold exactly the rules `config` asks for.
     pub async fn sync(&self, config: &[PrewarmRule]) -> SyncReport {
+        self.sync_at(config, crate::clock::now_ms() as i64 / 1000)
+            .await
+    }
+
+    /// The same at `now` (seconds since the epoch): windows in local time are folded for the offsets
+    /// in force then.
+    pub async fn sync_at(&self, config: &[PrewarmRule], now: i64) -> SyncReport {
         self.reads.store(0, Ordering::Relaxed);
         self.writes.store(0, Ordering::Relaxed);
         let mut report = SyncReport {
             dry_run: self.settings.dry_run,
             ..SyncReport::default()
         };
-        let (wanted, observed) = tokio::join!(self.resolve_all(config), self.observe());
+        let (wanted, observed) = tokio::join!(self.resolve_all(config, now), self.observe());
         match observed {
             Ok(observed) => {
                 let actions = plan(&wanted, &observed, &mut report);
@@ -94,11 +101,11 @@ impl<R: RuleApi, W: WarmApi> Syncer<R, W> {
         report
     }
 
-    async fn resolve_all(&self, config: &[PrewarmRule]) -> Vec<Resolution> {
-        map_limited(config, READ_CONCURRENCY, |rule| self.resolve(rule)).await
+    async fn resolve_all(&self, config: &[PrewarmRule], now: i64) -> Vec<Resolution> {
+        map_limited(config, READ_CONCURRENCY, |rule| self.resolve(rule, now)).await
     }
 
-    async fn resolve(&self, rule: &PrewarmRule) -> Resolution {
+    async fn resolve(&self, rule: &PrewarmRule, now: i64) -> Resolution {
         let name = rule_name(
             &self.settings.prefix,
             &rule.function,
@@ -148,6 +155,7 @@ impl<R: RuleApi, W: WarmApi> Syncer<R, W> {
             &self.settings.prefix,
             &function_arn,
             self.settings.pinger_arn.as_deref(),
+            now,
         ) {
             Ok(desired) => Resolution::Want(Box::new(desired)),
             Err(message) => problem(message),

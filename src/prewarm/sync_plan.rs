@@ -238,7 +238,7 @@ mod tests {
             .unwrap()
             .prewarm[0]
             .clone();
-        desired_rule(&rule, "selfheal-prewarm-", FUNCTION_ARN, Some(PINGER)).unwrap()
+        desired_rule(&rule, "selfheal-prewarm-", FUNCTION_ARN, Some(PINGER), 0).unwrap()
     }
 
     fn observed(desired: &DesiredRule, owned: bool) -> Observed {

@@ -100,8 +100,18 @@ pub struct PrewarmRule {
     pub qualifier: Option<String>,
     /// The schedule as written.
     pub schedule: String,
-    /// What EventBridge runs: the schedule with the active window folded in.
+    /// What EventBridge runs: the schedule with the active window folded in. For a rule with a
+    /// `timezone`, as folded for the zone's offset on 15 January; the sync folds it for the offset in
+    /// force (`PrewarmRule::expression_at`).
     pub expression: String,
+    /// The IANA zone of `active_hours` and `active_days`; `None`: UTC.
+    pub timezone: Option<String>,
+    /// The schedule and the local window, kept to fold them again when the zone's offset changes.
+    #[serde(skip)]
+    pub local_window: Option<(
+        crate::prewarm::schedule::Schedule,
+        crate::prewarm::schedule::ActiveWindow,
+    )>,
     /// How many containers to keep warm.
     pub concurrency: u32,
     /// The ping's payload, a JSON object.
@@ -111,6 +121,17 @@ pub struct PrewarmRule {
 }
 
 impl PrewarmRule {
+    /// What EventBridge should run at `unix_secs`, and the offset a local window was folded for.
+    pub fn expression_at(&self, unix_secs: i64) -> Result<(String, Option<String>), String> {
+        let (Some(zone_name), Some((schedule, window))) = (&self.timezone, &self.local_window)
+        else {
+            return Ok((self.expression.clone(), None));
+        };
+        let zone = crate::prewarm::zone::zone(zone_name)?;
+        let folded = crate::prewarm::zone::fold(schedule, window, &zone, unix_secs)?;
+        Ok((folded.expression, Some(folded.offset)))
+    }
+
     /// `function` or `function:qualifier`.
     pub fn target_label(&self) -> String {
         match &self.qualifier {

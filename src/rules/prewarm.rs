@@ -3,6 +3,7 @@
 use super::fields::{Fields, FileCheck};
 use super::PrewarmRule;
 use crate::prewarm::schedule::{ActiveWindow, Schedule};
+use crate::prewarm::zone;
 use toml::Value;
 
 const PREWARM_FIELDS: &[&str] = &[
@@ -14,6 +15,7 @@ const PREWARM_FIELDS: &[&str] = &[
     "payload",
     "active_hours",
     "active_days",
+    "timezone",
     "timeout_ms",
 ];
 
@@ -106,6 +108,7 @@ pub(super) fn parse_prewarm_rule(
     };
     let active_hours = fields.optional_str("active_hours");
     let active_days = fields.optional_str("active_days");
+    let timezone = fields.optional_str("timezone");
     fields.reject_unknown(PREWARM_FIELDS);
 
     let target = function
@@ -162,16 +165,46 @@ pub(super) fn parse_prewarm_rule(
     } else {
         None
     };
-    let expression = match (&schedule, &window) {
-        (Some(schedule), Some(window)) => match schedule.within(window) {
+    let zone = match &timezone {
+        None => None,
+        Some(_) if window.is_none() => {
+            fields.error(
+                "timezone",
+                "applies to active_hours and active_days: give them, or leave timezone out",
+            );
+            None
+        }
+        Some(name) => match zone::zone(name) {
+            Ok(zone) => Some(zone),
+            Err(message) => {
+                fields.error("timezone", message);
+                None
+            }
+        },
+    };
+    let expression = match (&schedule, &window, &zone) {
+        // In a zone: the window must fold at either season's offset; the January fold stands for it.
+        (Some(schedule), Some(window), Some(zone)) => {
+            let mut first = None;
+            for (day, at) in zone::CHECKED_AT {
+                match zone::fold(schedule, window, zone, at) {
+                    Ok(folded) => {
+                        first.get_or_insert(folded.expression);
+                    }
+                    Err(message) => fields.error("timezone", format!("on {day}: {message}")),
+                }
+            }
+            first
+        }
+        (Some(schedule), Some(window), None) => match schedule.within(window) {
             Ok(expression) => Some(expression.to_string()),
             Err(message) => {
                 fields.error("schedule", message);
                 None
             }
         },
-        (Some(schedule), None) => Some(schedule.to_string()),
-        (None, _) => None,
+        (Some(schedule), None, _) => Some(schedule.to_string()),
+        (None, _, _) => None,
     };
     if fields.check.errors.len() > before {
         return None;
@@ -181,12 +214,18 @@ pub(super) fn parse_prewarm_rule(
         Some(q) => format!("{function}:{q}"),
         None => function.clone(),
     });
+    let local_window = match (&timezone, schedule, window) {
+        (Some(_), Some(schedule), Some(window)) => Some((schedule, window)),
+        _ => None,
+    };
     Some(PrewarmRule {
         name,
         function,
         qualifier,
         schedule: schedule_text?,
         expression: expression?,
+        timezone,
+        local_window,
         concurrency: concurrency?,
         payload: payload?,
         timeout_ms: timeout_ms?,
@@ -337,6 +376,42 @@ mod tests {
         assert!(err.contains("from 1 to 100, found 101"), "{err}");
         let err = parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"cron(0 * * * ? *)\"\nactive_days = \"MON-FRI\"\n").unwrap_err();
         assert!(err.contains("put the window in it"), "{err}");
+    }
+
+    #[test]
+    fn a_rule_in_local_time_is_folded_for_the_offset_in_force() {
+        let set = parse(
+            "[[prewarm]]\nfunction = \"checkout-api\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\nactive_days = \"MON-FRI\"\ntimezone = \"Europe/Berlin\"\n",
+        )
+        .unwrap();
+        let rule = &set.prewarm[0];
+        assert_eq!(rule.timezone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(
+            rule.expression_at(1_768_435_200).unwrap(),
+            (
+                "cron(0/5 7-16 ? * MON-FRI *)".into(),
+                Some("UTC+01:00".into())
+            )
+        );
+        assert_eq!(
+            rule.expression_at(1_784_073_600).unwrap(),
+            (
+                "cron(0/5 6-15 ? * MON-FRI *)".into(),
+                Some("UTC+02:00".into())
+            )
+        );
+        let err = parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\ntimezone = \"Europe/Berlim\"\n").unwrap_err();
+        assert!(
+            err.contains("field `timezone`: \"Europe/Berlim\" is not an IANA time zone"),
+            "{err}"
+        );
+        let err = parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\ntimezone = \"Europe/Berlin\"\n").unwrap_err();
+        assert!(err.contains("applies to active_hours"), "{err}");
+        let err = parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\nactive_days = \"MON-FRI\"\ntimezone = \"Pacific/Auckland\"\n").unwrap_err();
+        assert!(
+            err.contains("on 15 January 2026") && err.contains("two UTC days"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -619,3 +619,58 @@ async fn a_rule_deleted_by_hand_is_recreated_though_its_permission_remains() {
     assert!(repaired.ok(), "{repaired:#?}");
     assert_eq!(repaired.create.len(), 1, "{repaired:#?}");
 }
+
+/// A rule in Berlin's business hours: EventBridge runs in UTC, so the sync folds 08-18 into 07-16 UTC
+/// in winter (UTC+01:00) and 06-15 in summer (UTC+02:00), says which offset in the rule's description,
+/// and the next sync after the change refolds it; between changes nothing is written.
+#[tokio::test]
+async fn a_berlin_weekday_rule_is_folded_for_winter_and_refolded_for_summer() {
+    const JANUARY: i64 = 1_768_435_200;
+    const JULY: i64 = 1_784_073_600;
+    let s = Sandbox::new().await;
+    let berlin = rules(
+        "[[prewarm]]\nfunction = \"checkout-api\"\nqualifier = \"live\"\nschedule = \"rate(5 minutes)\"\nconcurrency = 3\nactive_hours = \"08-18\"\nactive_days = \"MON-FRI\"\ntimezone = \"Europe/Berlin\"\n",
+    );
+    let name = "selfheal-prewarm-checkout-api.live";
+    let description = |s: &Sandbox| {
+        let events = s.events.clone();
+        async move {
+            events
+                .describe_rule()
+                .name(name)
+                .send()
+                .await
+                .unwrap()
+                .description
+                .unwrap_or_default()
+        }
+    };
+    let winter = s.syncer(false).sync_at(&berlin, JANUARY).await;
+    assert!(winter.ok() && winter.create.len() == 1, "{winter:#?}");
+    assert_eq!(
+        s.rule(name).await.unwrap().0,
+        "cron(0/5 7-16 ? * MON-FRI *)"
+    );
+    assert!(
+        description(&s)
+            .await
+            .contains("Europe/Berlin folded for UTC+01:00"),
+        "{}",
+        description(&s).await
+    );
+
+    let summer = s.syncer(false).sync_at(&berlin, JULY).await;
+    assert!(summer.ok() && summer.update.len() == 1, "{summer:#?}");
+    assert_eq!(
+        s.rule(name).await.unwrap().0,
+        "cron(0/5 6-15 ? * MON-FRI *)"
+    );
+    assert!(description(&s).await.contains("UTC+02:00"));
+
+    let again = s.syncer(false).sync_at(&berlin, JULY + 3600).await;
+    assert_eq!(
+        (again.unchanged.len(), again.calls.writes),
+        (1, 0),
+        "{again:#?}"
+    );
+}
