@@ -12,7 +12,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=5050)
     args = parser.parse_args(argv)
 
-    from . import accounts, awslambda, moto_api, servicequotas, sns, speed, sqs, sts
+    from . import accounts, autoscaling, awslambda, moto_api, servicequotas, sns, speed, sqs, sts
 
     accounts.install()
     servicequotas.install()
@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     sqs.install()
     sts.install()
     awslambda.install()
+    autoscaling.install()
     moto_api.install()
     speed.install()
 

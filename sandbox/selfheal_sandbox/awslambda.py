@@ -162,13 +162,7 @@ def install() -> None:
         requested = int(self.json_body.get("ProvisionedConcurrentExecutions", 0))
         if requested < 1:
             raise InvalidParameterValueException("ProvisionedConcurrentExecutions must be at least 1.")
-        config = {
-            "RequestedProvisionedConcurrentExecutions": requested,
-            "AvailableProvisionedConcurrentExecutions": requested,
-            "AllocatedProvisionedConcurrentExecutions": requested,
-            "Status": "READY",
-            "LastModified": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-        }
+        config = ready_config(requested)
         with _lock:
             PROVISIONED[key] = config
         return 202, {"Content-Type": "application/json", "status": 202}, json.dumps(config)
@@ -211,6 +205,17 @@ def set_behaviour(request: dict[str, Any]) -> dict[str, Any]:
 def invocations() -> list[dict[str, Any]]:
     with _lock:
         return list(INVOCATIONS)
+
+
+def ready_config(containers: int) -> dict[str, Any]:
+    """A provisioned concurrency configuration of `containers`, allocated at once (`READY`)."""
+    return {
+        "RequestedProvisionedConcurrentExecutions": containers,
+        "AvailableProvisionedConcurrentExecutions": containers,
+        "AllocatedProvisionedConcurrentExecutions": containers,
+        "Status": "READY",
+        "LastModified": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+    }
 
 
 def reset() -> None:

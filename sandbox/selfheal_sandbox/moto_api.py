@@ -8,7 +8,7 @@ from typing import Any, Callable
 from moto.moto_api._internal import urls as api_urls
 from moto.moto_api._internal.responses import MotoAPIResponse
 
-from . import awslambda, servicequotas, sns
+from . import autoscaling, awslambda, servicequotas, sns
 
 Handler = Callable[[Any, str, Any], Any]
 JSON = {"Content-Type": "application/json"}
@@ -55,6 +55,7 @@ set_value = _control(servicequotas.set_value, "Quota")
 set_account = _control(servicequotas.set_account, "Account")
 set_usage = _control(servicequotas.set_usage)
 expire_reports = _control(servicequotas.expire_reports)
+fire_scheduled_action = _control(autoscaling.fire)
 
 
 def deliveries(request: Any, full_url: str, headers: Any) -> Any:
@@ -128,3 +129,4 @@ def install() -> None:
     api_urls.url_paths["{0}/moto-api/selfheal/sns/deliveries"] = deliveries
     api_urls.url_paths["{0}/moto-api/selfheal/lambda/invocations"] = invocations
     api_urls.url_paths["{0}/moto-api/selfheal/lambda/behaviour"] = behaviour
+    api_urls.url_paths["{0}/moto-api/selfheal/autoscaling/fire"] = fire_scheduled_action

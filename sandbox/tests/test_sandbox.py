@@ -45,10 +45,11 @@ json.dump(_catalog, _catalog_file)
 _catalog_file.close()
 os.environ["SELFHEAL_SANDBOX_QUOTAS"] = _catalog_file.name
 
-from selfheal_sandbox import accounts, awslambda, moto_api, servicequotas, sns, speed, sqs, sts  # noqa: E402
+from selfheal_sandbox import accounts, autoscaling, awslambda, moto_api, servicequotas, sns, speed, sqs, sts  # noqa: E402
 
 accounts.install()
 awslambda.install()
+autoscaling.install()
 servicequotas.install()
 sns.install()
 sqs.install()
@@ -277,6 +278,33 @@ class AssumeRoleTest(unittest.TestCase):
         self.assertFalse(sts.trusts(policy({"AWS": "arn:aws:iam::222222222222:root"}), "111111111111"))
         self.assertFalse(sts.trusts(policy({"Service": "lambda.amazonaws.com"}), "111111111111"))
         self.assertFalse(sts.trusts("not json", "111111111111"))
+
+
+class ApplicationAutoScalingTest(unittest.TestCase):
+    def test_actions_need_a_target_go_with_it_and_fire_on_the_alias(self) -> None:
+        account = str(next(_accounts))
+        scaling = client("application-autoscaling", account)
+        target = dict(
+            ServiceNamespace="lambda",
+            ScalableDimension="lambda:function:ProvisionedConcurrency",
+            ResourceId="function:api:live",
+        )
+        action = dict(target, ScheduledActionName="start", Schedule="cron(0 8 * * ? *)", Timezone="Europe/Berlin")
+        self.assertEqual(
+            error_code(scaling.put_scheduled_action, **action, ScalableTargetAction={"MinCapacity": 4, "MaxCapacity": 4}),
+            "ObjectNotFoundException",
+        )
+        scaling.register_scalable_target(**target, MinCapacity=0, MaxCapacity=4)
+        scaling.put_scheduled_action(**action, ScalableTargetAction={"MinCapacity": 4, "MaxCapacity": 4})
+        fired = post("/moto-api/selfheal/autoscaling/fire", {"AccountId": account, "Region": "us-east-1", "ScheduledActionName": "start"})
+        self.assertEqual(fired["Capacity"], 4)
+        key = (account, "us-east-1", "api", "live")
+        self.assertEqual(awslambda.PROVISIONED[key]["AllocatedProvisionedConcurrentExecutions"], 4)
+        # A lower maximum scales in at once; deregistering takes the actions along.
+        scaling.register_scalable_target(**target, MinCapacity=0, MaxCapacity=0)
+        self.assertNotIn(key, awslambda.PROVISIONED)
+        scaling.deregister_scalable_target(**target)
+        self.assertEqual(scaling.describe_scheduled_actions(ServiceNamespace="lambda")["ScheduledActions"], [])
 
 
 class SqsAtDepthTest(unittest.TestCase):

@@ -17,12 +17,13 @@ impl Lambda {
         Lambda { client }
     }
 
-    /// `GetFunction`: the function's ARN, or `None` when it (or its qualifier) does not exist.
-    pub(super) async fn function_arn_of(
+    /// `GetFunction`: the function's configuration, or `None` when it (or its qualifier) does not
+    /// exist.
+    pub(super) async fn configuration_of(
         &self,
         name: &str,
         qualifier: Option<&str>,
-    ) -> Result<Option<String>, AwsCallError> {
+    ) -> Result<Option<aws_sdk_lambda::types::FunctionConfiguration>, AwsCallError> {
         match self
             .client
             .get_function()
@@ -31,13 +32,9 @@ impl Lambda {
             .send()
             .await
         {
-            Ok(output) => Ok(Some(
-                output
-                    .configuration()
-                    .and_then(|c| c.function_arn())
-                    .unwrap_or_default()
-                    .to_owned(),
-            )),
+            Ok(output) => Ok(Some(output.configuration.unwrap_or_else(|| {
+                aws_sdk_lambda::types::FunctionConfiguration::builder().build()
+            }))),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
@@ -51,7 +48,7 @@ impl Lambda {
 
 impl FunctionApi for Lambda {
     async fn exists(&self, name: &str, qualifier: Option<&str>) -> Result<bool, AwsCallError> {
-        Ok(self.function_arn_of(name, qualifier).await?.is_some())
+        Ok(self.configuration_of(name, qualifier).await?.is_some())
     }
 
     async fn invoke_async(

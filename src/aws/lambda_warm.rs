@@ -2,18 +2,28 @@
 
 use super::call_error;
 use super::lambda::Lambda;
-use crate::prewarm::api::{AwsCallError, Invoked, Provisioned, WarmApi};
+use crate::prewarm::api::{AwsCallError, Invoked, Provisioned, WarmApi, WarmTarget};
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{InvocationType, ProvisionedConcurrencyStatusEnum};
+use aws_sdk_lambda::types::{Architecture, InvocationType, ProvisionedConcurrencyStatusEnum};
 
 impl WarmApi for Lambda {
-    async fn function_arn(
+    async fn function(
         &self,
         function: &str,
         qualifier: Option<&str>,
-    ) -> Result<Option<String>, AwsCallError> {
-        let arn = self.function_arn_of(function, qualifier).await?;
-        Ok(arn.map(|arn| crate::prewarm::desired::unqualified(&arn).to_owned()))
+    ) -> Result<Option<WarmTarget>, AwsCallError> {
+        let Some(configuration) = self.configuration_of(function, qualifier).await? else {
+            return Ok(None);
+        };
+        Ok(Some(WarmTarget {
+            arn: crate::prewarm::desired::unqualified(
+                configuration.function_arn().unwrap_or_default(),
+            )
+            .to_owned(),
+            // Lambda's default memory, 128 MB, when the answer leaves it out.
+            memory_mb: configuration.memory_size().unwrap_or(128).max(0) as u32,
+            arm64: configuration.architectures().contains(&Architecture::Arm64),
+        }))
     }
 
     async fn provisioned(

@@ -1,5 +1,6 @@
 //! Adapters from the core's capability traits to the AWS SDK clients.
 
+pub mod autoscaling;
 pub mod cfn_response;
 pub mod dynamodb;
 pub mod eventbridge;

@@ -43,6 +43,31 @@ pub struct Provisioned {
     pub ready: bool,
 }
 
+/// A function as `GetFunction` shows it: what a rule targets and what its warm capacity costs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WarmTarget {
+    /// The unqualified ARN.
+    pub arn: String,
+    pub memory_mb: u32,
+    /// `arm64` (else `x86_64`): provisioned concurrency is priced per architecture.
+    pub arm64: bool,
+}
+
+/// An Application Auto Scaling scheduled action on a Lambda alias's provisioned concurrency, as
+/// `DescribeScheduledActions` shows it and `PutScheduledAction` takes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScheduledAction {
+    pub name: String,
+    /// `function:NAME:QUALIFIER`.
+    pub resource_id: String,
+    /// `cron(minutes hours day-of-month month day-of-week year)`.
+    pub schedule: String,
+    /// IANA zone the cron is read in; `None`: UTC.
+    pub timezone: Option<String>,
+    pub min_capacity: Option<u32>,
+    pub max_capacity: Option<u32>,
+}
+
 /// How a synchronous invocation ended, when Lambda answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invoked {
@@ -89,12 +114,12 @@ pub trait RuleApi: Send + Sync {
 }
 
 pub trait WarmApi: Send + Sync {
-    /// `GetFunction`: the function's unqualified ARN, `None` when it or the qualifier does not exist.
-    fn function_arn(
+    /// `GetFunction`: the function, `None` when it or the qualifier does not exist.
+    fn function(
         &self,
         function: &str,
         qualifier: Option<&str>,
-    ) -> impl Future<Output = Result<Option<String>, AwsCallError>> + Send;
+    ) -> impl Future<Output = Result<Option<WarmTarget>, AwsCallError>> + Send;
     /// `GetProvisionedConcurrencyConfig`: `None` when there is none.
     fn provisioned(
         &self,
@@ -123,4 +148,37 @@ pub trait WarmApi: Send + Sync {
         qualifier: Option<&str>,
         payload: &[u8],
     ) -> impl Future<Output = Result<Invoked, AwsCallError>> + Send;
+}
+
+/// Application Auto Scaling on Lambda provisioned concurrency (namespace `lambda`, dimension
+/// `lambda:function:ProvisionedConcurrency`: Application Auto Scaling user guide, "AWS Lambda and
+/// Application Auto Scaling").
+pub trait ScalingApi: Send + Sync {
+    /// `DescribeScheduledActions` of the `lambda` namespace, every page.
+    fn scheduled_actions(
+        &self,
+    ) -> impl Future<Output = Result<Vec<ScheduledAction>, AwsCallError>> + Send;
+    /// `RegisterScalableTarget`: creates or updates the alias's target with these bounds.
+    fn register_target(
+        &self,
+        resource_id: &str,
+        min_capacity: u32,
+        max_capacity: u32,
+    ) -> impl Future<Output = Result<(), AwsCallError>> + Send;
+    /// `DeregisterScalableTarget` (which deletes its scheduled actions); one already gone is fine.
+    fn deregister_target(
+        &self,
+        resource_id: &str,
+    ) -> impl Future<Output = Result<(), AwsCallError>> + Send;
+    /// `PutScheduledAction`: creates or updates.
+    fn put_action(
+        &self,
+        action: &ScheduledAction,
+    ) -> impl Future<Output = Result<(), AwsCallError>> + Send;
+    /// `DeleteScheduledAction`.
+    fn delete_action(
+        &self,
+        name: &str,
+        resource_id: &str,
+    ) -> impl Future<Output = Result<(), AwsCallError>> + Send;
 }

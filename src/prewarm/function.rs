@@ -7,6 +7,7 @@ use super::event::{classify, PrewarmEvent, PrewarmEventError};
 use super::metrics::emit_ping_metrics;
 use super::ping::{PingReport, PingRequest};
 use super::{ping, SyncReport, SyncSettings, Syncer};
+use crate::aws::autoscaling::AutoScaling;
 use crate::aws::cfn_response::{put_response, CfnResponseError};
 use crate::aws::eventbridge::EventBridge;
 use crate::aws::lambda::Lambda;
@@ -76,6 +77,7 @@ pub struct PrewarmFunction {
     rules: Option<RuleSet>,
     lambda: OnceLock<Lambda>,
     eventbridge: OnceLock<EventBridge>,
+    autoscaling: OnceLock<AutoScaling>,
 }
 
 impl PrewarmFunction {
@@ -86,6 +88,7 @@ impl PrewarmFunction {
             rules: None,
             lambda: OnceLock::new(),
             eventbridge: OnceLock::new(),
+            autoscaling: OnceLock::new(),
         }
     }
 
@@ -99,6 +102,12 @@ impl PrewarmFunction {
     fn lambda(&self) -> &Lambda {
         self.lambda
             .get_or_init(|| Lambda::new(aws_sdk_lambda::Client::new(&self.sdk)))
+    }
+
+    fn autoscaling(&self) -> &AutoScaling {
+        self.autoscaling.get_or_init(|| {
+            AutoScaling::new(aws_sdk_applicationautoscaling::Client::new(&self.sdk))
+        })
     }
 
     fn eventbridge(&self) -> &EventBridge {
@@ -177,9 +186,14 @@ impl PrewarmFunction {
                 .or_else(|| invoked_arn.map(str::to_owned)),
             dry_run: dry_run || self.environment.dry_run,
         };
-        Syncer::new(self.eventbridge().clone(), self.lambda().clone(), settings)
-            .sync(rules)
-            .await
+        Syncer::new(
+            self.eventbridge().clone(),
+            self.lambda().clone(),
+            self.autoscaling().clone(),
+            settings,
+        )
+        .sync(rules)
+        .await
     }
 
     /// Create and Update sync; Delete removes every rule selfheal owns; the result goes to the

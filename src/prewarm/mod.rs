@@ -5,6 +5,7 @@
 //! in; `schedule` checks and shapes schedule expressions.
 
 pub mod api;
+pub mod cost;
 pub mod custom_resource;
 pub mod desired;
 pub mod event;
@@ -13,6 +14,7 @@ mod function;
 pub mod guard;
 pub mod metrics;
 pub mod ping;
+pub mod provisioned;
 pub mod schedule;
 pub mod sync;
 pub mod sync_plan;

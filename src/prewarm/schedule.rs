@@ -408,7 +408,7 @@ impl ActiveWindow {
 
 /// A day-of-week field moved by `by` days (EventBridge numbers days 1-7 from SUN to SAT), written as
 /// the list of day names.
-fn shift_days(field: &str, by: i32) -> Result<String, String> {
+pub(crate) fn shift_days(field: &str, by: i32) -> Result<String, String> {
     let day = |text: &str| -> Result<i32, String> {
         let text = text.trim();
         if let Some(index) = WEEKDAYS.iter().position(|d| d.eq_ignore_ascii_case(text)) {

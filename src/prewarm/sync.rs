@@ -2,14 +2,18 @@
 //! decide (`sync_plan`, pure), then write only what differs, counting the calls. Only rules with our
 //! prefix *and* our tag are ever changed.
 
-use super::api::{AwsCallError, ListedRule, RuleApi, WarmApi};
+use super::api::{AwsCallError, ListedRule, RuleApi, ScalingApi, ScheduledAction, WarmApi};
+use super::cost::warm_cost;
 use super::desired::{
     desired_rule, rule_arn, rule_name, unqualified, DesiredRule, OWNER_TAG_KEY, OWNER_TAG_VALUE,
 };
+use super::provisioned::{
+    hours_per_week, plan_scaling, resource_id, wanted_actions, ScalingChange,
+};
 use super::sync_plan::{plan, Action, Observed, Resolution};
-use super::sync_report::{Calls, SyncProblem, SyncReport};
+use super::sync_report::{Calls, Skipped, SyncProblem, SyncReport};
 use crate::concurrent::map_limited;
-use crate::rules::PrewarmRule;
+use crate::rules::{PrewarmMode, PrewarmRule};
 use std::sync::atomic::{AtomicU32, Ordering};
 use tracing::{error, info, warn};
 
@@ -25,19 +29,21 @@ pub struct SyncSettings {
 }
 
 /// Reads, plans and (unless a dry run) writes.
-pub struct Syncer<R, W> {
+pub struct Syncer<R, W, S> {
     rules: R,
     lambda: W,
+    scaling: S,
     settings: SyncSettings,
     reads: AtomicU32,
     writes: AtomicU32,
 }
 
-impl<R: RuleApi, W: WarmApi> Syncer<R, W> {
-    pub fn new(rules: R, lambda: W, settings: SyncSettings) -> Self {
+impl<R: RuleApi, W: WarmApi, S: ScalingApi> Syncer<R, W, S> {
+    pub fn new(rules: R, lambda: W, scaling: S, settings: SyncSettings) -> Self {
         Syncer {
             rules,
             lambda,
+            scaling,
             settings,
             reads: AtomicU32::new(0),
             writes: AtomicU32::new(0),
@@ -67,7 +73,11 @@ impl<R: RuleApi, W: WarmApi> Syncer<R, W> {
             dry_run: self.settings.dry_run,
             ..SyncReport::default()
         };
-        let (wanted, observed) = tokio::join!(self.resolve_all(config, now), self.observe());
+        let (pings, provisioned): (Vec<PrewarmRule>, Vec<PrewarmRule>) = config
+            .iter()
+            .cloned()
+            .partition(|rule| rule.mode == PrewarmMode::Pings);
+        let (wanted, observed) = tokio::join!(self.resolve_all(&pings, now), self.observe());
         match observed {
             Ok(observed) => {
                 let actions = plan(&wanted, &observed, &mut report);
@@ -86,6 +96,7 @@ impl<R: RuleApi, W: WarmApi> Syncer<R, W> {
                 message: format!("cannot list the rules named {}*: {e}", self.settings.prefix),
             }),
         }
+        self.sync_provisioned(&provisioned, &mut report).await;
         report.calls = Calls {
             reads: self.reads.load(Ordering::Relaxed),
             writes: self.writes.load(Ordering::Relaxed),
@@ -99,6 +110,137 @@ impl<R: RuleApi, W: WarmApi> Syncer<R, W> {
             "prewarm sync"
         );
         report
+    }
+
+    /// Provisioned rules: read the scheduled actions and each target, decide (`plan_scaling`), write.
+    async fn sync_provisioned(&self, config: &[PrewarmRule], report: &mut SyncReport) {
+        let prefix = self.settings.prefix.clone();
+        self.count_read();
+        let observed = match self.scaling.scheduled_actions().await {
+            Ok(observed) => observed,
+            Err(e) => {
+                report.errors.push(SyncProblem {
+                    rule: None,
+                    target: None,
+                    message: format!(
+                        "cannot read Application Auto Scaling's scheduled actions: {e}"
+                    ),
+                });
+                return;
+            }
+        };
+        let mut wanted = Vec::new();
+        // Targets that could not be decided: their actions are left as they are.
+        let mut undecided = Vec::new();
+        for rule in config {
+            let target = rule.target_label();
+            let qualifier = rule.qualifier.as_deref().unwrap_or_default();
+            let id = resource_id(&rule.function, qualifier);
+            let mut problem = |message: String| {
+                undecided.push(id.clone());
+                report.errors.push(SyncProblem {
+                    rule: Some(rule.name.clone()),
+                    target: Some(target.clone()),
+                    message,
+                });
+            };
+            self.count_read();
+            let function = match self.lambda.function(&rule.function, Some(qualifier)).await {
+                Ok(Some(function)) => function,
+                Ok(None) => {
+                    problem(format!("function {target} does not exist (GetFunction: ResourceNotFoundException); its scheduled actions, if any, are left as they are"));
+                    continue;
+                }
+                Err(e) => {
+                    problem(format!("cannot read function {target}: {e}"));
+                    continue;
+                }
+            };
+            let ours = observed
+                .iter()
+                .any(|a| a.resource_id == id && a.name.starts_with(&prefix));
+            if !ours {
+                self.count_read();
+                match self.lambda.provisioned(&rule.function, qualifier).await {
+                    Ok(Some(p)) => {
+                        report.skipped.push(Skipped {
+                            target: target.clone(),
+                            reason: format!("provisioned concurrency {} was set by someone else; selfheal does not take it over", p.allocated),
+                        });
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        problem(format!(
+                            "cannot read the provisioned concurrency of {target}: {e}"
+                        ));
+                        continue;
+                    }
+                }
+            }
+            match wanted_actions(rule, &prefix) {
+                Ok(actions) => {
+                    let hours = rule.window.as_ref().map_or(0, hours_per_week);
+                    report.costs.push(warm_cost(
+                        &rule.name,
+                        &target,
+                        rule.concurrency,
+                        function.memory_mb,
+                        function.arm64,
+                        hours,
+                    ));
+                    wanted.push((rule.concurrency, actions));
+                }
+                Err(message) => problem(message),
+            }
+        }
+        let decided: Vec<ScheduledAction> = observed
+            .into_iter()
+            .filter(|a| !undecided.contains(&a.resource_id))
+            .collect();
+        let (changes, unchanged) = plan_scaling(&wanted, &decided, &prefix);
+        report.scaling_unchanged = unchanged;
+        if !self.settings.dry_run {
+            for change in &changes {
+                if let Err(e) = self.apply_scaling(change).await {
+                    error!(error = %e, "prewarm sync scaling write failed");
+                    report.errors.push(SyncProblem {
+                        rule: None,
+                        target: None,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        report.scaling = changes;
+    }
+
+    async fn apply_scaling(&self, change: &ScalingChange) -> Result<(), AwsCallError> {
+        match change {
+            ScalingChange::Register { resource_id, max } => {
+                self.count_write();
+                self.scaling.register_target(resource_id, 0, *max).await
+            }
+            ScalingChange::Put(action) => {
+                self.count_write();
+                self.scaling.put_action(action).await?;
+                info!(action = %action.name, decision = "put", "prewarm scheduled action");
+                Ok(())
+            }
+            ScalingChange::Delete { name, resource_id } => {
+                self.count_write();
+                self.scaling.delete_action(name, resource_id).await
+            }
+            ScalingChange::Retire { resource_id } => {
+                // Bounds of 0 first, so that capacity held now is released, not left billing.
+                self.count_write();
+                self.scaling.register_target(resource_id, 0, 0).await?;
+                self.count_write();
+                self.scaling.deregister_target(resource_id).await?;
+                info!(target = %resource_id, decision = "retired", "prewarm provisioned target");
+                Ok(())
+            }
+        }
     }
 
     async fn resolve_all(&self, config: &[PrewarmRule], now: i64) -> Vec<Resolution> {
@@ -120,10 +262,10 @@ impl<R: RuleApi, W: WarmApi> Syncer<R, W> {
         self.count_read();
         let function_arn = match self
             .lambda
-            .function_arn(&rule.function, rule.qualifier.as_deref())
+            .function(&rule.function, rule.qualifier.as_deref())
             .await
         {
-            Ok(Some(arn)) => arn,
+            Ok(Some(found)) => found.arn,
             Ok(None) => {
                 return problem(format!(
                     "function {target} does not exist (GetFunction: ResourceNotFoundException); its rule, if any, is left as it is"

@@ -1,5 +1,7 @@
 //! What a pre-warm sync found and did, as the handler, the command line and CloudFormation see it.
 
+use super::cost::WarmCost;
+use super::provisioned::ScalingChange;
 use serde::Serialize;
 
 /// One rule created, updated or deleted (or, in a dry run, to be).
@@ -36,7 +38,7 @@ pub struct Calls {
 }
 
 /// What the sync found and did: the plan, and whether it was applied.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SyncReport {
     pub dry_run: bool,
     pub create: Vec<RuleChange>,
@@ -46,6 +48,12 @@ pub struct SyncReport {
     pub skipped: Vec<Skipped>,
     /// Rules with our prefix but not our tag: never touched.
     pub foreign: Vec<String>,
+    /// Provisioned rules: the Application Auto Scaling writes (or, in a dry run, the plan).
+    pub scaling: Vec<ScalingChange>,
+    /// Provisioned targets whose scheduled actions are as configured.
+    pub scaling_unchanged: Vec<String>,
+    /// What each provisioned rule's warm capacity costs.
+    pub costs: Vec<WarmCost>,
     pub errors: Vec<SyncProblem>,
     pub calls: Calls,
 }
@@ -55,15 +63,16 @@ impl SyncReport {
         self.errors.is_empty()
     }
 
-    /// One line: `create 1, update 0, delete 2, unchanged 7, skipped 0, errors 0`.
+    /// One line: `create 1, update 0, delete 2, unchanged 7, skipped 0, scaling 0, errors 0`.
     pub fn counts(&self) -> String {
         format!(
-            "create {}, update {}, delete {}, unchanged {}, skipped {}, errors {}",
+            "create {}, update {}, delete {}, unchanged {}, skipped {}, scaling {}, errors {}",
             self.create.len(),
             self.update.len(),
             self.delete.len(),
             self.unchanged.len(),
             self.skipped.len(),
+            self.scaling.len(),
             self.errors.len()
         )
     }

@@ -15,7 +15,7 @@ pub use error::{RuleError, RulesError};
 pub use increase::Increase;
 pub use organization::{AccountEntry, Organization, OutOfReach};
 pub use pattern::glob_matches;
-pub use prewarm::MAX_CONCURRENCY as MAX_PREWARM_CONCURRENCY;
+pub use prewarm::{MAX_CONCURRENCY as MAX_PREWARM_CONCURRENCY, MAX_PROVISIONED};
 
 use serde::Serialize;
 use std::path::Path;
@@ -106,12 +106,15 @@ pub struct PrewarmRule {
     pub expression: String,
     /// The IANA zone of `active_hours` and `active_days`; `None`: UTC.
     pub timezone: Option<String>,
-    /// The schedule and the local window, kept to fold them again when the zone's offset changes.
+    /// Pings, or provisioned concurrency on a schedule.
+    pub mode: PrewarmMode,
+    /// The window as written (in `timezone`), kept to fold it again when the zone's offset changes and
+    /// to schedule provisioned capacity.
     #[serde(skip)]
-    pub local_window: Option<(
-        crate::prewarm::schedule::Schedule,
-        crate::prewarm::schedule::ActiveWindow,
-    )>,
+    pub window: Option<crate::prewarm::schedule::ActiveWindow>,
+    /// The ping schedule as parsed; `None` in provisioned mode.
+    #[serde(skip)]
+    pub rate: Option<crate::prewarm::schedule::Schedule>,
     /// How many containers to keep warm.
     pub concurrency: u32,
     /// The ping's payload, a JSON object.
@@ -123,7 +126,8 @@ pub struct PrewarmRule {
 impl PrewarmRule {
     /// What EventBridge should run at `unix_secs`, and the offset a local window was folded for.
     pub fn expression_at(&self, unix_secs: i64) -> Result<(String, Option<String>), String> {
-        let (Some(zone_name), Some((schedule, window))) = (&self.timezone, &self.local_window)
+        let (Some(zone_name), Some(window), Some(schedule)) =
+            (&self.timezone, &self.window, &self.rate)
         else {
             return Ok((self.expression.clone(), None));
         };
@@ -139,6 +143,18 @@ impl PrewarmRule {
             None => self.function.clone(),
         }
     }
+}
+
+/// How a `[[prewarm]]` rule keeps its target warm.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrewarmMode {
+    /// Scheduled EventBridge rules ping the function: about `concurrency` containers, best effort.
+    #[default]
+    Pings,
+    /// Application Auto Scaling scheduled actions set the alias's provisioned concurrency to
+    /// `concurrency` at the window's start and to 0 at its end: exact, and billed while configured.
+    Provisioned,
 }
 
 /// What applies to a quota that no rule names.

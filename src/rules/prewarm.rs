@@ -1,7 +1,7 @@
 //! `[[prewarm]]` rules: which function to keep warm, how often, how many containers, when.
 
 use super::fields::{Fields, FileCheck};
-use super::PrewarmRule;
+use super::{PrewarmMode, PrewarmRule};
 use crate::prewarm::schedule::{ActiveWindow, Schedule};
 use crate::prewarm::zone;
 use toml::Value;
@@ -16,8 +16,14 @@ const PREWARM_FIELDS: &[&str] = &[
     "active_hours",
     "active_days",
     "timezone",
+    "mode",
     "timeout_ms",
 ];
+
+/// Most containers a provisioned rule may ask for (Lambda keeps 100 of an account's concurrency
+/// unreserved, and the default account concurrency is 1,000: Lambda developer guide, "Configuring
+/// provisioned concurrency"; a higher figure needs a quota increase first).
+pub const MAX_PROVISIONED: u32 = 10_000;
 
 /// Most containers one rule may keep warm: each is one concurrent synchronous invocation.
 pub const MAX_CONCURRENCY: u32 = 100;
@@ -50,15 +56,50 @@ pub(super) fn parse_prewarm_rule(
     let name = fields.optional_str("name");
     let function = fields.required_str("function");
     let qualifier = fields.optional_str("qualifier");
-    let schedule_text = fields.required_str("schedule");
+    let mode = match fields.optional_str("mode").as_deref() {
+        None | Some("pings") => PrewarmMode::Pings,
+        Some("provisioned") => PrewarmMode::Provisioned,
+        Some(other) => {
+            fields.error(
+                "mode",
+                format!("{other:?} is not a mode: \"pings\" (the default) or \"provisioned\""),
+            );
+            PrewarmMode::Pings
+        }
+    };
+    let provisioned = mode == PrewarmMode::Provisioned;
+    let schedule_text = if provisioned {
+        if fields.table.contains_key("schedule") {
+            fields.error(
+                "schedule",
+                "provisioned capacity is set at the window's start and removed at its end: it takes no ping schedule",
+            );
+        }
+        for field in ["payload", "timeout_ms"] {
+            if fields.table.contains_key(field) {
+                fields.error(
+                    field,
+                    "only pings take it (mode = \"provisioned\" sends none)",
+                );
+            }
+        }
+        Some(String::new())
+    } else {
+        fields.required_str("schedule")
+    };
+    let most = if provisioned {
+        MAX_PROVISIONED
+    } else {
+        MAX_CONCURRENCY
+    };
     let concurrency = match fields.table.get("concurrency") {
         None => Some(1),
-        Some(Value::Integer(n)) if (1..=i64::from(MAX_CONCURRENCY)).contains(n) => Some(*n as u32),
+        Some(Value::Integer(n)) if (1..=i64::from(most)).contains(n) => Some(*n as u32),
         Some(other) => {
             fields.error(
                 "concurrency",
                 format!(
-                    "must be a whole number of containers from 1 to {MAX_CONCURRENCY}, found {}",
+                    "must be a whole number of containers from 1 to {most}, found {}",
                     display(other)
                 ),
             );
@@ -139,9 +180,16 @@ pub(super) fn parse_prewarm_rule(
         }
     }
     let qualifier = qualifier.filter(|q| q != "$LATEST");
+    if provisioned && qualifier.is_none() {
+        fields.error(
+            "qualifier",
+            "provisioned concurrency needs an alias or a version (Lambda refuses it on $LATEST)",
+        );
+    }
 
     let schedule = schedule_text
         .as_deref()
+        .filter(|_| !provisioned)
         .and_then(|text| match Schedule::parse(text) {
             Ok(schedule) => Some(schedule),
             Err(message) => {
@@ -165,6 +213,12 @@ pub(super) fn parse_prewarm_rule(
     } else {
         None
     };
+    if provisioned && window.is_none() {
+        fields.error(
+            "active_hours",
+            "provisioned capacity needs a window (active_hours, and active_days if not every day): outside it the capacity is 0",
+        );
+    }
     let zone = match &timezone {
         None => None,
         Some(_) if window.is_none() => {
@@ -183,6 +237,8 @@ pub(super) fn parse_prewarm_rule(
         },
     };
     let expression = match (&schedule, &window, &zone) {
+        // Provisioned: Application Auto Scaling reads the window in its zone itself.
+        _ if provisioned => Some(String::new()),
         // In a zone: the window must fold at either season's offset; the January fold stands for it.
         (Some(schedule), Some(window), Some(zone)) => {
             let mut first = None;
@@ -214,10 +270,6 @@ pub(super) fn parse_prewarm_rule(
         Some(q) => format!("{function}:{q}"),
         None => function.clone(),
     });
-    let local_window = match (&timezone, schedule, window) {
-        (Some(_), Some(schedule), Some(window)) => Some((schedule, window)),
-        _ => None,
-    };
     Some(PrewarmRule {
         name,
         function,
@@ -225,7 +277,9 @@ pub(super) fn parse_prewarm_rule(
         schedule: schedule_text?,
         expression: expression?,
         timezone,
-        local_window,
+        mode,
+        window,
+        rate: schedule,
         concurrency: concurrency?,
         payload: payload?,
         timeout_ms: timeout_ms?,

@@ -284,6 +284,9 @@ async fn the_prewarm_sync_converges_through_faults_and_pings_report_them() {
         Syncer::new(
             EventBridge::new(aws_sdk_eventbridge::Client::new(&sdk)),
             Lambda::new(aws_sdk_lambda::Client::new(&sdk)),
+            selfheal::aws::autoscaling::AutoScaling::new(
+                aws_sdk_applicationautoscaling::Client::new(&sdk),
+            ),
             SyncSettings {
                 prefix: "selfheal-prewarm-".into(),
                 pinger_arn: Some(pinger.clone()),

@@ -135,8 +135,20 @@ const PLATFORM: &[(&str, &str)] = &[
 
 /// Actions an AWS service takes with the role on the function's behalf, during a call it makes:
 /// Service Quotas creates its service-linked role at the first `RequestServiceQuotaIncrease`.
-const ON_ITS_BEHALF: &[(&str, &str)] =
-    &[("ServiceQuotasLinkedRole", "iam:CreateServiceLinkedRole")];
+/// Application Auto Scaling creates its service-linked role at the first `RegisterScalableTarget` of a
+/// Lambda alias, and checks the caller's own Lambda permissions on the alias it scales.
+const ON_ITS_BEHALF: &[(&str, &str)] = &[
+    ("ServiceQuotasLinkedRole", "iam:CreateServiceLinkedRole"),
+    ("AutoScalingLinkedRole", "iam:CreateServiceLinkedRole"),
+    (
+        "ProvisionOnItsBehalf",
+        "lambda:PutProvisionedConcurrencyConfig",
+    ),
+    (
+        "ProvisionOnItsBehalf",
+        "lambda:DeleteProvisionedConcurrencyConfig",
+    ),
+];
 
 /// Actions that take no resource ARN, for which IAM accepts only `"*"`.
 const NO_RESOURCE_TYPE: &[&str] = &[
@@ -151,6 +163,13 @@ const NO_RESOURCE_TYPE: &[&str] = &[
     "servicequotas:GetQuotaUtilizationReport",
     "servicequotas:GetRequestedServiceQuotaChange",
     "events:ListRules",
+    // A scalable target's ARN carries an id drawn at registration; these resource types are not
+    // verified in the Service Authorization Reference.
+    "application-autoscaling:DescribeScheduledActions",
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:PutScheduledAction",
+    "application-autoscaling:DeleteScheduledAction",
 ];
 
 fn audit(role: &str, adapters: &[Adapter<'_>]) {
@@ -269,6 +288,11 @@ fn the_prewarm_function_is_granted_exactly_what_it_calls() {
             ("events", "eventbridge.rs", &["RuleApi for EventBridge"]),
             ("lambda", "lambda.rs", &["Lambda"]),
             ("lambda", "lambda_warm.rs", &["WarmApi for Lambda"]),
+            (
+                "application-autoscaling",
+                "autoscaling.rs",
+                &["ScalingApi for AutoScaling"],
+            ),
         ],
     );
 }

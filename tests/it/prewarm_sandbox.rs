@@ -5,6 +5,7 @@ use crate::common;
 
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 use common::Account;
+use selfheal::aws::autoscaling::AutoScaling;
 use selfheal::aws::eventbridge::EventBridge;
 use selfheal::aws::lambda::Lambda;
 use selfheal::prewarm::ping::FailureKind;
@@ -60,10 +61,13 @@ impl Sandbox {
         }
     }
 
-    fn syncer(&self, dry_run: bool) -> Syncer<EventBridge, Lambda> {
+    fn syncer(&self, dry_run: bool) -> Syncer<EventBridge, Lambda, AutoScaling> {
         Syncer::new(
             EventBridge::new(self.events.clone()),
             Lambda::new(self.lambda.clone()),
+            AutoScaling::new(aws_sdk_applicationautoscaling::Client::new(
+                &self.account.sdk,
+            )),
             SyncSettings {
                 prefix: PREFIX.into(),
                 pinger_arn: Some(self.pinger_arn.clone()),
@@ -199,8 +203,9 @@ async fn a_sync_from_an_empty_account_creates_exactly_the_configured_rules() {
     assert_eq!(again.unchanged.len(), 2);
     assert_eq!(again.calls.writes, 0, "{again:#?}");
     // One listing, then per rule its tags and targets, per target GetFunction (+ provisioned
-    // concurrency for a qualified one).
-    assert_eq!(again.calls.reads, 1 + 2 * 2 + 2 + 1);
+    // concurrency for a qualified one), and Application Auto Scaling's scheduled actions (once: the
+    // provisioned rules' actions, and those of a provisioned rule since removed).
+    assert_eq!(again.calls.reads, 1 + 2 * 2 + 2 + 1 + 1);
 }
 
 #[tokio::test]
@@ -672,5 +677,205 @@ async fn a_berlin_weekday_rule_is_folded_for_winter_and_refolded_for_summer() {
         (again.unchanged.len(), again.calls.writes),
         (1, 0),
         "{again:#?}"
+    );
+}
+
+const PROVISIONED: &str = "[[prewarm]]\nfunction = \"checkout-api\"\nqualifier = \"live\"\nmode = \"provisioned\"\nconcurrency = 5\nactive_hours = \"08-18\"\nactive_days = \"MON-FRI\"\ntimezone = \"Europe/Berlin\"\n";
+
+impl Sandbox {
+    fn scaling(&self) -> aws_sdk_applicationautoscaling::Client {
+        aws_sdk_applicationautoscaling::Client::new(&self.account.sdk)
+    }
+
+    /// The `lambda` namespace's scheduled actions: name → (resource, schedule, zone, min, max).
+    async fn scheduled_actions(&self) -> Vec<(String, String, String, Option<String>, i32, i32)> {
+        let mut actions: Vec<_> = self
+            .scaling()
+            .describe_scheduled_actions()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Lambda)
+            .send()
+            .await
+            .unwrap()
+            .scheduled_actions()
+            .iter()
+            .map(|a| {
+                let bounds = a.scalable_target_action().unwrap();
+                (
+                    a.scheduled_action_name().to_owned(),
+                    a.resource_id().to_owned(),
+                    a.schedule().to_owned(),
+                    a.timezone().map(str::to_owned),
+                    bounds.min_capacity().unwrap_or(-1),
+                    bounds.max_capacity().unwrap_or(-1),
+                )
+            })
+            .collect();
+        actions.sort();
+        actions
+    }
+
+    /// Runs a scheduled action now, as its schedule would (the sandbox's `fire`).
+    async fn fire(&self, action: &str) -> Value {
+        let body = json!({"AccountId": self.account.id, "Region": common::REGION, "ScheduledActionName": action});
+        let url = format!("{}/moto-api/selfheal/autoscaling/fire", common::endpoint());
+        serde_json::from_str(&common::http(&url, "POST", Some(body)).await).unwrap()
+    }
+
+    /// The alias's provisioned concurrency, `None` without a configuration.
+    async fn provisioned_capacity(&self, function: &str, qualifier: &str) -> Option<i32> {
+        self.lambda
+            .get_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier(qualifier)
+            .send()
+            .await
+            .ok()
+            .and_then(|c| c.allocated_provisioned_concurrent_executions())
+    }
+}
+
+/// A provisioned rule, as a new user would write it: two scheduled actions in Berlin time (5 at 08:00,
+/// 0 at 18:00, weekdays), the cost of the capacity in the report, the alias's provisioned concurrency
+/// following each action as it fires, a hand edit repaired, and everything removed with the rule.
+#[tokio::test]
+async fn a_provisioned_rule_schedules_exact_capacity_and_goes_with_the_rule() {
+    let s = Sandbox::new().await;
+    // The alias moves to a version of 1 GB: the cost is the version's, not $LATEST's.
+    s.lambda
+        .update_function_configuration()
+        .function_name("checkout-api")
+        .memory_size(1024)
+        .send()
+        .await
+        .unwrap();
+    let version = s
+        .lambda
+        .publish_version()
+        .function_name("checkout-api")
+        .send()
+        .await
+        .unwrap();
+    s.lambda
+        .update_alias()
+        .function_name("checkout-api")
+        .name("live")
+        .function_version(version.version().unwrap())
+        .send()
+        .await
+        .unwrap();
+    // The target was warmed by pings before: switching its mode removes its EventBridge rule.
+    assert!(s.sync(STORY).await.ok());
+
+    let plan = s.syncer(true).sync(&rules(PROVISIONED)).await;
+    assert_eq!(plan.scaling.len(), 3, "{plan:#?}");
+    assert!(
+        s.scheduled_actions().await.is_empty(),
+        "a dry run writes nothing"
+    );
+
+    let report = s.sync(PROVISIONED).await;
+    assert!(report.ok(), "{report:#?}");
+    assert_eq!(report.delete.len(), 2, "the ping rules go: {report:#?}");
+    assert!(
+        s.rule_names().await.is_empty(),
+        "no EventBridge rule for provisioned capacity"
+    );
+    let start = "selfheal-prewarm-checkout-api.live-start";
+    let end = "selfheal-prewarm-checkout-api.live-end";
+    let berlin = Some("Europe/Berlin".to_owned());
+    assert_eq!(
+        s.scheduled_actions().await,
+        [
+            (
+                end.to_owned(),
+                "function:checkout-api:live".to_owned(),
+                "cron(0 18 ? * MON-FRI *)".to_owned(),
+                berlin.clone(),
+                0,
+                0
+            ),
+            (
+                start.to_owned(),
+                "function:checkout-api:live".to_owned(),
+                "cron(0 8 ? * MON-FRI *)".to_owned(),
+                berlin.clone(),
+                5,
+                5
+            ),
+        ]
+    );
+    // 5 containers of 1 GB, x86_64: 18,000 GB-seconds an hour; 50 hours a week.
+    let cost = &report.costs[0];
+    assert_eq!(
+        (cost.containers, cost.memory_mb, cost.hours_per_week),
+        (5, 1024, 50)
+    );
+    assert_eq!((cost.usd_per_hour, cost.usd_per_week), (0.075, 3.75));
+
+    assert_eq!(s.provisioned_capacity("checkout-api", "live").await, None);
+    assert_eq!(s.fire(start).await["Capacity"], 5);
+    assert_eq!(
+        s.provisioned_capacity("checkout-api", "live").await,
+        Some(5)
+    );
+    assert_eq!(s.fire(end).await["Capacity"], 0);
+    assert_eq!(s.provisioned_capacity("checkout-api", "live").await, None);
+
+    // Someone moves the end to 20:00: the next sync puts it back; then nothing is written.
+    s.scaling()
+        .put_scheduled_action()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Lambda)
+        .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::LambdaFunctionProvisionedConcurrency)
+        .resource_id("function:checkout-api:live")
+        .scheduled_action_name(end)
+        .schedule("cron(0 20 ? * MON-FRI *)")
+        .send()
+        .await
+        .unwrap();
+    let repaired = s.sync(PROVISIONED).await;
+    assert!(
+        repaired.ok() && repaired.scaling.len() == 2,
+        "{repaired:#?}"
+    );
+    assert_eq!(s.scheduled_actions().await[0].2, "cron(0 18 ? * MON-FRI *)");
+    let again = s.sync(PROVISIONED).await;
+    assert!(
+        again.scaling.is_empty() && again.calls.writes == 0,
+        "{again:#?}"
+    );
+    assert_eq!(again.scaling_unchanged, ["function:checkout-api:live"]);
+
+    // The rule goes while its capacity is up: the capacity, both actions and the target go with it.
+    s.fire(start).await;
+    let removed = s.sync("").await;
+    assert!(removed.ok(), "{removed:#?}");
+    assert_eq!(removed.scaling.len(), 1, "{removed:#?}");
+    assert!(s.scheduled_actions().await.is_empty());
+    assert_eq!(s.provisioned_capacity("checkout-api", "live").await, None);
+    let targets = s
+        .scaling()
+        .describe_scalable_targets()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Lambda)
+        .send()
+        .await
+        .unwrap();
+    assert!(targets.scalable_targets().is_empty());
+}
+
+#[tokio::test]
+async fn provisioned_concurrency_someone_else_set_is_not_taken_over() {
+    let s = Sandbox::new().await;
+    s.provision("checkout-api", "live", 2).await;
+    let report = s.sync(PROVISIONED).await;
+    assert!(report.ok(), "{report:#?}");
+    assert!(
+        report.skipped[0].reason.contains("set by someone else"),
+        "{report:#?}"
+    );
+    assert!(report.scaling.is_empty() && report.costs.is_empty());
+    assert!(s.scheduled_actions().await.is_empty());
+    assert_eq!(
+        s.provisioned_capacity("checkout-api", "live").await,
+        Some(2)
     );
 }

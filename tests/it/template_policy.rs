@@ -104,7 +104,8 @@ fn the_prewarm_function_may_touch_only_the_configured_functions_and_its_own_rule
             "{function}'s aliases and versions (qualifiers) are granted"
         );
     }
-    // Rule writes are limited to the prefix; only ListRules, which takes no ARN, has "*".
+    // Rule writes are limited to the prefix; "*" only for ListRules (no ARN) and Application Auto
+    // Scaling's target and actions (an id drawn at registration).
     assert!(role.contains(":rule/selfheal-prewarm-*"));
     let wildcard = section(
         role,
@@ -112,7 +113,17 @@ fn the_prewarm_function_may_touch_only_the_configured_functions_and_its_own_rule
         "- Sid: PingAndPermitWarmedFunctions",
     );
     assert!(wildcard.contains("Action: events:ListRules"));
-    assert_eq!(role.matches("Resource: \"*\"").count(), 1);
+    let scaling = section(
+        role,
+        "- Sid: ScheduleProvisionedConcurrency",
+        "- Sid: ProvisionOnItsBehalf",
+    );
+    assert!(scaling.contains("Resource: \"*\""));
+    assert!(scaling
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- ") && !l.contains("Sid"))
+        .all(|l| l.contains("application-autoscaling:")));
+    assert_eq!(role.matches("Resource: \"*\"").count(), 2);
     let prefix = section(&template, "SELFHEAL_PREWARM_PREFIX:", "\n");
     assert!(prefix.contains(selfheal::prewarm::desired::DEFAULT_PREFIX));
 }

@@ -1,6 +1,7 @@
 //! Results as a person at a terminal reads them; `--output json` prints the same values for machines.
 
 use selfheal::prewarm::ping::PingReport;
+use selfheal::prewarm::provisioned::ScalingChange;
 use selfheal::prewarm::SyncReport;
 use selfheal::quota::follow_up::FollowUpReport;
 use selfheal::quota::sweep::SweepReport;
@@ -126,6 +127,43 @@ pub fn sync_report(report: &SyncReport) -> String {
                 }
             );
         }
+    }
+    for change in &report.scaling {
+        let _ = match change {
+            ScalingChange::Register { resource_id, max } => {
+                writeln!(text, "  register {resource_id} (capacity 0 to {max})")
+            }
+            ScalingChange::Put(action) => writeln!(
+                text,
+                "  put {} on {}: {} {} -> {}",
+                action.name,
+                action.resource_id,
+                action.schedule,
+                action.timezone.as_deref().unwrap_or("UTC"),
+                action.min_capacity.unwrap_or_default()
+            ),
+            ScalingChange::Delete { name, resource_id } => {
+                writeln!(text, "  delete {name} on {resource_id}")
+            }
+            ScalingChange::Retire { resource_id } => writeln!(
+                text,
+                "  retire {resource_id}: capacity to 0, target and actions removed"
+            ),
+        };
+    }
+    for cost in &report.costs {
+        let _ = writeln!(
+            text,
+            "  cost {}: {} x {} MB ({}) = ${:.3}/hour while warm, {} hours/week = ${:.2}/week ({})",
+            cost.target,
+            cost.containers,
+            cost.memory_mb,
+            cost.architecture,
+            cost.usd_per_hour,
+            cost.hours_per_week,
+            cost.usd_per_week,
+            cost.priced
+        );
     }
     for skipped in &report.skipped {
         let _ = writeln!(text, "  skipped {}: {}", skipped.target, skipped.reason);
