@@ -165,9 +165,11 @@ impl PrewarmFunction {
         invoked_arn: Option<&str>,
     ) -> Result<SyncReport, PrewarmFunctionError> {
         let rules = match &self.rules {
-            Some(rules) => rules.prewarm.clone(),
-            None => RuleSet::embedded()?.prewarm,
+            Some(rules) => rules.clone(),
+            None => RuleSet::embedded()?,
         };
+        super::zone::check_zones(&rules)?;
+        let rules = rules.prewarm;
         Ok(self.sync_rules(&rules, dry_run, invoked_arn).await)
     }
 

@@ -100,12 +100,15 @@ pub struct PrewarmRule {
     pub qualifier: Option<String>,
     /// The schedule as written.
     pub schedule: String,
-    /// What EventBridge runs: the schedule with the active window folded in. For a rule with a
-    /// `timezone`, as folded for the zone's offset on 15 January; the sync folds it for the offset in
-    /// force (`PrewarmRule::expression_at`).
+    /// What EventBridge runs: the schedule with the active window folded in. Empty for a rule with a
+    /// `timezone` (the sync folds it for the offset in force: `PrewarmRule::expression_at`) and for a
+    /// provisioned one.
     pub expression: String,
     /// The IANA zone of `active_hours` and `active_days`; `None`: UTC.
     pub timezone: Option<String>,
+    /// The rules file it came from, for errors found after parsing.
+    #[serde(skip)]
+    pub source: String,
     /// Pings, or provisioned concurrency on a schedule.
     pub mode: PrewarmMode,
     /// The window as written (in `timezone`), kept to fold it again when the zone's offset changes and

@@ -219,48 +219,40 @@ pub(super) fn parse_prewarm_rule(
             "provisioned capacity needs a window (active_hours, and active_days if not every day): outside it the capacity is 0",
         );
     }
-    let zone = match &timezone {
-        None => None,
+    // The zone is looked up (and the window folded) by `prewarm::zone::check_zones`, run by `rules
+    // check` and the pre-warm function: the time-zone database stays out of the other functions.
+    let zoned = match &timezone {
+        None => false,
         Some(_) if window.is_none() => {
             fields.error(
                 "timezone",
                 "applies to active_hours and active_days: give them, or leave timezone out",
             );
-            None
+            false
         }
-        Some(name) => match zone::zone(name) {
-            Ok(zone) => Some(zone),
-            Err(message) => {
-                fields.error("timezone", message);
-                None
-            }
-        },
+        Some(name) if !zone::looks_like_zone(name) => {
+            fields.error(
+                "timezone",
+                format!("{name:?} is not an IANA time zone such as \"Europe/Berlin\" or \"America/New_York\""),
+            );
+            false
+        }
+        Some(_) => true,
     };
-    let expression = match (&schedule, &window, &zone) {
+    let expression = match (&schedule, &window) {
         // Provisioned: Application Auto Scaling reads the window in its zone itself.
         _ if provisioned => Some(String::new()),
-        // In a zone: the window must fold at either season's offset; the January fold stands for it.
-        (Some(schedule), Some(window), Some(zone)) => {
-            let mut first = None;
-            for (day, at) in zone::CHECKED_AT {
-                match zone::fold(schedule, window, zone, at) {
-                    Ok(folded) => {
-                        first.get_or_insert(folded.expression);
-                    }
-                    Err(message) => fields.error("timezone", format!("on {day}: {message}")),
-                }
-            }
-            first
-        }
-        (Some(schedule), Some(window), None) => match schedule.within(window) {
+        // In a zone: folded by the sync for the offset in force (`PrewarmRule::expression_at`).
+        (Some(_), Some(_)) if zoned => Some(String::new()),
+        (Some(schedule), Some(window)) => match schedule.within(window) {
             Ok(expression) => Some(expression.to_string()),
             Err(message) => {
                 fields.error("schedule", message);
                 None
             }
         },
-        (Some(schedule), None, _) => Some(schedule.to_string()),
-        (None, _, _) => None,
+        (Some(schedule), None) => Some(schedule.to_string()),
+        (None, _) => None,
     };
     if fields.check.errors.len() > before {
         return None;
@@ -277,6 +269,7 @@ pub(super) fn parse_prewarm_rule(
         schedule: schedule_text?,
         expression: expression?,
         timezone,
+        source: fields.check.file.to_owned(),
         mode,
         window,
         rate: schedule,
@@ -438,6 +431,7 @@ mod tests {
             "[[prewarm]]\nfunction = \"checkout-api\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\nactive_days = \"MON-FRI\"\ntimezone = \"Europe/Berlin\"\n",
         )
         .unwrap();
+        crate::prewarm::zone::check_zones(&set).unwrap();
         let rule = &set.prewarm[0];
         assert_eq!(rule.timezone.as_deref(), Some("Europe/Berlin"));
         assert_eq!(
@@ -454,14 +448,20 @@ mod tests {
                 Some("UTC+02:00".into())
             )
         );
-        let err = parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\ntimezone = \"Europe/Berlim\"\n").unwrap_err();
+        let checked = |text: &str| {
+            RuleSet::from_sources(&[("prewarm.toml", text)], &[])
+                .and_then(|set| crate::prewarm::zone::check_zones(&set))
+                .map_err(|e| e.to_string())
+        };
+        let err = checked("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\ntimezone = \"Europe/Berlim\"\n").unwrap_err();
         assert!(
             err.contains("field `timezone`: \"Europe/Berlim\" is not an IANA time zone"),
             "{err}"
         );
         let err = parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\ntimezone = \"Europe/Berlin\"\n").unwrap_err();
         assert!(err.contains("applies to active_hours"), "{err}");
-        let err = parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\nactive_days = \"MON-FRI\"\ntimezone = \"Pacific/Auckland\"\n").unwrap_err();
+        let err = checked("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\nactive_days = \"MON-FRI\"\ntimezone = \"Pacific/Auckland\"\n").unwrap_err();
+        assert!(parse("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\ntimezone = \"not a zone!\"\n").unwrap_err().contains("field `timezone`"));
         assert!(
             err.contains("on 15 January 2026") && err.contains("two UTC days"),
             "{err}"

@@ -565,3 +565,31 @@ fn rules_check_refuses_a_bad_accounts_file() {
         assert!(text.contains(expected), "{expected} missing from:\n{text}");
     }
 }
+
+#[test]
+fn rules_check_looks_each_time_zone_up() {
+    let dir = temp_dir("zones");
+    std::fs::write(
+        dir.join("prewarm.toml"),
+        "[[prewarm]]\nfunction = \"a\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\ntimezone = \"Europe/Berlim\"\n\
+         [[prewarm]]\nfunction = \"b\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\nactive_days = \"MON-FRI\"\ntimezone = \"Pacific/Auckland\"\n\
+         [[prewarm]]\nfunction = \"c\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\nactive_days = \"MON-FRI\"\ntimezone = \"America/New_York\"\n",
+    )
+    .unwrap();
+    let output = selfheal(&["rules", "check", dir.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = format!(
+        "{}{}",
+        stderr(&output),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(
+        text.contains("prewarm.toml: rule \"a\": field `timezone`: \"Europe/Berlim\" is not an IANA time zone"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rule \"b\": field `timezone`: on 15 January 2026"),
+        "{text}"
+    );
+    assert!(!text.contains("rule \"c\""), "{text}");
+}

@@ -465,6 +465,10 @@ fn read_rules(dir: &Path) -> Result<RuleSet, String> {
     let runbooks = runbooks_beside(dir);
     let names: Vec<&str> = runbooks.iter().map(String::as_str).collect();
     RuleSet::from_dir(dir, &names)
+        .and_then(|rules| {
+            selfheal::prewarm::zone::check_zones(&rules)?;
+            Ok(rules)
+        })
         .map_err(|e| format!("selfheal: rules in {} are invalid:\n{e}", dir.display()))
 }
 
