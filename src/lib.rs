@@ -10,7 +10,6 @@ pub mod alarm;
 #[cfg(feature = "aws")]
 pub mod aws;
 mod call_error;
-#[cfg(feature = "aws")]
 mod clock;
 mod concurrent;
 pub mod escalation;
