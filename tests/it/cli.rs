@@ -106,6 +106,24 @@ fn sandbox_env(account_id: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// `sandbox_env` plus the quota function's topic and ledger table, created in the account.
+async fn quota_env(account_id: &str) -> Vec<(&'static str, String)> {
+    let mut env = sandbox_env(account_id);
+    let sdk = common::sdk_config(account_id).await;
+    let topic = aws_sdk_sns::Client::new(&sdk)
+        .create_topic()
+        .name("cli-escalations")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    common::create_ledger_table(&aws_sdk_dynamodb::Client::new(&sdk), "cli-ledger").await;
+    env.push(("SELFHEAL_TOPIC_ARN", topic));
+    env.push(("SELFHEAL_TABLE", "cli-ledger".into()));
+    env
+}
+
 /// A fixture event as raised in `account_id` (the fixtures name 123456789012), written to a file.
 fn event_of(account_id: &str, fixture: &str) -> String {
     let text = std::fs::read_to_string(format!("tests/fixtures/{fixture}")).unwrap();
@@ -139,19 +157,7 @@ fn a_dry_run_prints_the_plan_as_json() {
 #[tokio::test]
 async fn a_real_run_raises_then_waits_with_rules_from_a_folder() {
     let account_id = common::unique_account_id();
-    let mut env = sandbox_env(&account_id);
-    let sdk = common::sdk_config(&account_id).await;
-    let topic = aws_sdk_sns::Client::new(&sdk)
-        .create_topic()
-        .name("cli-escalations")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    common::create_ledger_table(&aws_sdk_dynamodb::Client::new(&sdk), "cli-ledger").await;
-    env.push(("SELFHEAL_TOPIC_ARN", topic));
-    env.push(("SELFHEAL_TABLE", "cli-ledger".into()));
+    let env = quota_env(&account_id).await;
 
     let dir = temp_dir("rules");
     std::fs::write(
@@ -483,19 +489,7 @@ async fn the_command_line_heals_a_spoke_with_the_rules_of_a_folder() {
     let hub = common::unique_account_id();
     let spoke = common::unique_account_id();
     crate::organization::create_spoke_role(&spoke, &hub).await;
-    let mut env = sandbox_env(&hub);
-    let sdk = common::sdk_config(&hub).await;
-    let topic = aws_sdk_sns::Client::new(&sdk)
-        .create_topic()
-        .name("cli-hub-escalations")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    common::create_ledger_table(&aws_sdk_dynamodb::Client::new(&sdk), "cli-ledger").await;
-    env.push(("SELFHEAL_TOPIC_ARN", topic));
-    env.push(("SELFHEAL_TABLE", "cli-ledger".into()));
+    let env = quota_env(&hub).await;
     let dir = temp_dir("hub-rules");
     std::fs::write(
         dir.join("quotas.toml"),
