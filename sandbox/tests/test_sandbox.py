@@ -280,6 +280,31 @@ class AssumeRoleTest(unittest.TestCase):
         self.assertFalse(sts.trusts("not json", "111111111111"))
 
 
+class SnsAttributesTest(unittest.TestCase):
+    def test_filters_match_attributes_that_a_json_message_does_not_carry(self) -> None:
+        account = str(next(_accounts))
+        sns, sqs = client("sns", account), client("sqs", account)
+        topic = sns.create_topic(Name="pages")["TopicArn"]
+        queue = sqs.create_queue(QueueName="team")["QueueUrl"]
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=f"arn:aws:sqs:us-east-1:{account}:team",
+            Attributes={"FilterPolicy": json.dumps({"owner": ["payments"]}), "RawMessageDelivery": "true"},
+        )
+        attrs = lambda owner: {"owner": {"DataType": "String", "StringValue": owner}}  # noqa: E731
+        sns.publish(TopicArn=topic, Message=json.dumps({"default": "json page"}), MessageStructure="json",
+                    MessageAttributes=attrs("payments"))
+        sns.publish(TopicArn=topic, Message=json.dumps({"default": "other team"}), MessageStructure="json",
+                    MessageAttributes=attrs("search"))
+        sns.publish(TopicArn=topic, Message="string page", MessageAttributes=attrs("payments"))
+        received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
+        by_body = {m["Body"]: m.get("MessageAttributes") for m in received}
+        self.assertEqual(set(by_body), {"json page", "string page"})
+        self.assertIsNone(by_body["json page"])
+        self.assertEqual(by_body["string page"]["owner"]["StringValue"], "payments")
+
+
 class ApplicationAutoScalingTest(unittest.TestCase):
     def test_actions_need_a_target_go_with_it_and_fire_on_the_alias(self) -> None:
         account = str(next(_accounts))

@@ -67,7 +67,7 @@ impl SpokeAccess {
     fn kept(&self, account_id: &str, region: &str) -> Option<ServiceQuotas> {
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         let session = sessions.get_mut(account_id)?;
-        if session.expires <= SystemTime::now() + RENEW_BEFORE {
+        if !still_fresh(session.expires, SystemTime::now()) {
             return None;
         }
         let credentials = session.credentials.clone();
@@ -161,6 +161,12 @@ impl QuotaAccess for SpokeAccess {
     }
 }
 
+/// Whether credentials that end at `expires` may still be handed out at `now`: not within
+/// `RENEW_BEFORE` of their end, so that no call outlives them.
+fn still_fresh(expires: SystemTime, now: SystemTime) -> bool {
+    expires > now + RENEW_BEFORE
+}
+
 /// The partition of a Region's ARNs (`aws-cn` for China, `aws-us-gov` for GovCloud).
 fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
@@ -169,5 +175,26 @@ fn partition(region: &str) -> &'static str {
         "aws-us-gov"
     } else {
         "aws"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_renewed_five_minutes_before_they_end() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert!(still_fresh(now + Duration::from_secs(3600), now));
+        assert!(still_fresh(now + Duration::from_secs(301), now));
+        assert!(!still_fresh(now + Duration::from_secs(300), now));
+        assert!(!still_fresh(now - Duration::from_secs(1), now));
+    }
+
+    #[test]
+    fn role_arns_carry_the_regions_partition() {
+        assert_eq!(partition("eu-west-1"), "aws");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
     }
 }
