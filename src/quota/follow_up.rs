@@ -197,6 +197,21 @@ where
                 region: &filed.region,
             };
             let own = self.settings.home_account_id.as_deref() == Some(filed.account_id.as_str());
+            // An account or Region taken out of rules/accounts.toml since is not reached any more, not
+            // even to read.
+            if let Err(why) = self.rules.organization.reach(
+                scope.account_id,
+                own,
+                scope.region,
+                &self.settings.home_region,
+            ) {
+                item.error = Some(format!(
+                    "account {} in {} is out of the hub's reach now ({why:?}); not read",
+                    scope.account_id, scope.region
+                ));
+                items.push(item);
+                continue;
+            }
             let api = match self.access.api_in(self.reach(own, &scope)).await {
                 Ok(api) => api,
                 Err(e) => {

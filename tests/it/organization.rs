@@ -201,6 +201,29 @@ async fn a_spokes_alarm_raises_the_spokes_quota_in_its_region_and_none_of_the_hu
     let item = report.items.iter().find(|i| i.request_id == filed).unwrap();
     assert_eq!((item.status.as_str(), item.sent), ("APPROVED", true));
     assert_eq!(item.account_id, org.spoke);
+
+    // The spoke taken out of accounts.toml: its other request is not even read any more.
+    let without_spoke = org.hub.healer_with_rule_files(&[
+        ("quotas.toml", include_str!("../../rules/quotas.toml")),
+        (
+            "accounts.toml",
+            "[hub]\nspoke_role = \"selfheal-spoke\"\nregions = [\"eu-west-1\"]\n",
+        ),
+    ]);
+    let report = without_spoke.follow_up(false, 1_800_000_180).await.unwrap();
+    let left = report
+        .items
+        .iter()
+        .find(|i| i.region == "eu-west-1")
+        .unwrap();
+    assert!(!left.sent, "{left:?}");
+    assert!(
+        left.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("out of the hub's reach"),
+        "{left:?}"
+    );
 }
 
 #[tokio::test]
