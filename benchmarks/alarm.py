@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
-from local_sandbox import free_port, start_sandbox
+from local_sandbox import free_port, start_sandbox, stop_all
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -142,12 +142,7 @@ def main() -> None:
             print(f"{label:<34} {runs:>4} {statistics.median(times):>9.1f} {p90:>7.1f}  "
                   f"[{outcome['decision']}/{outcome['reason']}] {calls}")
     finally:
-        for p in reversed(processes):
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(processes)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import boto3
-from local_sandbox import free_port, start_sandbox
+from local_sandbox import free_port, start_sandbox, stop_all
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -86,12 +86,7 @@ def main() -> None:
             p90 = values[max(0, int(len(values) * 0.9) - 1)]
             print(f"{name:<22} {statistics.median(values):>9.1f} {p90:>7.1f}  {decisions[name]}")
     finally:
-        for p in reversed(processes):
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(processes)
 
 
 if __name__ == "__main__":

@@ -34,3 +34,13 @@ def start_sandbox() -> tuple[str, subprocess.Popen]:
             time.sleep(0.1)
     process.terminate()
     sys.exit(f"the sandbox did not start on port {port}")
+
+
+def stop_all(processes: list[subprocess.Popen]) -> None:
+    """Terminates the processes a benchmark started, the last started first; kills one that lingers."""
+    for p in reversed(processes):
+        p.terminate()
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()

@@ -77,13 +77,6 @@ impl Organization {
         }
         Ok(())
     }
-
-    /// The Regions acted in, the function's own first.
-    pub fn regions_with(&self, own_region: &str) -> Vec<String> {
-        let mut all = vec![own_region.to_owned()];
-        all.extend(self.regions.iter().filter(|r| *r != own_region).cloned());
-        all
-    }
 }
 
 const HUB_FIELDS: &[&str] = &["spoke_role", "regions", "any_account"];
@@ -324,7 +317,6 @@ mod tests {
         );
         assert_eq!(org.owner_of("111111111111"), Some("payments"));
         assert_eq!(org.owner_of("222222222222"), None);
-        assert_eq!(org.regions_with("eu-west-1"), vec!["eu-west-1".to_string()]);
     }
 
     #[test]
