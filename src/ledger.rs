@@ -1,5 +1,6 @@
-//! The state that must outlive a container: page cooldowns, open escalations, the audit trail, how
-//! often a message was replayed into a function, and the increase requests selfheal filed.
+//! The state that must outlive a container: the inputs claimed (one decision per alarm transition),
+//! page cooldowns, open escalations, the audit trail, how often a message was replayed into a
+//! function, and the increase requests selfheal filed.
 //! Kept in DynamoDB (`crate::aws::dynamodb`), never in memory.
 
 use serde::{Deserialize, Serialize};
@@ -127,5 +128,46 @@ pub trait FiledRequests: Send + Sync {
         &self,
         request: &FiledRequest,
         closed: bool,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
+
+/// One input, acted on once (`crate::alarm::Transition`): before a run files or pages anything, it
+/// claims the input's identity with a conditional write; a second delivery finds the claim and does
+/// nothing. A run that fails releases its claim, so that Lambda's retry decides again.
+pub trait Claims: Send + Sync {
+    /// Claims `key` for `holder` (the invocation's request id) until `lease_until`, after which a run
+    /// that died holding it no longer blocks the input; the claim is remembered until `expires`.
+    /// `false`: another delivery holds it, or the input was decided already.
+    fn claim(
+        &self,
+        key: &str,
+        holder: &str,
+        now: u64,
+        lease_until: u64,
+        expires: u64,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send;
+
+    /// Just before acting: checks that the claim is still `holder`'s and writes the plan into it.
+    /// `false`: another delivery took the claim over after its lease ran out.
+    fn confirm_claim(
+        &self,
+        key: &str,
+        holder: &str,
+        plan: &str,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send;
+
+    /// The input was decided (`decision`): every later delivery does nothing.
+    fn settle_claim(
+        &self,
+        key: &str,
+        holder: &str,
+        decision: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// The run failed: a retry may decide again.
+    fn release_claim(
+        &self,
+        key: &str,
+        holder: &str,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
 }

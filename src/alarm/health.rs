@@ -5,7 +5,7 @@
 //! Utilization: <pct>%` — by name, not code (Service Quotas user guide, "Service Quotas Automatic
 //! Management CloudTrail logs", the example event of 2025-09-12). Each becomes one notice.
 
-use super::{AlarmNotice, AlarmState, Delivery, NamedQuota};
+use super::{epoch_ms, AlarmNotice, AlarmState, Delivery, NamedQuota, Transition};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -25,6 +25,11 @@ pub enum HealthEvent {
 
 #[derive(Deserialize)]
 struct Envelope {
+    /// The EventBridge event's id: the same in every delivery of one event.
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    time: Option<String>,
     #[serde(default)]
     account: Option<String>,
     #[serde(default)]
@@ -92,6 +97,16 @@ fn notice(envelope: &Envelope, region: Option<String>, entry: String) -> AlarmNo
     let named = parse_entry(&entry);
     let alarm_name = format!("Service Quotas threshold: {}", named.label());
     let reason = named.reason();
+    // One event names each quota once: the event's id (else its Health event ARN) and the entry make
+    // one notice's identity, whichever path delivered it.
+    let event_id = envelope
+        .id
+        .as_deref()
+        .or(envelope.detail.event_arn.as_deref());
+    let transition = event_id.map(|id| Transition {
+        id: format!("health:{id}:{entry}"),
+        at_ms: envelope.time.as_deref().and_then(epoch_ms),
+    });
     AlarmNotice {
         delivery: Delivery::HealthEvent,
         alarm_name,
@@ -104,6 +119,7 @@ fn notice(envelope: &Envelope, region: Option<String>, entry: String) -> AlarmNo
         reason,
         queries: Vec::new(),
         named_quota: Some(named),
+        transition,
     }
 }
 
@@ -189,6 +205,13 @@ mod tests {
         assert_eq!(notices[1].account_id.as_deref(), Some("123456789012"));
         assert_eq!(notices[1].region.as_deref(), Some("ca-central-1"));
         assert_eq!(notices[1].state, AlarmState::Alarm);
+        let transition = notices[1].transition.as_ref().unwrap();
+        assert_eq!(
+            transition.id,
+            "health:97c1eb9w-0f16-f3d5-b0d6-d6b8d6614315:Service: lambda | Quota Name: Concurrent executions | Utilization: 95.5%"
+        );
+        assert_eq!(transition.at_ms, Some(1_757_643_516_000));
+        assert_ne!(notices[0].transition, notices[1].transition);
     }
 
     #[test]

@@ -30,6 +30,15 @@ impl AlarmState {
             _ => Self::Other,
         }
     }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ok => "OK",
+            Self::Alarm => "ALARM",
+            Self::InsufficientData => "INSUFFICIENT_DATA",
+            Self::Other => "OTHER",
+        }
+    }
 }
 
 /// A metric as CloudWatch names it: namespace, name and dimensions.
@@ -95,6 +104,69 @@ pub struct AlarmNotice {
     pub queries: Vec<MetricQuery>,
     /// The quota a Service Quotas threshold notice names; `None` for a CloudWatch alarm.
     pub named_quota: Option<NamedQuota>,
+    /// Which one state change (or notice, or report row) this is; `None` when the event does not say.
+    pub transition: Option<Transition>,
+}
+
+/// One input's own identity. AWS delivers alarm actions, SNS messages and EventBridge events at least
+/// once, so the same state change can arrive several times, by several paths at once: its identity is
+/// what lets the quota function act on it once (`crate::ledger::Claims`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Transition {
+    /// `alarm:<alarm ARN>:<state>@<ms>` for a CloudWatch alarm (the same by all three delivery
+    /// paths); `health:<event id>:<entry>` for a threshold notice; `sweep:<report id>:<service>/<quota>`
+    /// for a row of the utilization report.
+    pub id: String,
+    /// When the alarm changed state, Service Quotas sent its notice, or the report was generated:
+    /// milliseconds since the epoch. A quota raised after it was raised for this episode.
+    pub at_ms: Option<i64>,
+}
+
+impl Transition {
+    /// A CloudWatch alarm's state change: the alarm (its ARN, else account, Region and name), the
+    /// state it entered and when. `None` without a timestamp: one transition could not be told from
+    /// the next.
+    pub fn of_alarm(
+        alarm_arn: Option<&str>,
+        scope: (Option<&str>, Option<&str>, &str),
+        state: &str,
+        at_ms: Option<i64>,
+    ) -> Option<Transition> {
+        let at_ms = at_ms?;
+        let alarm = match alarm_arn {
+            Some(arn) => arn.to_owned(),
+            None => format!(
+                "{}:{}:{}",
+                scope.0.unwrap_or("-"),
+                scope.1.unwrap_or("-"),
+                scope.2
+            ),
+        };
+        Some(Transition {
+            id: format!("alarm:{alarm}:{state}@{at_ms}"),
+            at_ms: Some(at_ms),
+        })
+    }
+}
+
+/// Milliseconds since the epoch of an ISO 8601 time as AWS writes it in these events: RFC 3339
+/// (`2025-09-12T02:18:36Z`) or CloudWatch's offset without a colon (`2026-11-20T03:12:45.123+0000`,
+/// the alarm-action payload's `state.timestamp` and the SNS message's `StateChangeTime`).
+pub fn epoch_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let with_colon;
+    let rfc3339 = match text.len().checked_sub(5).map(|i| text.split_at(i)) {
+        Some((head, offset))
+            if (offset.starts_with('+') || offset.starts_with('-'))
+                && offset[1..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            with_colon = format!("{head}{}:{}", &offset[..3], &offset[3..]);
+            with_colon.as_str()
+        }
+        _ => text,
+    };
+    let at: jiff::Timestamp = rfc3339.parse().ok()?;
+    Some(at.as_millisecond())
 }
 
 impl NamedQuota {

@@ -7,7 +7,7 @@
 //! `AlarmDescription` (CloudWatch sends `null` when an alarm has none).
 
 use super::health::{read_health_event, HealthEvent, DETAIL_TYPE as HEALTH_EVENT};
-use super::{AlarmNotice, AlarmState, Delivery, MetricId, MetricQuery};
+use super::{epoch_ms, AlarmNotice, AlarmState, Delivery, MetricId, MetricQuery, Transition};
 use aws_lambda_events::cloudwatch_alarms::CloudWatchAlarm;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sns::SnsEvent;
@@ -90,14 +90,24 @@ fn from_alarm_action(event: &Value) -> Result<AlarmNotice, AlarmEventError> {
     })?;
     let configuration: AlarmConfiguration =
         serde_json::from_value(data.configuration).map_err(malformed("alarm action"))?;
+    let region = alarm
+        .region
+        .or_else(|| arn_part(alarm.alarm_arn.as_deref(), 3));
+    let account_id = alarm
+        .account_id
+        .or_else(|| arn_part(alarm.alarm_arn.as_deref(), 4));
+    // `alarmData.state.timestamp`: when the alarm entered this state (CloudWatch user guide, "Lambda
+    // alarm action payload").
+    let transition = Transition::of_alarm(
+        alarm.alarm_arn.as_deref(),
+        (account_id.as_deref(), region.as_deref(), &data.alarm_name),
+        state.name(),
+        data.state.as_ref().map(|s| s.timestamp.timestamp_millis()),
+    );
     Ok(AlarmNotice {
         delivery: Delivery::AlarmAction,
-        region: alarm
-            .region
-            .or_else(|| arn_part(alarm.alarm_arn.as_deref(), 3)),
-        account_id: alarm
-            .account_id
-            .or_else(|| arn_part(alarm.alarm_arn.as_deref(), 4)),
+        region,
+        account_id,
         alarm_arn: alarm.alarm_arn,
         alarm_name: data.alarm_name,
         description: configuration.description,
@@ -106,6 +116,7 @@ fn from_alarm_action(event: &Value) -> Result<AlarmNotice, AlarmEventError> {
         reason: data.state.map(|s| s.reason).unwrap_or_default(),
         queries: configuration.metrics.into_iter().map(Into::into).collect(),
         named_quota: None,
+        transition,
     })
 }
 
@@ -114,6 +125,19 @@ fn from_eventbridge(event: &Value) -> Result<AlarmNotice, AlarmEventError> {
         serde_json::from_value(event.clone()).map_err(malformed("EventBridge"))?;
     let detail = envelope.detail;
     let alarm_arn = envelope.resources.and_then(|r| r.into_iter().next());
+    let state = AlarmState::from_name(&detail.state.value);
+    // `detail.state.timestamp`: when the alarm entered this state (CloudWatch user guide, "Alarm
+    // events and EventBridge"), the same instant the alarm action and SNS carry.
+    let transition = Transition::of_alarm(
+        alarm_arn.as_deref(),
+        (
+            envelope.account.as_deref(),
+            envelope.region.as_deref(),
+            &detail.alarm_name,
+        ),
+        state.name(),
+        detail.state.timestamp.as_deref().and_then(epoch_ms),
+    );
     Ok(AlarmNotice {
         delivery: Delivery::EventBridge,
         alarm_name: detail.alarm_name,
@@ -121,7 +145,7 @@ fn from_eventbridge(event: &Value) -> Result<AlarmNotice, AlarmEventError> {
         account_id: envelope.account,
         alarm_arn,
         description: detail.configuration.description,
-        state: AlarmState::from_name(&detail.state.value),
+        state,
         previous_state: detail
             .previous_state
             .map_or(AlarmState::Other, |s| AlarmState::from_name(&s.value)),
@@ -133,6 +157,7 @@ fn from_eventbridge(event: &Value) -> Result<AlarmNotice, AlarmEventError> {
             .map(Into::into)
             .collect(),
         named_quota: None,
+        transition,
     })
 }
 
@@ -217,6 +242,8 @@ struct StateRecord {
     value: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    timestamp: Option<String>,
 }
 
 #[derive(Deserialize, Serialize, Default)]
@@ -280,6 +307,9 @@ struct SnsAlarmMessage {
     new_state_reason: String,
     #[serde(default)]
     old_state_value: Option<String>,
+    /// When the alarm entered its new state (`2015-06-03T17:43:27.123+0000`).
+    #[serde(default)]
+    state_change_time: Option<String>,
     #[serde(default)]
     alarm_arn: Option<String>,
     #[serde(default)]
@@ -367,16 +397,25 @@ impl SnsAlarmMessage {
                 }),
             });
         }
+        let region = arn_part(self.alarm_arn.as_deref(), 3);
+        let account_id = self
+            .aws_account_id
+            .or_else(|| arn_part(self.alarm_arn.as_deref(), 4));
+        let state = AlarmState::from_name(&self.new_state_value);
+        let transition = Transition::of_alarm(
+            self.alarm_arn.as_deref(),
+            (account_id.as_deref(), region.as_deref(), &self.alarm_name),
+            state.name(),
+            self.state_change_time.as_deref().and_then(epoch_ms),
+        );
         AlarmNotice {
             delivery: Delivery::Sns,
-            region: arn_part(self.alarm_arn.as_deref(), 3),
-            account_id: self
-                .aws_account_id
-                .or_else(|| arn_part(self.alarm_arn.as_deref(), 4)),
+            region,
+            account_id,
             alarm_arn: self.alarm_arn,
             alarm_name: self.alarm_name,
             description: self.alarm_description,
-            state: AlarmState::from_name(&self.new_state_value),
+            state,
             previous_state: self
                 .old_state_value
                 .as_deref()
@@ -384,6 +423,7 @@ impl SnsAlarmMessage {
             reason: self.new_state_reason,
             queries,
             named_quota: None,
+            transition,
         }
     }
 }

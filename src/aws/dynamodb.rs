@@ -2,8 +2,8 @@
 
 use super::error_text;
 use crate::ledger::{
-    AuditRecord, AuditTrail, Cooldowns, FiledRequest, FiledRequests, LedgerError, OpenEscalation,
-    OpenEscalations, ReplayCounts,
+    AuditRecord, AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, LedgerError,
+    OpenEscalation, OpenEscalations, ReplayCounts,
 };
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest,
@@ -42,6 +42,154 @@ fn failed(operation: &'static str) -> impl Fn((Option<String>, String)) -> Ledge
 }
 
 const SINGLE: &str = "-";
+
+/// A claim's `state`: held by a run that has not acted yet, held while it acts, decided.
+const CLAIMED: &str = "claimed";
+const ACTING: &str = "acting";
+const DONE: &str = "done";
+
+impl Claims for DynamoLedger {
+    async fn claim(
+        &self,
+        key: &str,
+        holder: &str,
+        now: u64,
+        lease_until: u64,
+        expires: u64,
+    ) -> Result<bool, LedgerError> {
+        // Free, or held by a run whose lease ran out before it decided, or held (not yet acting) by
+        // this same invocation: Lambda retries an asynchronous invocation under its request id.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("claim#{key}")))
+            .item("sk", s(SINGLE))
+            .item("holder", s(holder))
+            .item("state", s(CLAIMED))
+            .item("lease_until", n(lease_until))
+            .item("claimed_at", n(now))
+            .item("expires_at", n(expires))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#state <> :done AND #lease <= :now) OR (#state = :claimed AND #holder = :holder)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":done", s(DONE))
+            .expression_attribute_values(":claimed", s(CLAIMED))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":holder", s(holder))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failed("PutItem (claim)")(error_text(&e))),
+        }
+    }
+
+    async fn confirm_claim(
+        &self,
+        key: &str,
+        holder: &str,
+        plan: &str,
+    ) -> Result<bool, LedgerError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("claim#{key}")))
+            .key("sk", s(SINGLE))
+            .update_expression("SET #state = :acting, #plan = :plan")
+            .condition_expression("#holder = :holder AND #state <> :done")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#plan", "plan")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":acting", s(ACTING))
+            .expression_attribute_values(":plan", s(plan))
+            .expression_attribute_values(":done", s(DONE))
+            .expression_attribute_values(":holder", s(holder))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failed("UpdateItem (claim)")(error_text(&e))),
+        }
+    }
+
+    async fn settle_claim(
+        &self,
+        key: &str,
+        holder: &str,
+        decision: &str,
+    ) -> Result<(), LedgerError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("claim#{key}")))
+            .key("sk", s(SINGLE))
+            .update_expression("SET #state = :done, #decision = :decision")
+            .condition_expression("#holder = :holder")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#decision", "decision")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":done", s(DONE))
+            .expression_attribute_values(":decision", s(decision))
+            .expression_attribute_values(":holder", s(holder))
+            .send()
+            .await;
+        match result {
+            // Taken over after the lease ran out: the other run settles it.
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(failed("UpdateItem (claim)")(error_text(&e))),
+        }
+    }
+
+    async fn release_claim(&self, key: &str, holder: &str) -> Result<(), LedgerError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("claim#{key}")))
+            .key("sk", s(SINGLE))
+            .condition_expression("#holder = :holder AND #state <> :done")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":done", s(DONE))
+            .expression_attribute_values(":holder", s(holder))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(failed("DeleteItem (claim)")(error_text(&e))),
+        }
+    }
+}
 
 impl Cooldowns for DynamoLedger {
     async fn claim_cooldown(&self, key: &str, now: u64, until: u64) -> Result<bool, LedgerError> {

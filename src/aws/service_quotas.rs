@@ -95,6 +95,7 @@ fn change_request(change: RequestedServiceQuotaChange) -> ChangeRequest {
         }),
         desired_value: change.desired_value,
         created: change.created.map(|t| t.secs()),
+        last_updated_ms: change.last_updated.and_then(|t| t.to_millis().ok()),
         case_id: change.case_id,
     }
 }
@@ -299,6 +300,7 @@ impl UtilizationReports for ServiceQuotas {
                 })
                 .collect(),
             next_token: output.next_token,
+            generated_at_ms: output.generated_at.and_then(|t| t.to_millis().ok()),
             error: output
                 .error_code
                 .map(|code| format!("{code}: {}", output.error_message.unwrap_or_default())),

@@ -88,6 +88,8 @@ pub struct ChangeRequest {
     pub desired_value: Option<f64>,
     /// Seconds since the epoch.
     pub created: Option<i64>,
+    /// When its status last changed (`LastUpdated`): milliseconds since the epoch.
+    pub last_updated_ms: Option<i64>,
     /// The support case AWS opened for it (`CaseId`), if any.
     pub case_id: Option<String>,
 }
@@ -141,6 +143,15 @@ pub enum QuotaApiError {
         operation: &'static str,
         message: String,
     },
+    /// `IllegalArgumentException`: "Invalid input was provided" (botocore model). To
+    /// `RequestServiceQuotaIncrease` it is also the answer when the quota is already at or above the
+    /// desired value ("The new value must be greater than the current value": Service Quotas user
+    /// guide, "Requesting a quota increase").
+    #[error("{operation}: invalid input ({message})")]
+    IllegalArgument {
+        operation: &'static str,
+        message: String,
+    },
     #[error("{operation}: {message}")]
     Other {
         operation: &'static str,
@@ -159,6 +170,7 @@ impl QuotaApiError {
                 Self::Throttled { operation, message }
             }
             Some("AccessDeniedException") => Self::AccessDenied { operation, message },
+            Some("IllegalArgumentException") => Self::IllegalArgument { operation, message },
             Some("DependencyAccessDeniedException") => {
                 Self::DependencyAccessDenied { operation, message }
             }
@@ -280,6 +292,8 @@ pub struct ReportPage {
     pub next_token: Option<String>,
     /// `ErrorCode: ErrorMessage` of a failed report.
     pub error: Option<String>,
+    /// `GeneratedAt`: milliseconds since the epoch.
+    pub generated_at_ms: Option<i64>,
 }
 
 /// Service Quotas' utilization report of the account: every quota with usage data, highest first (API

@@ -12,7 +12,7 @@ use crate::escalation::{
     render_escalation, render_request_news, Escalation, EscalationReason, Notifier, RequestNews,
     Severity,
 };
-use crate::ledger::{AuditTrail, Cooldowns, FiledRequest, FiledRequests, OpenEscalations};
+use crate::ledger::{AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, OpenEscalations};
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -170,12 +170,15 @@ impl<A, N, L> QuotaHealer<A, N, L>
 where
     A: QuotaAccess,
     N: Notifier,
-    L: Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
+    L: Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
 {
     /// Reads every request kept in the ledger, decides what to tell about each, and (unless `dry_run`)
     /// tells it once. `now` is seconds since the epoch.
     pub async fn follow_up(&self, dry_run: bool, now: u64) -> Result<FollowUpReport, HealError> {
         let dry_run = dry_run || self.settings.dry_run;
+        // This run's name on the claims it takes: two runs at once (the hourly schedule and a person at
+        // the command line) must not tell one request's news twice.
+        let holder = format!("follow-up:{now}:{:016x}", run_token());
         let mut items = Vec::new();
         for mut filed in self.ledger.open_filed().await? {
             let mut item = FollowUpItem {
@@ -278,7 +281,31 @@ where
                 &item.action,
                 severity,
             );
-            let message_id = self.notifier.publish(&notification, &route).await?;
+            let claim = format!(
+                "follow-up:{}:{}:{}:{}",
+                filed.account_id, filed.region, filed.request_id, item.action
+            );
+            if !self
+                .ledger
+                .claim(&claim, &holder, now, now + 900, now + 30 * 24 * 3600)
+                .await?
+            {
+                item.error = Some("another follow-up run is telling this; not told twice".into());
+                items.push(item);
+                continue;
+            }
+            let message_id = match self.notifier.publish(&notification, &route).await {
+                Ok(id) => id,
+                Err(e) => {
+                    if let Err(release) = self.ledger.release_claim(&claim, &holder).await {
+                        warn!(error = %release, "a follow-up claim could not be released; it lapses with its lease");
+                    }
+                    return Err(e.into());
+                }
+            };
+            if let Err(e) = self.ledger.settle_claim(&claim, &holder, "told").await {
+                warn!(error = %e, claim = %claim, "a told follow-up could not be marked so");
+            }
             info!(function = "quota-alarm", request = %filed.request_id, action = %item.action, message_id = %message_id, "follow-up sent");
             item.sent = true;
             filed.told = Some(item.status.clone());
@@ -293,6 +320,14 @@ where
         }
         Ok(FollowUpReport { dry_run, items })
     }
+}
+
+/// A value no other run draws: std's hasher keys are random per process and per `RandomState`.
+fn run_token() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 fn escalation_of(filed: &FiledRequest, reason: EscalationReason, detail: &str) -> Escalation {
@@ -345,6 +380,7 @@ mod tests {
             status,
             desired_value: Some(1500.0),
             created: Some(0),
+            last_updated_ms: None,
             case_id: Some("case-1".into()),
         }
     }

@@ -4,7 +4,7 @@ use super::access::{QuotaAccess, Reach};
 use super::api::{AutoManagement, ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo};
 use super::catalog::QuotaCatalog;
 use super::outcome::{NotificationOutcome, Outcome, RequestOutcome};
-use super::plan::{escalation_for, Plan, RaisePlan};
+use super::plan::{after_lost_race, escalation_for, LostRace, Plan, RaisePlan};
 use super::reading::{
     decide_after_reading, decide_before_reading, leave_to_aws, reason_for, unreachable_account,
     AlarmReading, History, Home, QuotaReading, Scope,
@@ -16,8 +16,8 @@ use crate::escalation::{
     NotifyError, Rendering, Route, Severity,
 };
 use crate::ledger::{
-    AuditRecord, AuditTrail, Cooldowns, FiledRequest, FiledRequests, LedgerError, OpenEscalation,
-    OpenEscalations,
+    AuditRecord, AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, LedgerError,
+    OpenEscalation, OpenEscalations,
 };
 use crate::rules::{QuotaRule, RuleSet};
 use crate::text::number;
@@ -27,6 +27,12 @@ use tracing::{error, info, warn};
 const FUNCTION: &str = "quota-alarm";
 /// Stands for an account that neither the event nor the function's settings name.
 const UNKNOWN_ACCOUNT: &str = "unknown-account";
+/// How long a run holds its claim on an input before another delivery may take it over: Lambda's
+/// longest timeout (900 s, Lambda developer guide, "Lambda quotas"), so no live run is overtaken.
+const CLAIM_LEASE_SECS: u64 = 900;
+/// How long a decided input is remembered: SNS retries a delivery to Lambda for up to 23 days
+/// (SNS developer guide, "Amazon SNS message delivery retries"), EventBridge and Lambda for less.
+const CLAIM_MEMORY_SECS: u64 = 30 * 24 * 3600;
 
 /// How the quota function runs, from its environment.
 #[derive(Clone, Debug)]
@@ -69,8 +75,11 @@ pub struct QuotaHealer<A, N, L> {
     pub(super) settings: Settings,
 }
 
-impl<A: QuotaAccess, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + FiledRequests>
-    QuotaHealer<A, N, L>
+impl<
+        A: QuotaAccess,
+        N: Notifier,
+        L: Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
+    > QuotaHealer<A, N, L>
 {
     pub fn new(access: A, notifier: N, ledger: L, rules: RuleSet, settings: Settings) -> Self {
         QuotaHealer {
@@ -161,14 +170,47 @@ impl<A: QuotaAccess, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + 
                 .unwrap_or(&self.settings.home_region),
         };
         let mut steps = Vec::new();
+        // A dry run changes nothing, the claim included.
+        let claim = match (&notice.transition, dry_run) {
+            (Some(transition), false) => Some(transition.id.as_str()),
+            (None, false) => {
+                steps.push("the event does not say when the alarm changed state, so a second delivery of it cannot be recognised".into());
+                None
+            }
+            (_, true) => None,
+        };
+        if let Some(key) = claim {
+            let claimed = self
+                .ledger
+                .claim(
+                    key,
+                    request_id,
+                    now,
+                    now + CLAIM_LEASE_SECS,
+                    now + CLAIM_MEMORY_SECS,
+                )
+                .await?;
+            if !claimed {
+                return self.duplicate(notice, key, request_id, now, steps).await;
+            }
+        }
         let own = self.home().is_own(notice, &scope);
         let (plan, rule) = self.plan(notice, &scope, own, now as i64, &mut steps).await;
         info!(function = FUNCTION, request_id, alarm = %notice.alarm_name, plan = plan_name(&plan), "planned");
-        let mut outcome = if dry_run {
-            Outcome::planned(notice, &plan, rule)
+        let acted = if dry_run {
+            Ok(Outcome::planned(notice, &plan, rule))
         } else {
-            self.act(notice, &scope, own, plan, rule, now, &mut steps)
-                .await?
+            self.act_claimed(
+                claim, request_id, notice, &scope, own, plan, rule, now, &mut steps,
+            )
+            .await
+        };
+        let mut outcome = match acted {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                self.release(claim, request_id).await;
+                return Err(e);
+            }
         };
         if outcome.reason == EscalationReason::SpokeCredentialsExpired.slug() {
             self.access.forget(scope.account_id);
@@ -185,9 +227,90 @@ impl<A: QuotaAccess, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + 
             "decided"
         );
         if !dry_run {
-            self.audit(notice, &outcome, request_id, now).await?;
+            if let Err(e) = self.audit(notice, &outcome, request_id, now).await {
+                // Lambda's retry decides again; what was filed or paged stops it from doing it twice
+                // (the request history, the page's cooldown).
+                self.release(claim, request_id).await;
+                return Err(e);
+            }
+            if let Some(key) = claim {
+                if let Err(e) = self
+                    .ledger
+                    .settle_claim(key, request_id, outcome.decision.name())
+                    .await
+                {
+                    // The claim's lease still holds later deliveries off for a while, and what was
+                    // filed or paged stops them after.
+                    warn!(error = %e, claim = key, "the decided input could not be marked so");
+                }
+            }
         }
         Ok(outcome)
+    }
+
+    /// Carries the plan out under the claim: the claim is confirmed (and the plan written into it)
+    /// just before anything is filed or paged.
+    #[allow(clippy::too_many_arguments)]
+    async fn act_claimed(
+        &self,
+        claim: Option<&str>,
+        request_id: &str,
+        notice: &AlarmNotice,
+        scope: &Scope<'_>,
+        own: bool,
+        plan: Plan,
+        rule: Option<String>,
+        now: u64,
+        steps: &mut Vec<String>,
+    ) -> Result<Outcome, HealError> {
+        if let (Some(key), false) = (claim, matches!(plan, Plan::Nothing { .. })) {
+            if !self
+                .ledger
+                .confirm_claim(key, request_id, plan_name(&plan))
+                .await?
+            {
+                steps.push(format!(
+                    "another delivery took over {key} while this one read: it acts, this one does not"
+                ));
+                return Ok(duplicate_outcome(notice, key));
+            }
+        }
+        self.act(notice, scope, own, plan, rule, now, steps).await
+    }
+
+    /// A delivery of an input another run claimed or decided: nothing is read, filed or paged.
+    async fn duplicate(
+        &self,
+        notice: &AlarmNotice,
+        key: &str,
+        request_id: &str,
+        now: u64,
+        mut steps: Vec<String>,
+    ) -> Result<Outcome, HealError> {
+        steps.push(format!(
+            "{key} was claimed by another delivery of the same event: nothing read, filed or paged"
+        ));
+        let mut outcome = duplicate_outcome(notice, key);
+        outcome.steps = steps;
+        info!(
+            function = FUNCTION,
+            request_id,
+            alarm = %notice.alarm_name,
+            decision = outcome.decision.name(),
+            reason = %outcome.reason,
+            "decided"
+        );
+        self.audit(notice, &outcome, request_id, now).await?;
+        Ok(outcome)
+    }
+
+    /// Gives a failed run's claim back, so that Lambda's retry decides again.
+    async fn release(&self, claim: Option<&str>, request_id: &str) {
+        if let Some(key) = claim {
+            if let Err(e) = self.ledger.release_claim(key, request_id).await {
+                warn!(error = %e, claim = key, "a failed run's claim could not be released; it lapses with its lease");
+            }
+        }
     }
 
     /// Reads what is needed, then decides (`reading`'s pure functions). Never writes.
@@ -229,6 +352,14 @@ impl<A: QuotaAccess, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + 
             Plan::Raise(_) => {
                 let auto = self.auto_management(&api, scope, steps).await;
                 leave_to_aws(plan, &auto, rule, &quota)
+            }
+            Plan::Nothing {
+                reason: "already-raised",
+                ref summary,
+                ..
+            } => {
+                steps.push(summary.clone());
+                plan
             }
             other => other,
         };
@@ -626,23 +757,20 @@ impl<A: QuotaAccess, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + 
                 });
                 return Ok(outcome);
             }
-            Err(QuotaApiError::AlreadyOpen { message, .. }) => {
-                steps.push(format!(
-                    "RequestServiceQuotaIncrease: a request is already open ({message})"
-                ));
-                let mut outcome = Outcome::nothing(
-                    notice,
-                    "request-pending",
-                    "an increase request for this quota is already open; not filing another".into(),
-                    false,
-                );
-                outcome.quota = QuotaSubject {
-                    desired_value: None,
-                    ceiling: None,
-                    ..QuotaSubject::from(&raise)
-                };
-                return Ok(outcome);
-            }
+            Err(
+                e @ (QuotaApiError::AlreadyOpen { .. } | QuotaApiError::IllegalArgument { .. }),
+            ) => match self.after_refusal(api, &raise, &e, steps).await {
+                Some(outcome) => {
+                    let mut outcome = outcome(notice);
+                    outcome.quota = QuotaSubject {
+                        desired_value: None,
+                        ceiling: None,
+                        ..QuotaSubject::from(&raise)
+                    };
+                    return Ok(outcome);
+                }
+                None => (reason_for(&e), e),
+            },
             Err(e) => (reason_for(&e), e),
         };
         steps.push(format!(
@@ -667,6 +795,65 @@ impl<A: QuotaAccess, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + 
         }
         self.escalate(notice, scope, &escalation, rule, now, steps)
             .await
+    }
+
+    /// A request refused as a duplicate (`ResourceAlreadyExistsException`) or as not above the
+    /// quota (`IllegalArgumentException`) is what a delivery that lost the race to another gets: the
+    /// quota and its history are read again and decide (`after_lost_race`). `None`: a real refusal.
+    async fn after_refusal(
+        &self,
+        api: &A::Api,
+        raise: &RaisePlan,
+        error: &QuotaApiError,
+        steps: &mut Vec<String>,
+    ) -> Option<impl FnOnce(&AlarmNotice) -> Outcome> {
+        steps.push(format!(
+            "RequestServiceQuotaIncrease to {} refused: {error}; reading the quota again",
+            number(raise.desired_value)
+        ));
+        let quota = self
+            .read_quota(api, &raise.service_code, &raise.quota_code, steps)
+            .await;
+        let history = api
+            .list_requests(&raise.service_code, &raise.quota_code)
+            .await;
+        let reread = match (&quota, &history) {
+            (Ok(quota), Ok(history)) => Some((quota.value, history.as_slice())),
+            (Err(e), _) | (_, Err(e)) => {
+                steps.push(format!("reading the quota again failed: {e}"));
+                None
+            }
+        };
+        let (reason, summary) = match after_lost_race(raise, error, reread) {
+            LostRace::Refused => return None,
+            LostRace::Pending(id) => {
+                steps.push(if id.is_empty() {
+                    "a request for this quota is already open".to_owned()
+                } else {
+                    format!("request {id} for this quota is open")
+                });
+                (
+                    "request-pending",
+                    "an increase request for this quota is already open; not filing another"
+                        .to_owned(),
+                )
+            }
+            LostRace::AlreadyRaised { applied } => {
+                steps.push(format!(
+                    "the quota is now {}, at or above the {} this run asked: another delivery or a person raised it",
+                    number(applied),
+                    number(raise.desired_value)
+                ));
+                (
+                    "already-raised",
+                    format!(
+                        "the quota was raised to {} while this run decided; not filing another",
+                        number(applied)
+                    ),
+                )
+            }
+        };
+        Some(move |notice: &AlarmNotice| Outcome::nothing(notice, reason, summary, false))
     }
 
     async fn escalate(
@@ -846,6 +1033,15 @@ impl<A: QuotaAccess, N: Notifier, L: Cooldowns + OpenEscalations + AuditTrail + 
             HealError::from(e)
         })
     }
+}
+
+fn duplicate_outcome(notice: &AlarmNotice, key: &str) -> Outcome {
+    Outcome::nothing(
+        notice,
+        "duplicate-delivery",
+        format!("another delivery of this event ({key}) decided it; nothing done twice"),
+        false,
+    )
 }
 
 fn plan_name(plan: &Plan) -> &'static str {

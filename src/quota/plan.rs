@@ -1,6 +1,6 @@
 //! Deciding what to do about an alarm, as a value: the pure half of "decide, then act".
 
-use super::api::{ChangeRequest, QuotaInfo, RequestStatus};
+use super::api::{ChangeRequest, QuotaApiError, QuotaInfo, RequestStatus};
 use super::subject::QuotaSubject;
 use crate::alarm::AlarmNotice;
 use crate::escalation::{Escalation, EscalationReason};
@@ -146,6 +146,13 @@ pub fn decide(s: &Situation<'_>) -> Plan {
             quota: Some(Box::new(quota.clone())),
         };
     }
+    if let Some(summary) = raised_since(s, current) {
+        return Plan::Nothing {
+            reason: "already-raised",
+            summary,
+            quota: Some(Box::new(quota.clone())),
+        };
+    }
     let (increase, ceiling, support_case_allowed) = match s.rule {
         Some(rule) => (
             rule.increase,
@@ -219,6 +226,88 @@ pub fn decide(s: &Situation<'_>) -> Plan {
     })
 }
 
+/// Whether the quota was raised after the input's moment (the alarm's state change, the notice, the
+/// report): an increase that ended `APPROVED` (or `CASE_CLOSED` with the value applied) later than it,
+/// with the applied value at or above what was asked. Service Quotas approves smaller increases at
+/// once ("Smaller increases are automatically approved": Service Quotas user guide, "Requesting a
+/// quota increase"), so a second delivery of one alarm may find no open request, only the raise the
+/// first one made. The summary names both values: the applied one, and the one the alarm was
+/// evaluated against (the request before, else the AWS default, when known).
+fn raised_since(s: &Situation<'_>, current: f64) -> Option<String> {
+    let since = s.notice.transition.as_ref()?.at_ms?;
+    let raised = |r: &&ChangeRequest| {
+        matches!(
+            r.status,
+            RequestStatus::Approved | RequestStatus::CaseClosed
+        ) && r.desired_value.is_some_and(|want| current >= want)
+    };
+    let after = s
+        .requests
+        .iter()
+        .filter(raised)
+        .filter(|r| r.last_updated_ms.is_some_and(|at| at > since))
+        .max_by_key(|r| r.last_updated_ms)?;
+    let before = s
+        .requests
+        .iter()
+        .filter(raised)
+        .filter(|r| r.last_updated_ms.is_some_and(|at| at <= since))
+        .max_by_key(|r| r.last_updated_ms)
+        .and_then(|r| r.desired_value)
+        .or(s.aws_default_value);
+    let evaluated = match before {
+        Some(value) => format!("the alarm was evaluated against {}", number(value)),
+        None => format!(
+            "the alarm was evaluated against a value below {}",
+            number(after.desired_value.unwrap_or(current))
+        ),
+    };
+    Some(format!(
+        "the quota was raised after this alarm's state change: request {} ended {} asking {}; the applied value is {} and {evaluated}. Not filing another.",
+        after.id,
+        after.status.name(),
+        after.desired_value.map_or_else(|| "?".into(), number),
+        number(current),
+    ))
+}
+
+/// What a refused `RequestServiceQuotaIncrease` means once the quota and its history were read again.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LostRace {
+    /// A request is open (another delivery filed it, or AWS said one is): wait for it.
+    Pending(String),
+    /// The quota is already at or above what was asked: raised by another delivery or a person.
+    AlreadyRaised { applied: f64 },
+    /// Not a race: AWS refused the request itself.
+    Refused,
+}
+
+/// `ResourceAlreadyExistsException` and `IllegalArgumentException` are also what a delivery that lost
+/// the race to another gets: decided again from what the quota and its history say now. `reread` is
+/// the applied value and the history read after the refusal, or `None` when they could not be read.
+pub fn after_lost_race(
+    raise: &RaisePlan,
+    error: &QuotaApiError,
+    reread: Option<(Option<f64>, &[ChangeRequest])>,
+) -> LostRace {
+    let already_open = matches!(error, QuotaApiError::AlreadyOpen { .. });
+    let Some((applied, requests)) = reread else {
+        return if already_open {
+            LostRace::Pending(String::new())
+        } else {
+            LostRace::Refused
+        };
+    };
+    if let Some(open) = requests.iter().find(|r| r.status.is_open()) {
+        return LostRace::Pending(open.id.clone());
+    }
+    match applied {
+        Some(applied) if applied >= raise.desired_value => LostRace::AlreadyRaised { applied },
+        _ if already_open => LostRace::Pending(String::new()),
+        _ => LostRace::Refused,
+    }
+}
+
 /// What the latest request of the last 30 days says about filing another.
 ///
 /// - `DENIED` / `INVALID_REQUEST`: AWS said no; a person decides.
@@ -285,6 +374,7 @@ mod tests {
             reason: "Threshold Crossed".into(),
             queries: Vec::new(),
             named_quota: None,
+            transition: None,
         }
     }
 
@@ -327,6 +417,7 @@ mod tests {
             status,
             desired_value: Some(desired),
             created: Some(NOW - age_days * 86_400),
+            last_updated_ms: None,
         }
     }
 

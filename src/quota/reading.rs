@@ -351,6 +351,7 @@ mod tests {
             reason: "Threshold Crossed".into(),
             queries: Vec::new(),
             named_quota: None,
+            transition: None,
         }
     }
 

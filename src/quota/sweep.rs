@@ -7,9 +7,9 @@ use super::access::{AccessError, QuotaAccess, Reach};
 use super::api::{QuotaApiError, QuotaUsage, UtilizationReports};
 use super::heal::{HealError, QuotaHealer};
 use super::outcome::Outcome;
-use crate::alarm::{AlarmNotice, AlarmState, Delivery, NamedQuota};
+use crate::alarm::{AlarmNotice, AlarmState, Delivery, NamedQuota, Transition};
 use crate::escalation::Notifier;
-use crate::ledger::{AuditTrail, Cooldowns, FiledRequests, OpenEscalations};
+use crate::ledger::{AuditTrail, Claims, Cooldowns, FiledRequests, OpenEscalations};
 use crate::rules::RuleSet;
 use serde::Serialize;
 use std::time::Duration;
@@ -138,6 +138,7 @@ pub fn sweep_notice(row: &QuotaUsage, account_id: Option<&str>, region: &str) ->
         reason: named.reason(),
         queries: Vec::new(),
         named_quota: Some(named),
+        transition: None,
     }
 }
 
@@ -146,7 +147,7 @@ where
     A: QuotaAccess,
     A::Api: UtilizationReports,
     N: Notifier,
-    L: Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
+    L: Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
 {
     /// Reads a fresh utilization report, then plans (and, unless `dry_run`, carries out) each quota at
     /// or above its threshold. `now` is seconds since the epoch.
@@ -163,16 +164,25 @@ where
             .api_in(Reach::Own { region })
             .await
             .map_err(SweepError::Access)?;
-        let (report_id, rows) = read_report(&api, POLL_INTERVAL).await?;
+        let report = read_report(&api, POLL_INTERVAL).await?;
+        let (report_id, rows) = (report.id, report.rows);
+        // A report is a snapshot: a quota raised after it was generated was raised for what it shows.
+        let generated_at_ms = report.generated_at_ms.or(Some(now as i64 * 1000));
         let account = self.settings.home_account_id.as_deref().unwrap_or_default();
         let over = over_threshold(&rows, &self.rules, account, default_threshold);
         let mut outcomes = Vec::with_capacity(over.len());
         for row in &over {
-            let notice = sweep_notice(
+            let mut notice = sweep_notice(
                 row,
                 self.settings.home_account_id.as_deref(),
                 &self.settings.home_region,
             );
+            // AWS may hand a recent report out again (`StartQuotaUtilizationReport`'s `Message`: "an
+            // existing recent report is being reused"): a row is acted on once per report.
+            notice.transition = Some(Transition {
+                id: format!("sweep:{report_id}:{}/{}", row.service_code, row.quota_code),
+                at_ms: generated_at_ms,
+            });
             outcomes.push(self.handle_with(&notice, request_id, now, dry_run).await?);
         }
         Ok(SweepReport {
@@ -186,11 +196,19 @@ where
     }
 }
 
+/// A utilization report read to its last page.
+pub struct UtilizationReport {
+    pub id: String,
+    pub rows: Vec<QuotaUsage>,
+    /// Milliseconds since the epoch, when Service Quotas says.
+    pub generated_at_ms: Option<i64>,
+}
+
 /// Starts a report and reads it to its last page as soon as it is ready.
 pub async fn read_report(
     api: &impl UtilizationReports,
     poll_interval: Duration,
-) -> Result<(String, Vec<QuotaUsage>), SweepError> {
+) -> Result<UtilizationReport, SweepError> {
     let report_id = api.start_report().await.map_err(SweepError::Start)?;
     let unreadable = |error| SweepError::ReportUnreadable {
         report_id: report_id.clone(),
@@ -217,6 +235,7 @@ pub async fn read_report(
             }
         }
     };
+    let generated_at_ms = page.generated_at_ms;
     let mut rows = std::mem::take(&mut page.rows);
     while let Some(token) = page.next_token.take() {
         page = api
@@ -225,7 +244,11 @@ pub async fn read_report(
             .map_err(unreadable)?;
         rows.append(&mut page.rows);
     }
-    Ok((report_id, rows))
+    Ok(UtilizationReport {
+        id: report_id,
+        rows,
+        generated_at_ms,
+    })
 }
 
 #[cfg(test)]

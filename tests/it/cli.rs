@@ -173,6 +173,16 @@ async fn a_real_run_raises_then_waits_with_rules_from_a_folder() {
         (Some("raise"), Some(1250.0))
     );
     assert_eq!(first["rule"], "lambda");
+    // The alarm entering ALARM again later: a new state change of it.
+    let text = std::fs::read_to_string(&event).unwrap();
+    std::fs::write(
+        &event,
+        text.replace(
+            "2026-11-20T03:12:45.123+0000",
+            "2026-11-20T04:12:45.123+0000",
+        ),
+    )
+    .unwrap();
     let second = run_alarm(&args, &env);
     assert_eq!(
         (second["decision"].as_str(), second["reason"].as_str()),

@@ -122,8 +122,9 @@ async fn throttling_past_the_retries_is_escalated_once() {
     // The page itself is throttled twice on its way out, then delivered.
     proxy.inject(" Publish", Fault::Throttle, 2);
     let healer = account.healer_through(&sdk, false);
-    let alarm = account.notice("alarm-action-lambda-concurrency.json");
-    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    // Each call is the alarm firing again: a new state change.
+    let alarm = || account.notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm(), "r1", now()).await.unwrap();
     assert_eq!(
         (first.decision, first.reason.as_str()),
         (Decision::Escalate, "aws-error"),
@@ -140,7 +141,7 @@ async fn throttling_past_the_retries_is_escalated_once() {
         "the page retried past its throttling"
     );
     // The alarm fires again while AWS still throttles: the cooldown holds the page back.
-    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    let second = healer.handle(&alarm(), "r2", now()).await.unwrap();
     assert_eq!(second.decision, Decision::Escalate);
     assert_eq!(
         account.deliveries().await.len(),

@@ -161,8 +161,9 @@ async fn throttling_that_outlives_the_retries_is_escalated_once() {
         .repeatedly()
         .build();
     let h = harness(&[&get]);
-    let alarm = notice("alarm-action-lambda-concurrency.json");
-    let outcome = h.healer.handle(&alarm, "r1", NOW).await.unwrap();
+    // Each call is the alarm firing again: a new state change.
+    let alarm = || notice("alarm-action-lambda-concurrency.json");
+    let outcome = h.healer.handle(&alarm(), "r1", NOW).await.unwrap();
     assert_eq!(
         (outcome.decision, outcome.reason.as_str()),
         (Decision::Escalate, "aws-error")
@@ -176,7 +177,7 @@ async fn throttling_that_outlives_the_retries_is_escalated_once() {
         published[0].email
     );
     // The next delivery of the same alarm within the cooldown pages nobody.
-    let again = h.healer.handle(&alarm, "r2", NOW + 60).await.unwrap();
+    let again = h.healer.handle(&alarm(), "r2", NOW + 60).await.unwrap();
     assert!(again.notification.unwrap().suppressed_by_cooldown);
     assert_eq!(h.topic.published().len(), 1);
 }
@@ -330,11 +331,12 @@ async fn a_warm_alarm_makes_three_calls_and_the_catalog_is_read_once() {
         .then_output(|| ListAwsDefaultServiceQuotasOutput::builder().build());
     let (history, request) = (empty_history(), request_accepted());
     let h = harness(&[&list, &defaults, &get, &history, &request]);
-    let alarm = notice("alarm-action-ec2-vcpu-usage.json");
+    // Each call is the alarm firing again: a new state change.
+    let alarm = || notice("alarm-action-ec2-vcpu-usage.json");
     for i in 0..3 {
         let outcome = h
             .healer
-            .handle(&alarm, &format!("r{i}"), NOW)
+            .handle(&alarm(), &format!("r{i}"), NOW)
             .await
             .unwrap();
         assert_eq!(outcome.decision, Decision::Raise);
@@ -576,6 +578,8 @@ async fn credentials_that_expire_mid_run_are_escalated_once_and_forgotten() {
         Some("111111111111:us-east-1"),
         "the spoke is reached through its role"
     );
+    // The alarm firing again: a new state change.
+    alarm.transition = notice("alarm-action-lambda-concurrency.json").transition;
     let again = h.healer.handle(&alarm, "r2", NOW + 60).await.unwrap();
     assert!(again.notification.unwrap().suppressed_by_cooldown);
     let routes = h.topic.routes();

@@ -56,12 +56,13 @@ async fn every_delivery_path_raises_lambda_concurrency_by_half() {
 async fn a_pending_request_is_never_filed_twice() {
     let account = Account::new().await;
     let healer = account.healer(false);
-    let alarm = account.notice("alarm-action-lambda-concurrency.json");
+    // Each call is the alarm firing again: a new state change.
+    let alarm = || account.notice("alarm-action-lambda-concurrency.json");
     assert_eq!(
-        healer.handle(&alarm, "r1", now()).await.unwrap().decision,
+        healer.handle(&alarm(), "r1", now()).await.unwrap().decision,
         Decision::Raise
     );
-    let again = healer.handle(&alarm, "r2", now()).await.unwrap();
+    let again = healer.handle(&alarm(), "r2", now()).await.unwrap();
     assert_eq!(again.decision, Decision::None);
     assert_eq!(again.reason, "request-pending");
     assert_eq!(again.quota.quota_code.as_deref(), Some(LAMBDA.1));
@@ -70,7 +71,7 @@ async fn a_pending_request_is_never_filed_twice() {
         .clone()
         .unwrap();
     account.decide_request(&id, "CASE_OPENED").await;
-    let third = healer.handle(&alarm, "r3", now()).await.unwrap();
+    let third = healer.handle(&alarm(), "r3", now()).await.unwrap();
     assert_eq!(third.reason, "request-pending");
     assert_eq!(account.requests(LAMBDA.0, LAMBDA.1).await.len(), 1);
 }
@@ -79,12 +80,13 @@ async fn a_pending_request_is_never_filed_twice() {
 async fn after_an_approval_the_next_alarm_raises_from_the_new_value() {
     let account = Account::new().await;
     let healer = account.healer(false);
-    let alarm = account.notice("alarm-action-lambda-concurrency.json");
-    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    // Each call is the alarm firing again: a new state change.
+    let alarm = || account.notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm(), "r1", now()).await.unwrap();
     account
         .decide_request(&first.request.unwrap().id, "APPROVED")
         .await;
-    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    let second = healer.handle(&alarm(), "r2", now()).await.unwrap();
     assert_eq!(second.decision, Decision::Raise, "{second:#?}");
     assert_eq!(
         (second.quota.current_value, second.quota.desired_value),
@@ -202,12 +204,13 @@ async fn a_flapping_alarm_at_its_ceiling_pages_once() {
     let account = Account::new().await;
     account.set_quota_value(ALB.0, ALB.1, 2000.0).await;
     let healer = account.healer(false);
-    let alarm = account.notice("alarm-action-alb-targets.json");
+    // Each call is the alarm firing again: a new state change.
+    let alarm = || account.notice("alarm-action-alb-targets.json");
     let mut outcomes = Vec::new();
     for i in 0..5 {
         outcomes.push(
             healer
-                .handle(&alarm, &format!("r{i}"), now())
+                .handle(&alarm(), &format!("r{i}"), now())
                 .await
                 .unwrap(),
         );
@@ -261,12 +264,13 @@ async fn an_alarm_that_identifies_no_quota_is_escalated() {
 async fn a_denied_request_is_escalated_not_retried() {
     let account = Account::new().await;
     let healer = account.healer(false);
-    let alarm = account.notice("alarm-action-lambda-concurrency.json");
-    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    // Each call is the alarm firing again: a new state change.
+    let alarm = || account.notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm(), "r1", now()).await.unwrap();
     account
         .decide_request(&first.request.unwrap().id, "DENIED")
         .await;
-    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    let second = healer.handle(&alarm(), "r2", now()).await.unwrap();
     assert_eq!(second.decision, Decision::Escalate, "{second:#?}");
     assert_eq!(second.reason, "request-denied");
     assert_eq!(account.requests(LAMBDA.0, LAMBDA.1).await.len(), 1);
@@ -276,8 +280,9 @@ async fn a_denied_request_is_escalated_not_retried() {
 async fn a_resolution_goes_out_only_after_an_escalation() {
     let account = Account::new().await;
     let healer = account.healer(false);
-    let ok = account.notice("alarm-action-lambda-concurrency-ok.json");
-    let quiet = healer.handle(&ok, "r1", now()).await.unwrap();
+    // Each call is a new return to OK.
+    let ok = || account.notice("alarm-action-lambda-concurrency-ok.json");
+    let quiet = healer.handle(&ok(), "r1", now()).await.unwrap();
     assert_eq!(
         (quiet.decision, quiet.reason.as_str()),
         (Decision::None, "ok-nothing-escalated")
@@ -285,12 +290,13 @@ async fn a_resolution_goes_out_only_after_an_escalation() {
     assert!(account.deliveries().await.is_empty());
 
     account.set_quota_value(LAMBDA.0, LAMBDA.1, 10000.0).await;
-    let alarm = account.notice("alarm-action-lambda-concurrency.json");
+    // Each call is the alarm firing again: a new state change.
+    let alarm = || account.notice("alarm-action-lambda-concurrency.json");
     assert_eq!(
-        healer.handle(&alarm, "r2", now()).await.unwrap().decision,
+        healer.handle(&alarm(), "r2", now()).await.unwrap().decision,
         Decision::Escalate
     );
-    let resolved = healer.handle(&ok, "r3", now()).await.unwrap();
+    let resolved = healer.handle(&ok(), "r3", now()).await.unwrap();
     assert_eq!(resolved.reason, "resolved", "{resolved:#?}");
     let deliveries = account.deliveries().await;
     assert_eq!(
@@ -302,7 +308,7 @@ async fn a_resolution_goes_out_only_after_an_escalation() {
         .iter()
         .all(|d| d["subject"].as_str().unwrap().contains("RESOLVED")));
     // A second OK finds nothing open.
-    let again = healer.handle(&ok, "r4", now()).await.unwrap();
+    let again = healer.handle(&ok(), "r4", now()).await.unwrap();
     assert_eq!(again.reason, "ok-nothing-escalated");
     assert_eq!(account.deliveries().await.len(), 4);
 }
@@ -540,8 +546,9 @@ async fn support_cases_are_allowed_unless_a_rule_says_no() {
     let healer = account.healer_with_rules(
         "[[quota]]\nname = \"lambda\"\nalarm = \"*lambda*\"\nservice_code = \"lambda\"\nquota_code = \"L-B99A9384\"\nincrease = \"50%\"\nceiling = 10000\nsupport_case = false\n",
     );
-    let alarm = account.notice("alarm-action-lambda-concurrency.json");
-    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    // Each call is the alarm firing again: a new state change.
+    let alarm = || account.notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm(), "r1", now()).await.unwrap();
     account
         .decide_request(&first.request.unwrap().id, "CASE_OPENED")
         .await;
@@ -550,7 +557,7 @@ async fn support_cases_are_allowed_unless_a_rule_says_no() {
         requests[0].status.as_ref().unwrap().as_str(),
         "NOT_APPROVED"
     );
-    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    let second = healer.handle(&alarm(), "r2", now()).await.unwrap();
     assert_eq!(
         (second.decision, second.reason.as_str()),
         (Decision::Escalate, "request-not-approved"),
@@ -561,7 +568,7 @@ async fn support_cases_are_allowed_unless_a_rule_says_no() {
     // The same history under the shipped rules (cases allowed): file again, a case can now open.
     let third = account
         .healer(false)
-        .handle(&alarm, "r3", now())
+        .handle(&alarm(), "r3", now())
         .await
         .unwrap();
     assert_eq!(third.decision, Decision::Raise, "{third:#?}");
@@ -571,10 +578,11 @@ async fn support_cases_are_allowed_unless_a_rule_says_no() {
 async fn a_closed_case_is_read_not_filed_again() {
     let account = Account::new().await;
     let healer = account.healer(false);
-    let alarm = account.notice("alarm-action-lambda-concurrency.json");
-    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    // Each call is the alarm firing again: a new state change.
+    let alarm = || account.notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm(), "r1", now()).await.unwrap();
     account.close_case(&first.request.unwrap().id, false).await;
-    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    let second = healer.handle(&alarm(), "r2", now()).await.unwrap();
     assert_eq!(
         (second.decision, second.reason.as_str()),
         (Decision::Escalate, "case-closed"),
@@ -585,10 +593,10 @@ async fn a_closed_case_is_read_not_filed_again() {
     // A case that closed with the quota raised: the alarm firing again means more is needed.
     let account = Account::new().await;
     let healer = account.healer(false);
-    let alarm = account.notice("alarm-action-lambda-concurrency.json");
-    let first = healer.handle(&alarm, "r1", now()).await.unwrap();
+    let alarm = || account.notice("alarm-action-lambda-concurrency.json");
+    let first = healer.handle(&alarm(), "r1", now()).await.unwrap();
     account.close_case(&first.request.unwrap().id, true).await;
-    let second = healer.handle(&alarm, "r2", now()).await.unwrap();
+    let second = healer.handle(&alarm(), "r2", now()).await.unwrap();
     assert_eq!(
         (
             second.decision,
@@ -712,9 +720,14 @@ async fn a_threshold_notice_raises_each_quota_it_names_by_name() {
     );
     assert_eq!(account.requests(LAMBDA.0, LAMBDA.1).await.len(), 1);
     assert_eq!(account.requests("ec2", "L-1216C47A").await.len(), 1);
-    // The same notice again (Service Quotas repeats it at 95 %): the requests are pending.
+    // The quotas named again by Service Quotas' next notice (at 95 %: another event, another id): the
+    // requests are pending.
     for notice in &notices {
-        let again = healer.handle(notice, "req-h2", now()).await.unwrap();
+        let mut again = notice.clone();
+        if let Some(transition) = &mut again.transition {
+            transition.id.push_str("-95");
+        }
+        let again = healer.handle(&again, "req-h2", now()).await.unwrap();
         assert_eq!(again.reason, "request-pending", "{again:#?}");
     }
     assert_eq!(account.requests(LAMBDA.0, LAMBDA.1).await.len(), 1);

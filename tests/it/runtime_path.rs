@@ -240,10 +240,12 @@ async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
             outcome["reason"].as_str().unwrap().to_owned(),
         ));
     }
+    // The first three fixtures are one state change of one alarm (its ARN and `state.timestamp`),
+    // delivered three ways: one decision, then two duplicate deliveries.
     let expected = [
         ("raise", "raise"),
-        ("none", "request-pending"),
-        ("none", "request-pending"),
+        ("none", "duplicate-delivery"),
+        ("none", "duplicate-delivery"),
         ("escalate", "ceiling-reached"),
     ];
     let expected: Vec<(String, String)> = expected

@@ -5,16 +5,27 @@
 use selfheal::aws::service_quotas::ServiceQuotas;
 use selfheal::escalation::{Notification, Notifier, NotifyError, Route};
 use selfheal::ledger::{
-    AuditRecord, AuditTrail, Cooldowns, FiledRequest, FiledRequests, LedgerError, OpenEscalation,
-    OpenEscalations, ReplayCounts,
+    AuditRecord, AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, LedgerError,
+    OpenEscalation, OpenEscalations, ReplayCounts,
 };
 use selfheal::quota::{AccessError, QuotaAccess, Reach};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// A claim as `DynamoLedger` keeps it: who holds it, its state and until when.
+#[derive(Clone, Debug)]
+pub struct ClaimRecord {
+    pub holder: String,
+    pub state: &'static str,
+    pub lease_until: u64,
+    pub plan: Option<String>,
+    pub decision: Option<String>,
+}
+
 #[derive(Default)]
 pub struct LedgerState {
+    pub claims: Mutex<HashMap<String, ClaimRecord>>,
     pub cooldowns: Mutex<HashMap<String, u64>>,
     pub escalations: Mutex<HashMap<String, OpenEscalation>>,
     pub audit: Mutex<Vec<AuditRecord>>,
@@ -47,6 +58,87 @@ impl MemoryLedger {
                 operation,
                 message: "ProvisionedThroughputExceededException: injected".into(),
             });
+        }
+        Ok(())
+    }
+}
+
+/// The same conditions as `DynamoLedger`'s conditional writes.
+impl Claims for MemoryLedger {
+    async fn claim(
+        &self,
+        key: &str,
+        holder: &str,
+        now: u64,
+        lease_until: u64,
+        _expires: u64,
+    ) -> Result<bool, LedgerError> {
+        self.check("claim")?;
+        let mut claims = self.0.claims.lock().unwrap();
+        let free = match claims.get(key) {
+            None => true,
+            Some(c) => {
+                (c.state != "done" && c.lease_until <= now)
+                    || (c.state == "claimed" && c.holder == holder)
+            }
+        };
+        if free {
+            claims.insert(
+                key.to_owned(),
+                ClaimRecord {
+                    holder: holder.to_owned(),
+                    state: "claimed",
+                    lease_until,
+                    plan: None,
+                    decision: None,
+                },
+            );
+        }
+        Ok(free)
+    }
+
+    async fn confirm_claim(
+        &self,
+        key: &str,
+        holder: &str,
+        plan: &str,
+    ) -> Result<bool, LedgerError> {
+        self.check("confirm_claim")?;
+        let mut claims = self.0.claims.lock().unwrap();
+        match claims.get_mut(key) {
+            Some(c) if c.holder == holder && c.state != "done" => {
+                c.state = "acting";
+                c.plan = Some(plan.to_owned());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn settle_claim(
+        &self,
+        key: &str,
+        holder: &str,
+        decision: &str,
+    ) -> Result<(), LedgerError> {
+        self.check("settle_claim")?;
+        if let Some(c) = self.0.claims.lock().unwrap().get_mut(key) {
+            if c.holder == holder {
+                c.state = "done";
+                c.decision = Some(decision.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    async fn release_claim(&self, key: &str, holder: &str) -> Result<(), LedgerError> {
+        self.check("release_claim")?;
+        let mut claims = self.0.claims.lock().unwrap();
+        if claims
+            .get(key)
+            .is_some_and(|c| c.holder == holder && c.state != "done")
+        {
+            claims.remove(key);
         }
         Ok(())
     }

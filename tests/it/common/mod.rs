@@ -124,10 +124,24 @@ pub fn fixture(name: &str) -> Value {
         .unwrap()
 }
 
+/// A fixture's alarm as a new state change of it, at the time of the call: each call is the alarm firing
+/// again, as in the tests that fire one alarm several times. A test of duplicate deliveries clones one
+/// notice, or parses the event itself.
 pub fn notice(name: &str) -> selfheal::alarm::AlarmNotice {
-    selfheal::alarm::parse_alarm_event(&fixture(name))
+    static FIRINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut notice = selfheal::alarm::parse_alarm_event(&fixture(name))
         .unwrap()
-        .remove(0)
+        .remove(0);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let firing = FIRINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Some(transition) = &mut notice.transition {
+        transition.id = format!("{}#firing-{firing}", transition.id);
+        transition.at_ms = Some(now_ms);
+    }
+    notice
 }
 
 /// A plain HTTP/1.1 request to the sandbox's control routes (no client crate needed for these).
