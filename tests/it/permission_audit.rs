@@ -235,6 +235,7 @@ fn the_quota_function_is_granted_exactly_what_it_calls() {
                 "dynamodb",
                 "dynamodb.rs",
                 &[
+                    "Claims for DynamoLedger",
                     "Cooldowns for DynamoLedger",
                     "OpenEscalations for DynamoLedger",
                     "AuditTrail for DynamoLedger",
