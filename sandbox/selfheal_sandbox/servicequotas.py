@@ -18,6 +18,10 @@ What it models, and where each behaviour is documented (botocore `service-quotas
   its service-linked role (`set-account`'s `ServiceLinkedRole: false`); `SupportCaseAllowed` (default
   true) is kept, and a request that needs a review (`decide` to `CASE_OPENED`) without it ends
   `NOT_APPROVED` instead, with no case.
+- Approval on submission (`set-account`'s `AutoApprove`): "Smaller increases are automatically approved"
+  (Service Quotas user guide, "Requesting a quota increase"); the request is `APPROVED` and its value
+  applied at once, while the answer to `RequestServiceQuotaIncrease` still says `PENDING`. How soon AWS
+  approves, and whether its answer can already say `APPROVED`, is not documented.
 - Statuses: `PENDING`, `CASE_OPENED`, `APPROVED`, `DENIED`, `CASE_CLOSED`, `NOT_APPROVED`,
   `INVALID_REQUEST` (`RequestStatus`).
 - Automatic Management (`StartAutoManagement`, `UpdateAutoManagement`, `StopAutoManagement`,
@@ -103,6 +107,10 @@ class QuotaState:
         self.usage: dict[tuple[str, str], float] = {}
         self.reports: dict[str, dict[str, Any]] = {}
         self.reports_fail = False
+        # Requests approved and applied the moment they are filed, as AWS does for smaller increases.
+        self.auto_approve = False
+        # StartQuotaUtilizationReport hands out the latest report still kept instead of a new one.
+        self.reuse_reports = False
 
     def default(self, service_code: str, quota_code: str) -> dict[str, Any]:
         services = {q["ServiceCode"] for q in CATALOG}
@@ -273,7 +281,12 @@ class ServiceQuotasResponse(sq_responses.ServiceQuotasResponse):
                 "SupportCaseAllowed": bool(p.get("SupportCaseAllowed", True)),
             }
             s.requests.append(request)
-            return json.dumps({"RequestedQuota": _public(request)})
+            answer = _public(request)
+            if s.auto_approve:
+                # Approved and applied on submission; the answer still says PENDING, as AWS's may.
+                request["Status"] = "APPROVED"
+                s.applied[(q["ServiceCode"], q["QuotaCode"])] = float(desired)
+            return json.dumps({"RequestedQuota": answer})
 
     def get_requested_service_quota_change(self) -> str:
         request_id = self._params().get("RequestId", "")
@@ -358,6 +371,12 @@ class ServiceQuotasResponse(sq_responses.ServiceQuotasResponse):
     def start_quota_utilization_report(self) -> str:
         with _lock:
             s = self.quotas
+            if s.reuse_reports:
+                kept = [(r["generated"], rid) for rid, r in s.reports.items()
+                        if time.time() - r["generated"] <= 15 * 60]
+                if kept:
+                    return json.dumps({"ReportId": max(kept)[1], "Status": "COMPLETED",
+                                       "Message": "An existing recent report is being reused."})
             report_id = uuid.uuid4().hex
             rows = []
             for (service_code, quota_code), usage in s.usage.items():
@@ -469,8 +488,12 @@ def expire_reports(body: dict[str, Any]) -> dict[str, Any]:
 def set_account(body: dict[str, Any]) -> dict[str, Any]:
     """How Service Quotas behaves for one account and Region, for the situations tests need:
     `HiddenAppliedValues` (`[[service, quota], ...]` whose applied value is not reported),
-    `OpenRequestLimit` (open requests before `QuotaExceededException`; null: none) and
-    `ServiceLinkedRole` (false: increase requests fail with `DependencyAccessDeniedException`)."""
+    `OpenRequestLimit` (open requests before `QuotaExceededException`; null: none),
+    `ServiceLinkedRole` (false: increase requests fail with `DependencyAccessDeniedException`),
+    `AutoApprove` (true: every request is `APPROVED` and applied on submission, as AWS approves smaller
+    increases at once: Service Quotas user guide, "Requesting a quota increase") and `ReuseReports`
+    (true: `StartQuotaUtilizationReport` answers the latest report still kept, as its `Message` may say
+    AWS does: "indicate if an existing recent report is being reused", aws-sdk-servicequotas 1.121)."""
     with _lock:
         s = state(body["AccountId"], body.get("Region", "us-east-1"))
         if "HiddenAppliedValues" in body:
@@ -487,12 +510,18 @@ def set_account(body: dict[str, Any]) -> dict[str, Any]:
             s.service_linked_role = bool(body["ServiceLinkedRole"])
         if "ReportFails" in body:
             s.reports_fail = bool(body["ReportFails"])
+        if "AutoApprove" in body:
+            s.auto_approve = bool(body["AutoApprove"])
+        if "ReuseReports" in body:
+            s.reuse_reports = bool(body["ReuseReports"])
         return {
             "AccountId": s.account_id,
             "Region": s.region,
             "HiddenAppliedValues": sorted([list(k) for k in s.hidden_applied]),
             "OpenRequestLimit": s.open_request_limit,
             "ServiceLinkedRole": s.service_linked_role,
+            "AutoApprove": s.auto_approve,
+            "ReuseReports": s.reuse_reports,
         }
 
 

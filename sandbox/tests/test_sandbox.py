@@ -236,6 +236,33 @@ class ServiceQuotasTest(unittest.TestCase):
         sq.get_quota_utilization_report(ReportId=failing)
         self.assertEqual(sq.get_quota_utilization_report(ReportId=failing)["Status"], "FAILED")
 
+    def test_auto_approve_applies_a_request_on_submission(self) -> None:
+        sq = self.sq
+        post("/moto-api/selfheal/servicequotas/set-account",
+             {"AccountId": self.account, "Region": "us-east-1", "AutoApprove": True})
+        answer = sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000004", DesiredValue=12)
+        # The answer may still say PENDING, as AWS's can; the request is approved and applied already.
+        self.assertEqual(answer["RequestedQuota"]["Status"], "PENDING")
+        history = sq.list_requested_service_quota_change_history_by_quota(ServiceCode="demo", QuotaCode="L-00000004")
+        self.assertEqual([r["Status"] for r in history["RequestedQuotas"]], ["APPROVED"])
+        self.assertEqual(sq.get_service_quota(ServiceCode="demo", QuotaCode="L-00000004")["Quota"]["Value"], 12)
+        # Nothing is open, so the next request is judged against the new value.
+        with self.assertRaises(ClientError) as same:
+            sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000004", DesiredValue=12)
+        self.assertEqual(same.exception.response["Error"]["Code"], "IllegalArgumentException")
+
+    def test_a_recent_report_can_be_handed_out_again(self) -> None:
+        sq = self.sq
+        post("/moto-api/selfheal/servicequotas/set-account", {"AccountId": self.account, "ReuseReports": True})
+        post("/moto-api/selfheal/servicequotas/set-usage",
+             {"AccountId": self.account, "ServiceCode": "demo", "QuotaCode": "L-00000004", "Usage": 9})
+        first = sq.start_quota_utilization_report()["ReportId"]
+        again = sq.start_quota_utilization_report()
+        self.assertEqual(again["ReportId"], first)
+        self.assertIn("reused", again["Message"])
+        post("/moto-api/selfheal/servicequotas/expire-reports", {"AccountId": self.account})
+        self.assertNotEqual(sq.start_quota_utilization_report()["ReportId"], first)
+
     def test_accounts_are_apart(self) -> None:
         self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000004", DesiredValue=12)
         other = client("service-quotas", str(next(_accounts)))

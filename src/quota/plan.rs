@@ -624,6 +624,125 @@ mod tests {
         assert!(matches!(raised, Plan::Raise(_)), "{raised:?}");
     }
 
+    /// The alarm's state change at `NOW`, in milliseconds.
+    fn alarm_at_now() -> AlarmNotice {
+        AlarmNotice {
+            transition: Some(crate::alarm::Transition {
+                id: "alarm:x:ALARM@1".into(),
+                at_ms: Some(NOW * 1000),
+            }),
+            ..notice()
+        }
+    }
+
+    fn decided(status: RequestStatus, desired: f64, seconds_after_alarm: i64) -> ChangeRequest {
+        ChangeRequest {
+            last_updated_ms: Some((NOW + seconds_after_alarm) * 1000),
+            ..request(status, desired, 1)
+        }
+    }
+
+    fn plan_for(notice: &AlarmNotice, quota: &QuotaInfo, requests: &[ChangeRequest]) -> Plan {
+        let defaults = Defaults::default();
+        let rule = rule("50%", 10_000.0);
+        decide(&Situation {
+            notice,
+            account_id: "123456789012",
+            region: "us-east-1",
+            rule: Some(&rule),
+            defaults: &defaults,
+            quota,
+            aws_default_value: None,
+            requests,
+            now: NOW,
+            tried: &[],
+        })
+    }
+
+    #[test]
+    fn a_quota_raised_after_the_alarm_changed_state_is_not_raised_again() {
+        let history = [
+            decided(RequestStatus::Approved, 1000.0, -86_400),
+            decided(RequestStatus::Approved, 1500.0, 5),
+        ];
+        let Plan::Nothing {
+            reason, summary, ..
+        } = plan_for(&alarm_at_now(), &quota(1500.0, true), &history)
+        else {
+            panic!("expected nothing");
+        };
+        assert_eq!(reason, "already-raised");
+        assert!(summary.contains("the applied value is 1500"), "{summary}");
+        assert!(summary.contains("evaluated against 1000"), "{summary}");
+    }
+
+    #[test]
+    fn a_raise_before_the_alarm_or_one_not_applied_does_not_stop_the_next() {
+        // Approved before this state change: the alarm fired at the raised value and needs more.
+        let before = [decided(RequestStatus::Approved, 1500.0, -5)];
+        assert!(matches!(
+            plan_for(&alarm_at_now(), &quota(1500.0, true), &before),
+            Plan::Raise(_)
+        ));
+        // A closed case that applied less than asked raised nothing for this episode.
+        let closed_below = [decided(RequestStatus::CaseClosed, 2000.0, 5)];
+        assert!(!matches!(
+            plan_for(&alarm_at_now(), &quota(1500.0, true), &closed_below),
+            Plan::Nothing {
+                reason: "already-raised",
+                ..
+            }
+        ));
+        // Without the moment of the state change there is nothing to compare with.
+        let after = [decided(RequestStatus::Approved, 1500.0, 5)];
+        assert!(matches!(
+            plan_for(&notice(), &quota(1500.0, true), &after),
+            Plan::Raise(_)
+        ));
+    }
+
+    #[test]
+    fn a_refused_request_is_a_lost_race_only_when_the_quota_says_so() {
+        let Plan::Raise(raise) = plan(
+            &quota(1000.0, true),
+            Some(&rule("50%", 10_000.0)),
+            &[],
+            None,
+        ) else {
+            panic!("expected a raise");
+        };
+        let illegal = QuotaApiError::from_code(
+            "RequestServiceQuotaIncrease",
+            Some("IllegalArgumentException"),
+            "the requested value 1500 must be greater than the current value 1500".into(),
+        );
+        let exists = QuotaApiError::from_code(
+            "RequestServiceQuotaIncrease",
+            Some("ResourceAlreadyExistsException"),
+            "open".into(),
+        );
+        let open = [request(RequestStatus::Pending, 1500.0, 0)];
+        assert_eq!(
+            after_lost_race(&raise, &illegal, Some((Some(1500.0), &[]))),
+            LostRace::AlreadyRaised { applied: 1500.0 }
+        );
+        assert_eq!(
+            after_lost_race(&raise, &exists, Some((Some(1000.0), &open))),
+            LostRace::Pending("req-0".into())
+        );
+        assert_eq!(
+            after_lost_race(&raise, &exists, Some((Some(1000.0), &[]))),
+            LostRace::Pending(String::new()),
+            "AWS said one is open though the history does not show it yet"
+        );
+        assert_eq!(
+            after_lost_race(&raise, &illegal, Some((Some(1000.0), &[]))),
+            LostRace::Refused,
+            "below what was asked: AWS refused the input itself"
+        );
+        assert_eq!(after_lost_race(&raise, &illegal, None), LostRace::Refused);
+    }
+
     fn rule_without_case() -> QuotaRule {
         QuotaRule {
             raise_when_aws_adjusts: false,

@@ -44,6 +44,65 @@ fn the_three_delivery_paths_read_the_same_alarm() {
 }
 
 #[test]
+fn one_state_change_has_one_identity_by_every_path_and_the_next_another() {
+    let identities: Vec<_> = [
+        "alarm-action-lambda-concurrency.json",
+        "sns-lambda-concurrency.json",
+        "eventbridge-lambda-concurrency.json",
+    ]
+    .iter()
+    .map(|file| {
+        parse_alarm_event(&fixture(file)).unwrap()[0]
+            .transition
+            .clone()
+    })
+    .collect();
+    let expected = selfheal::alarm::Transition {
+        id: "alarm:arn:aws:cloudwatch:us-east-1:123456789012:alarm:prod-lambda-concurrent-executions:ALARM@1795144365123".into(),
+        at_ms: Some(1_795_144_365_123),
+    };
+    for identity in &identities {
+        assert_eq!(identity.as_ref(), Some(&expected));
+    }
+    // The same alarm's return to OK, and its next ALARM, are other transitions.
+    let ok = &parse_alarm_event(&fixture("alarm-action-lambda-concurrency-ok.json")).unwrap()[0];
+    assert_ne!(ok.transition.as_ref(), Some(&expected));
+    let mut later = fixture("alarm-action-lambda-concurrency.json");
+    later["alarmData"]["state"]["timestamp"] = "2026-11-20T04:12:45.123+0000".into();
+    let later = &parse_alarm_event(&later).unwrap()[0];
+    assert_ne!(later.transition.as_ref(), Some(&expected));
+    // An SNS message without StateChangeTime cannot be told from the next one: no identity.
+    let mut bare = fixture("sns-lambda-concurrency.json");
+    let message = bare["Records"][0]["Sns"]["Message"]
+        .as_str()
+        .unwrap()
+        .replace("\"StateChangeTime\"", "\"NotTheTime\"");
+    bare["Records"][0]["Sns"]["Message"] = message.into();
+    assert_eq!(parse_alarm_event(&bare).unwrap()[0].transition, None);
+}
+
+#[test]
+fn aws_times_read_with_or_without_the_offset_colon() {
+    use selfheal::alarm::epoch_ms;
+    assert_eq!(
+        epoch_ms("2026-11-20T03:12:45.123+0000"),
+        Some(1_795_144_365_123)
+    );
+    assert_eq!(
+        epoch_ms("2026-11-20T04:12:45.123+0100"),
+        Some(1_795_144_365_123)
+    );
+    assert_eq!(
+        epoch_ms("2026-11-20T03:12:45.123Z"),
+        Some(1_795_144_365_123)
+    );
+    assert_eq!(epoch_ms("2025-09-12T02:18:36Z"), Some(1_757_643_516_000));
+    for bad in ["", "yesterday", "2026-11-20", "2026-11-20T03:12:45"] {
+        assert_eq!(epoch_ms(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
 fn usage_dimensions_are_kept() {
     let notice = &parse_alarm_event(&fixture("alarm-action-ec2-vcpu-usage.json")).unwrap()[0];
     let usage = notice.usage_metric().unwrap();

@@ -43,9 +43,27 @@ async fn setup() -> (Account, FaultProxy) {
     )
 }
 
+/// Service Quotas' two ways with a request: left `PENDING` for a reviewer, or approved and applied on
+/// submission (`AutoApprove`, as AWS does for smaller increases). The quota tests run in both.
+const APPROVAL_MODES: [bool; 2] = [false, true];
+
+async fn setup_in(auto_approve: bool) -> (Account, FaultProxy) {
+    let (account, proxy) = setup().await;
+    account
+        .set_service_quotas(json!({ "AutoApprove": auto_approve }))
+        .await;
+    (account, proxy)
+}
+
 #[tokio::test]
 async fn quota_healing_rides_out_throttling_5xx_and_dropped_connections() {
-    let (account, proxy) = setup().await;
+    for auto_approve in APPROVAL_MODES {
+        rides_out_throttling_5xx_and_dropped_connections(auto_approve).await;
+    }
+}
+
+async fn rides_out_throttling_5xx_and_dropped_connections(auto_approve: bool) {
+    let (account, proxy) = setup_in(auto_approve).await;
     let sdk = proxy.sdk_config(&account.id).await;
     proxy.inject(
         "ServiceQuotasV20190624.GetServiceQuota",
@@ -88,10 +106,17 @@ async fn quota_healing_rides_out_throttling_5xx_and_dropped_connections() {
 
 #[tokio::test]
 async fn a_lost_response_does_not_file_a_second_quota_request() {
-    let (account, proxy) = setup().await;
+    for auto_approve in APPROVAL_MODES {
+        lost_response_files_one_request(auto_approve).await;
+    }
+}
+
+async fn lost_response_files_one_request(auto_approve: bool) {
+    let (account, proxy) = setup_in(auto_approve).await;
     let sdk = proxy.sdk_config(&account.id).await;
     // AWS files the request, the answer is lost, the SDK asks again: AWS answers
-    // ResourceAlreadyExistsException, which selfheal reads as "a request is pending".
+    // ResourceAlreadyExistsException while the request is open ("a request is pending"), and
+    // IllegalArgumentException once it was approved at once ("already raised"); neither pages.
     proxy.inject("RequestServiceQuotaIncrease", Fault::LoseResponse, 1);
     let outcome = account
         .healer_through(&sdk, false)
@@ -104,7 +129,13 @@ async fn a_lost_response_does_not_file_a_second_quota_request() {
         .unwrap();
     assert_eq!(proxy.requests("RequestServiceQuotaIncrease"), 2);
     assert_eq!(outcome.decision, Decision::None, "{outcome:#?}");
-    assert_eq!(outcome.reason, "request-pending");
+    let expected = if auto_approve {
+        "already-raised"
+    } else {
+        "request-pending"
+    };
+    assert_eq!(outcome.reason, expected, "{outcome:#?}");
+    assert!(account.deliveries().await.is_empty(), "nothing paged");
     assert_eq!(
         account
             .requests(LAMBDA_CONCURRENCY.0, LAMBDA_CONCURRENCY.1)
@@ -116,7 +147,13 @@ async fn a_lost_response_does_not_file_a_second_quota_request() {
 
 #[tokio::test]
 async fn throttling_past_the_retries_is_escalated_once() {
-    let (account, proxy) = setup().await;
+    for auto_approve in APPROVAL_MODES {
+        throttled_past_retries(auto_approve).await;
+    }
+}
+
+async fn throttled_past_retries(auto_approve: bool) {
+    let (account, proxy) = setup_in(auto_approve).await;
     let sdk = proxy.sdk_config(&account.id).await;
     proxy.inject("ServiceQuotasV20190624", Fault::Throttle, usize::MAX);
     // The page itself is throttled twice on its way out, then delivered.

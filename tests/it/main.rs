@@ -5,6 +5,7 @@ mod common;
 
 mod alarm_events;
 mod cli;
+mod duplicate_deliveries;
 mod fault_injection;
 mod fuzz_regressions;
 mod organization;
