@@ -117,9 +117,21 @@ def seed() -> tuple[str, str, dict]:
     return topic, "selfheal-ledger", alarms
 
 
+_last_stamp_ms = 0
+
+
+def state_change_time() -> str:
+    """Now, as CloudWatch writes a state change's time; each call a later millisecond, so that each event
+    the demo makes is a state change of its own (one transition is acted on once)."""
+    global _last_stamp_ms
+    _last_stamp_ms = max(int(time.time() * 1000), _last_stamp_ms + 1)
+    seconds, ms = divmod(_last_stamp_ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}+0000"
+
+
 def alarm_action_event(alarm: dict, state: str, previous: str, value: float) -> dict:
     """The payload CloudWatch sends to a Lambda alarm action (moto does not run alarm actions)."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+    now = state_change_time()
     metrics = []
     for m in alarm["Metrics"]:
         entry = {"id": m["Id"], "returnData": m.get("ReturnData", True)}
@@ -152,7 +164,7 @@ def sns_wrapped(alarm: dict, value: float) -> dict:
         "AlarmName": alarm["AlarmName"], "AlarmDescription": alarm.get("AlarmDescription"), "AWSAccountId": ACCOUNT,
         "NewStateValue": "ALARM", "OldStateValue": "OK", "AlarmArn": alarm["AlarmArn"], "Region": "US East (N. Virginia)",
         "NewStateReason": f"Threshold Crossed: 1 out of the last 1 datapoints [{value}] was greater than or equal to the threshold (80.0).",
-        "StateChangeTime": time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime()),
+        "StateChangeTime": state_change_time(),
         "Trigger": {"Period": 60, "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
                     "Threshold": 80.0, "TreatMissingData": "missing", "EvaluateLowSampleCountPercentile": "",
                     "Metrics": [{"Id": "m1", "ReturnData": False, "MetricStat": {"Metric": {
@@ -313,10 +325,11 @@ def main() -> None:
         print("The three functions run as Lambda runtime clients under `cargo lambda watch`.\n")
         rule("Quota healing: usage alarms -> the quota function")
 
+        first = alarm_action_event(alarms["demo-lambda-concurrent-executions"], "ALARM", "OK", 85.2)
         steps = [
-            ("Lambda concurrent executions at 85% (alarm action)",
-             alarm_action_event(alarms["demo-lambda-concurrent-executions"], "ALARM", "OK", 85.2)),
-            ("The same alarm again, while the request is pending",
+            ("Lambda concurrent executions at 85% (alarm action)", first),
+            ("The same state change delivered again (AWS delivers at least once)", first),
+            ("The alarm enters ALARM again, while the request is pending",
              alarm_action_event(alarms["demo-lambda-concurrent-executions"], "ALARM", "OK", 86.0)),
             ("EC2 Standard vCPUs at 90% (via SNS; no alarm pattern, found by usage metric)",
              sns_wrapped(alarms["demo-ec2-standard-vcpus"], 90.0)),
