@@ -6,8 +6,10 @@
 The release `quota-alarm` binary runs as a Lambda runtime client under `cargo lambda watch`; each alarm is
 POSTed to the standard Invoke URL and timed from the client (so the emulator's hop is included). Its AWS
 calls go through a counting proxy in front of the sandbox. Scenarios, in order, on one account: the first
-alarm (a raise), the same alarm again (a request is pending), an alarm on a quota AWS will not raise (the
-page), the same again (the cooldown holds the page back).
+alarm (a raise), the same state change delivered again (a duplicate: nothing read), the alarm entering ALARM
+again (a request is pending), an alarm on a quota AWS will not raise (the page), that alarm entering ALARM
+again (the cooldown holds the page back). "Again" is a new state change: the fixture's `state.timestamp`
+moved to the run's own millisecond.
 """
 
 from __future__ import annotations
@@ -81,8 +83,9 @@ def wait_port(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--binary", help="the quota-alarm binary (default: target/release/quota-alarm)")
     args = parser.parse_args()
-    binary = ROOT / "target" / "release" / "quota-alarm"
+    binary = Path(args.binary) if args.binary else ROOT / "target" / "release" / "quota-alarm"
     if not binary.exists():
         sys.exit("build it first: cargo build --release -p selfheal --bin quota-alarm")
     processes = []
@@ -116,8 +119,14 @@ def main() -> None:
             "AWS_ACCESS_KEY_ID": account, "AWS_SECRET_ACCESS_KEY": "x",
             "SELFHEAL_TOPIC_ARN": topic, "SELFHEAL_TABLE": "ledger"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
-        def invoke(fixture: str) -> tuple[float, dict]:
-            body = (ROOT / "tests" / "fixtures" / fixture).read_bytes()
+        stamps = iter(range(1, 1_000_000))
+
+        def invoke(fixture: str, new_transition: bool) -> tuple[float, dict]:
+            event = json.loads((ROOT / "tests" / "fixtures" / fixture).read_text())
+            if new_transition:
+                later = time.gmtime(time.time() + next(stamps))
+                event["alarmData"]["state"]["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", later)
+            body = json.dumps(event).encode()
             started = time.perf_counter()
             request = urllib.request.Request(
                 f"http://127.0.0.1:{watch_port}/2015-03-31/functions/quota-alarm/invocations", data=body, method="POST")
@@ -125,16 +134,17 @@ def main() -> None:
             return (time.perf_counter() - started) * 1000, answer["outcomes"][0]
 
         print(f"{'scenario':<34} {'runs':>4} {'median ms':>9} {'p90 ms':>7}  AWS calls per alarm")
-        for label, fixture, runs in [
-            ("first alarm: raise", "alarm-action-lambda-concurrency.json", 1),
-            ("again: request pending", "alarm-action-lambda-concurrency.json", args.runs),
-            ("not adjustable: page", "alarm-action-alb-targets.json", 1),
-            ("again: cooldown, no page", "alarm-action-alb-targets.json", args.runs),
+        for label, fixture, runs, new_transition in [
+            ("first alarm: raise", "alarm-action-lambda-concurrency.json", 1, False),
+            ("same delivery again: duplicate", "alarm-action-lambda-concurrency.json", args.runs, False),
+            ("fires again: request pending", "alarm-action-lambda-concurrency.json", args.runs, True),
+            ("not adjustable: page", "alarm-action-alb-targets.json", 1, True),
+            ("fires again: cooldown, no page", "alarm-action-alb-targets.json", args.runs, True),
         ]:
             CALLS.clear()
             times, outcome = [], {}
             for _ in range(runs):
-                elapsed, outcome = invoke(fixture)
+                elapsed, outcome = invoke(fixture, new_transition)
                 times.append(elapsed)
             times.sort()
             calls = ", ".join(f"{op} {n / runs:g}" for op, n in sorted(CALLS.items()))

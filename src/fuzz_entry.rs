@@ -58,7 +58,7 @@ pub fn prewarm_event(data: &[u8]) -> bool {
 /// A rules file, and the same text as a schedule expression.
 pub fn rules(data: &[u8]) -> bool {
     std::str::from_utf8(data).is_ok_and(|text| {
-        let schedule = crate::prewarm::schedule::Schedule::parse(text).is_ok();
+        let schedule = crate::rules::schedule::Schedule::parse(text).is_ok();
         let rules = RuleSet::from_sources(
             &[("fuzz.toml", text)],
             &["not-adjustable", "lambda-concurrency"],

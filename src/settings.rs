@@ -1,6 +1,5 @@
-//! The environment a deployed function reads.
-
-use crate::quota::Settings;
+//! The environment a deployed function reads. It imports no feature: each feature imports what it
+//! needs from here.
 
 /// A required variable is missing or a value cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,7 +31,7 @@ pub const DEFAULT_RUNBOOK_BASE_URL: &str =
 pub struct FunctionEnvironment {
     pub topic_arn: String,
     pub table_name: String,
-    pub settings: Settings,
+    pub settings: QuotaSettings,
     /// `AWS_LAMBDA_FUNCTION_NAME` and `AWS_LAMBDA_FUNCTION_VERSION`, which Lambda sets for every
     /// function: what the replay function invokes to go on past its deadline.
     pub own_function_name: Option<String>,
@@ -54,7 +53,7 @@ pub fn function_environment(
         table_name: required(TABLE_NAME)?,
         own_function_name: lookup("AWS_LAMBDA_FUNCTION_NAME").filter(|v| !v.is_empty()),
         own_function_version: lookup("AWS_LAMBDA_FUNCTION_VERSION").filter(|v| !v.is_empty()),
-        settings: Settings {
+        settings: QuotaSettings {
             runbook_base_url: lookup(RUNBOOK_BASE_URL)
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| DEFAULT_RUNBOOK_BASE_URL.to_owned()),
@@ -84,7 +83,28 @@ fn dry_run(lookup: &impl Fn(&str) -> Option<String>) -> Result<bool, SettingsErr
     }
 }
 
+/// How the quota function runs, from its environment.
+#[derive(Clone, Debug)]
+pub struct QuotaSettings {
+    pub runbook_base_url: String,
+    /// The SNS topic's display name, which SNS puts before every SMS (it counts in the 140 bytes).
+    pub topic_display_name: String,
+    pub dry_run: bool,
+    /// The account the function runs in, acted on with its own credentials (any other only through
+    /// its spoke role, in hub mode). `None` when it could not be learned (then every alarm that names
+    /// an account is taken for another account's). Also stands in for an event that names no account.
+    pub home_account_id: Option<String>,
+    /// The Region the function runs in (quotas are Regional; `regions` of `rules/accounts.toml` adds
+    /// others).
+    pub home_region: String,
+    /// How long an escalation waits for its alarm to return to OK.
+    pub escalation_memory_secs: u64,
+    pub audit_retention_secs: u64,
+}
+
 pub const PREWARM_PREFIX: &str = "SELFHEAL_PREWARM_PREFIX";
+/// The name every EventBridge rule of selfheal's pre-warming starts with, unless `PREWARM_PREFIX` says.
+pub const DEFAULT_PREWARM_PREFIX: &str = "selfheal-prewarm-";
 pub const PREWARM_FUNCTION_ARN: &str = "SELFHEAL_PREWARM_FUNCTION_ARN";
 
 /// The pre-warm function's settings.
@@ -102,7 +122,7 @@ pub fn prewarm_environment(
 ) -> Result<PrewarmEnvironment, SettingsError> {
     let prefix = lookup(PREWARM_PREFIX)
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| crate::prewarm::desired::DEFAULT_PREFIX.to_owned());
+        .unwrap_or_else(|| DEFAULT_PREWARM_PREFIX.to_owned());
     let valid = prefix.len() <= 40
         && prefix
             .chars()

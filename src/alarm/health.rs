@@ -5,7 +5,7 @@
 //! Utilization: <pct>%` — by name, not code (Service Quotas user guide, "Service Quotas Automatic
 //! Management CloudTrail logs", the example event of 2025-09-12). Each becomes one notice.
 
-use super::{epoch_ms, AlarmNotice, AlarmState, Delivery, NamedQuota, Transition};
+use super::notice::{epoch_ms, AlarmNotice, AlarmState, Delivery, NamedQuota, Transition};
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -1,6 +1,13 @@
 //! Finding the usage metric in an alarm's metric queries.
 
-use super::{MetricId, MetricQuery};
+use super::notice::{AlarmNotice, MetricId, MetricQuery};
+
+impl AlarmNotice {
+    /// The usage metric behind the alarm, if the alarm names one.
+    pub fn usage_metric(&self) -> Option<&MetricId> {
+        usage_metric_of(&self.queries)
+    }
+}
 
 /// The metric a quota alarm measures.
 ///

@@ -7,7 +7,9 @@
 //! `AlarmDescription` (CloudWatch sends `null` when an alarm has none).
 
 use super::health::{read_health_event, HealthEvent, DETAIL_TYPE as HEALTH_EVENT};
-use super::{epoch_ms, AlarmNotice, AlarmState, Delivery, MetricId, MetricQuery, Transition};
+use super::notice::{
+    epoch_ms, AlarmNotice, AlarmState, Delivery, MetricId, MetricQuery, Transition,
+};
 use aws_lambda_events::cloudwatch_alarms::CloudWatchAlarm;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sns::SnsEvent;

@@ -3,7 +3,7 @@
 
 use super::error_text;
 use super::service_quotas::ServiceQuotas;
-use crate::quota::{AccessError, QuotaAccess, Reach};
+use crate::quota::access::{AccessError, QuotaAccess, Reach};
 use aws_config::SdkConfig;
 use aws_sdk_servicequotas::config::{Credentials, Region};
 use std::collections::HashMap;

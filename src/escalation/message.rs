@@ -1,6 +1,6 @@
 //! One SNS message per event, with a text fitted to each channel.
 
-use super::Escalation;
+use super::case::Escalation;
 use crate::text::{cut_bytes, cut_chars, number, printable, single_line, sms_safe};
 use serde::Serialize;
 use serde_json::json;
@@ -354,7 +354,7 @@ pub fn render_resolution(
 mod tests {
     use super::*;
     use crate::escalation::EscalationReason;
-    use crate::quota::QuotaSubject;
+    use crate::escalation::QuotaSubject;
 
     fn escalation(alarm_name: &str, description: &str) -> Escalation {
         Escalation {

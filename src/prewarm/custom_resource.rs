@@ -2,7 +2,7 @@
 //! body CloudFormation reads from the request's presigned URL.
 
 use super::event::PrewarmEventError;
-use super::SyncReport;
+use super::sync_report::SyncReport;
 use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest;
 use serde_json::{json, Value};
 

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Rules selfheal owns carry this name prefix (by default) and this tag.
-pub const DEFAULT_PREFIX: &str = "selfheal-prewarm-";
+pub use crate::settings::DEFAULT_PREWARM_PREFIX as DEFAULT_PREFIX;
 pub const OWNER_TAG_KEY: &str = "selfheal:managed-by";
 pub const OWNER_TAG_VALUE: &str = "prewarm";
 /// The id of the one target of a pre-warm rule.

@@ -5,8 +5,9 @@
 use super::custom_resource::{self, CustomResourceRequest};
 use super::event::{classify, PrewarmEvent, PrewarmEventError};
 use super::metrics::emit_ping_metrics;
-use super::ping::{PingReport, PingRequest};
-use super::{ping, SyncReport, SyncSettings, Syncer};
+use super::ping::{ping, PingReport, PingRequest};
+use super::sync::{SyncSettings, Syncer};
+use super::sync_report::SyncReport;
 use crate::aws::autoscaling::AutoScaling;
 use crate::aws::cfn_response::{put_response, CfnResponseError};
 use crate::aws::eventbridge::EventBridge;
@@ -168,7 +169,7 @@ impl PrewarmFunction {
             Some(rules) => rules.clone(),
             None => RuleSet::embedded()?,
         };
-        super::zone::check_zones(&rules)?;
+        crate::rules::check_zones(&rules)?;
         let rules = rules.prewarm;
         Ok(self.sync_rules(&rules, dry_run, invoked_arn).await)
     }

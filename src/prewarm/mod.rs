@@ -15,11 +15,9 @@ pub mod guard;
 pub mod metrics;
 pub mod ping;
 pub mod provisioned;
-pub mod schedule;
 pub mod sync;
 pub mod sync_plan;
 pub mod sync_report;
-pub mod zone;
 
 #[cfg(feature = "aws")]
 pub use function::{PrewarmFunction, PrewarmFunctionError};

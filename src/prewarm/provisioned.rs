@@ -5,7 +5,7 @@
 
 use super::api::ScheduledAction;
 use super::desired::rule_name;
-use super::schedule::{shift_days, ActiveWindow};
+use crate::rules::schedule::{shift_days, ActiveWindow};
 use crate::rules::PrewarmRule;
 use serde::Serialize;
 

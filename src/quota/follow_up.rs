@@ -7,7 +7,7 @@ use super::access::QuotaAccess;
 use super::api::{ChangeRequest, QuotaApi, RequestStatus};
 use super::heal::{HealError, QuotaHealer};
 use super::reading::Scope;
-use super::subject::QuotaSubject;
+use crate::escalation::QuotaSubject;
 use crate::escalation::{
     render_escalation, render_request_news, Escalation, EscalationReason, Notifier, RequestNews,
     Severity,

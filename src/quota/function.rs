@@ -1,15 +1,16 @@
 //! The quota function's wiring, for the handler and the command line: the AWS adapters, built once
 //! per container at the first event, handed to the core (`QuotaHealer`).
 
+use super::follow_up::{FollowUpReport, FollowUpRequest};
+use super::heal::{HealError, QuotaHealer};
+use super::outcome::Outcome;
+use super::sweep::{SweepError, SweepReport, SweepRequest};
 use crate::alarm::{parse_alarm_event, AlarmEventError};
 use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::sns::SnsTopic;
 use crate::aws::spokes::SpokeAccess;
 use crate::clock::now_ms;
 use crate::function_error::{FunctionError, Retry};
-use crate::quota::follow_up::{FollowUpReport, FollowUpRequest};
-use crate::quota::sweep::{SweepError, SweepReport, SweepRequest};
-use crate::quota::{HealError, Outcome, QuotaHealer};
 use crate::rules::{RuleSet, RulesError};
 use crate::settings::FunctionEnvironment;
 use aws_config::SdkConfig;

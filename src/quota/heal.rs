@@ -9,8 +9,8 @@ use super::reading::{
     decide_after_reading, decide_before_reading, leave_to_aws, reason_for, unreachable_account,
     AlarmReading, History, Home, QuotaReading, Scope,
 };
-use super::subject::QuotaSubject;
 use crate::alarm::{AlarmNotice, NamedQuota};
+use crate::escalation::QuotaSubject;
 use crate::escalation::{
     render_escalation, render_resolution, Escalation, EscalationReason, Notification, Notifier,
     NotifyError, Rendering, Route, Severity,
@@ -20,6 +20,7 @@ use crate::ledger::{
     OpenEscalation, OpenEscalations,
 };
 use crate::rules::{QuotaRule, RuleSet};
+use crate::settings::QuotaSettings;
 use crate::text::number;
 use tracing::{error, info, warn};
 
@@ -33,25 +34,6 @@ const CLAIM_LEASE_SECS: u64 = 900;
 /// How long a decided input is remembered: SNS retries a delivery to Lambda for up to 23 days
 /// (SNS developer guide, "Amazon SNS message delivery retries"), EventBridge and Lambda for less.
 const CLAIM_MEMORY_SECS: u64 = 30 * 24 * 3600;
-
-/// How the quota function runs, from its environment.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub runbook_base_url: String,
-    /// The SNS topic's display name, which SNS puts before every SMS (it counts in the 140 bytes).
-    pub topic_display_name: String,
-    pub dry_run: bool,
-    /// The account the function runs in, acted on with its own credentials (any other only through
-    /// its spoke role, in hub mode). `None` when it could not be learned (then every alarm that names
-    /// an account is taken for another account's). Also stands in for an event that names no account.
-    pub home_account_id: Option<String>,
-    /// The Region the function runs in (quotas are Regional; `regions` of `rules/accounts.toml` adds
-    /// others).
-    pub home_region: String,
-    /// How long an escalation waits for its alarm to return to OK.
-    pub escalation_memory_secs: u64,
-    pub audit_retention_secs: u64,
-}
 
 /// The failures that make the invocation fail, so that Lambda retries it.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +54,7 @@ pub struct QuotaHealer<A, N, L> {
     catalog: QuotaCatalog,
     /// Automatic Management's configuration of each account and Region, once read.
     auto_management: std::sync::Mutex<std::collections::HashMap<(String, String), AutoManagement>>,
-    pub(super) settings: Settings,
+    pub(super) settings: QuotaSettings,
 }
 
 impl<
@@ -81,7 +63,7 @@ impl<
         L: Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
     > QuotaHealer<A, N, L>
 {
-    pub fn new(access: A, notifier: N, ledger: L, rules: RuleSet, settings: Settings) -> Self {
+    pub fn new(access: A, notifier: N, ledger: L, rules: RuleSet, settings: QuotaSettings) -> Self {
         QuotaHealer {
             access,
             notifier,

@@ -13,13 +13,14 @@ mod reading;
 mod subject;
 pub mod sweep;
 
+pub use crate::escalation::QuotaSubject;
+pub use crate::settings::QuotaSettings as Settings;
 pub use access::{AccessError, QuotaAccess, Reach};
 #[cfg(feature = "aws")]
 pub use function::{QuotaFunction, QuotaFunctionError};
-pub use heal::{HealError, QuotaHealer, Settings};
+pub use heal::{HealError, QuotaHealer};
 pub use outcome::{Decision, NotificationOutcome, Outcome, RequestOutcome};
 pub use plan::{decide, Plan, RaisePlan, Situation, MAX_DESIRED_VALUE};
 pub use reading::{
     decide_after_reading, decide_before_reading, AlarmReading, History, Home, QuotaReading, Scope,
 };
-pub use subject::QuotaSubject;

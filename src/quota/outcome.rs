@@ -2,9 +2,9 @@
 
 use super::api::QuotaInfo;
 use super::plan::{Plan, RaisePlan};
-use super::subject::QuotaSubject;
 use crate::alarm::{AlarmNotice, AlarmState};
 use crate::escalation::Escalation;
+use crate::escalation::QuotaSubject;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

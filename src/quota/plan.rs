@@ -1,8 +1,8 @@
 //! Deciding what to do about an alarm, as a value: the pure half of "decide, then act".
 
 use super::api::{ChangeRequest, QuotaApiError, QuotaInfo, RequestStatus};
-use super::subject::QuotaSubject;
 use crate::alarm::AlarmNotice;
+use crate::escalation::QuotaSubject;
 use crate::escalation::{Escalation, EscalationReason};
 use crate::rules::{Defaults, Increase, QuotaRule};
 use crate::text::number;

@@ -5,8 +5,8 @@
 use super::access::AccessError;
 use super::api::{AutoManagement, ChangeRequest, QuotaApiError, QuotaInfo};
 use super::plan::{decide, escalation_for, Plan, Situation};
-use super::subject::QuotaSubject;
 use crate::alarm::{AlarmNotice, AlarmState, MetricId};
+use crate::escalation::QuotaSubject;
 use crate::escalation::{Escalation, EscalationReason};
 use crate::rules::{Defaults, Organization, OutOfReach, QuotaRule};
 

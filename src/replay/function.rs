@@ -3,8 +3,10 @@
 
 use super::api::FunctionApi;
 use super::continuation::{next_run, ContinuationReport, Next};
+use super::engine::{ReplayError, ReplaySettings, Replayer};
 use super::follow_up::{follow_up, RunContext};
-use super::{ReplayError, ReplayRequest, ReplaySettings, ReplaySummary, Replayer};
+use super::request::ReplayRequest;
+use super::summary::ReplaySummary;
 use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::lambda::Lambda;
 use crate::aws::sns::SnsTopic;

@@ -1,7 +1,7 @@
 //! Reading one file's rules field by field, collecting every error instead of stopping at the first.
 
 use super::error::RuleError;
-use super::Increase;
+use super::increase::Increase;
 use toml::{Table, Value};
 
 /// Collects errors for one file, so that one run reports them all.

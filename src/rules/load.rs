@@ -1,11 +1,15 @@
 //! Parsing a rules folder's files into a `RuleSet`: the sections, the `[defaults]`, the `[[quota]]`
 //! and `[[dlq]]` rules (`[[prewarm]]` is in `prewarm.rs`), and the checks across files.
 
+use super::dlq_rule::{DlqRule, DlqTarget};
 use super::error::{RuleError, RulesError};
 use super::fields::{Fields, FileCheck};
+use super::files;
 use super::organization::{check_organization, is_account_id, parse_account, parse_hub};
 use super::prewarm::parse_prewarm_rule;
-use super::{Defaults, DlqRule, DlqTarget, QuotaRule, RuleSet};
+use super::quota_rule::{Defaults, QuotaRule};
+use super::set::RuleSet;
+use std::path::Path;
 use toml::{Table, Value};
 
 pub(super) fn parse_sources(
@@ -86,6 +90,38 @@ pub(super) fn parse_sources(
         Ok(set)
     } else {
         Err(RulesError(errors))
+    }
+}
+
+/// The rules and runbook names compiled into the binaries from `rules/` and `runbooks/`.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+impl RuleSet {
+    /// The rules compiled into this binary.
+    pub fn embedded() -> Result<Self, RulesError> {
+        Self::from_sources(embedded::RULE_FILES, embedded::RUNBOOKS)
+    }
+
+    /// Names of the runbooks compiled into this binary.
+    pub fn embedded_runbooks() -> &'static [&'static str] {
+        embedded::RUNBOOKS
+    }
+
+    /// Reads every `*.toml` file of `dir`; runbook names are checked against `runbooks`.
+    pub fn from_dir(dir: &Path, runbooks: &[&str]) -> Result<Self, RulesError> {
+        let sources = files::read_dir(dir)?;
+        let borrowed: Vec<(&str, &str)> = sources
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_str()))
+            .collect();
+        Self::from_sources(&borrowed, runbooks)
+    }
+
+    /// Parses `(file name, TOML text)` pairs, collecting every error before failing.
+    pub fn from_sources(files: &[(&str, &str)], runbooks: &[&str]) -> Result<Self, RulesError> {
+        parse_sources(files, runbooks)
     }
 }
 

@@ -1,9 +1,9 @@
 //! `[[prewarm]]` rules: which function to keep warm, how often, how many containers, when.
 
 use super::fields::{Fields, FileCheck};
-use super::{PrewarmMode, PrewarmRule};
-use crate::prewarm::schedule::{ActiveWindow, Schedule};
-use crate::prewarm::zone;
+use super::prewarm_rule::{PrewarmMode, PrewarmRule};
+use super::schedule::{ActiveWindow, Schedule};
+use super::zone;
 use toml::Value;
 
 const PREWARM_FIELDS: &[&str] = &[
@@ -219,7 +219,7 @@ pub(super) fn parse_prewarm_rule(
             "provisioned capacity needs a window (active_hours, and active_days if not every day): outside it the capacity is 0",
         );
     }
-    // The zone is looked up (and the window folded) by `prewarm::zone::check_zones`, run by `rules
+    // The zone is looked up (and the window folded) by `rules::check_zones`, run by `rules
     // check` and the pre-warm function: the time-zone database stays out of the other functions.
     let zoned = match &timezone {
         None => false,
@@ -431,7 +431,7 @@ mod tests {
             "[[prewarm]]\nfunction = \"checkout-api\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\nactive_days = \"MON-FRI\"\ntimezone = \"Europe/Berlin\"\n",
         )
         .unwrap();
-        crate::prewarm::zone::check_zones(&set).unwrap();
+        crate::rules::check_zones(&set).unwrap();
         let rule = &set.prewarm[0];
         assert_eq!(rule.timezone.as_deref(), Some("Europe/Berlin"));
         assert_eq!(
@@ -450,7 +450,7 @@ mod tests {
         );
         let checked = |text: &str| {
             RuleSet::from_sources(&[("prewarm.toml", text)], &[])
-                .and_then(|set| crate::prewarm::zone::check_zones(&set))
+                .and_then(|set| crate::rules::check_zones(&set))
                 .map_err(|e| e.to_string())
         };
         let err = checked("[[prewarm]]\nfunction = \"f\"\nschedule = \"rate(5 minutes)\"\nactive_hours = \"08-18\"\ntimezone = \"Europe/Berlim\"\n").unwrap_err();

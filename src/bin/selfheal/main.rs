@@ -466,7 +466,7 @@ fn read_rules(dir: &Path) -> Result<RuleSet, String> {
     let names: Vec<&str> = runbooks.iter().map(String::as_str).collect();
     RuleSet::from_dir(dir, &names)
         .and_then(|rules| {
-            selfheal::prewarm::zone::check_zones(&rules)?;
+            selfheal::rules::check_zones(&rules)?;
             Ok(rules)
         })
         .map_err(|e| format!("selfheal: rules in {} are invalid:\n{e}", dir.display()))

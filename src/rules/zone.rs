@@ -4,7 +4,6 @@
 //! schedule").
 
 use super::schedule::{ActiveWindow, Schedule};
-use crate::rules::{RuleError, RuleSet, RulesError};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
@@ -24,41 +23,6 @@ pub fn looks_like_zone(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
-}
-
-/// Every `[[prewarm]]` rule's zone looked up, and each pinged window folded at the zone's January and
-/// July offsets: what `rules check` and the pre-warm function run on the rules (the quota and replay
-/// functions parse the same rules without linking the zone database).
-pub fn check_zones(rules: &RuleSet) -> Result<(), RulesError> {
-    let mut errors = Vec::new();
-    for rule in &rules.prewarm {
-        let Some(name) = &rule.timezone else { continue };
-        let error = |message: String| RuleError {
-            file: rule.source.clone(),
-            rule: Some(format!("{:?}", rule.name)),
-            field: Some("timezone".into()),
-            message,
-        };
-        let zone = match zone(name) {
-            Ok(zone) => zone,
-            Err(message) => {
-                errors.push(error(message));
-                continue;
-            }
-        };
-        if let (Some(schedule), Some(window)) = (&rule.rate, &rule.window) {
-            for (day, at) in CHECKED_AT {
-                if let Err(message) = fold(schedule, window, &zone, at) {
-                    errors.push(error(format!("on {day}: {message}")));
-                }
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(RulesError(errors))
-    }
 }
 
 /// A time zone known to the bundled IANA database.
