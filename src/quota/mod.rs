@@ -1,6 +1,7 @@
 //! Quota healing: from an alarm to a raised quota or an escalation.
 
 pub mod access;
+mod act;
 pub mod api;
 pub mod catalog;
 pub mod follow_up;
@@ -9,6 +10,7 @@ mod function;
 mod heal;
 mod outcome;
 mod plan;
+mod read;
 mod reading;
 mod subject;
 pub mod sweep;

@@ -1,0 +1,384 @@
+//! Quota healing's acts: a planned raise filed (and a refusal read again), an escalation paged under
+//! its cooldown, an alarm's return to OK told.
+
+use super::access::QuotaAccess;
+use super::api::{QuotaApi, QuotaApiError};
+use super::heal::{HealError, QuotaHealer};
+use super::outcome::{NotificationOutcome, Outcome, RequestOutcome};
+use super::plan::{after_lost_race, escalation_for, LostRace, Plan, RaisePlan};
+use super::reading::{reason_for, unreachable_account, Scope};
+use crate::alarm::AlarmNotice;
+use crate::escalation::{
+    render_escalation, render_resolution, Escalation, Notification, Notifier, QuotaSubject,
+    Rendering, Severity,
+};
+use crate::ledger::{
+    AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, OpenEscalation, OpenEscalations,
+};
+use crate::text::number;
+use tracing::{error, warn};
+
+impl<A, N, L> QuotaHealer<A, N, L>
+where
+    A: QuotaAccess,
+    N: Notifier,
+    L: Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
+{
+    /// Carries a plan out.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn act(
+        &self,
+        notice: &AlarmNotice,
+        scope: &Scope<'_>,
+        own: bool,
+        plan: Plan,
+        rule: Option<String>,
+        now: u64,
+        steps: &mut Vec<String>,
+    ) -> Result<Outcome, HealError> {
+        match plan {
+            Plan::Nothing {
+                reason,
+                summary,
+                quota,
+            } => Ok(Outcome::nothing_about(
+                notice,
+                reason,
+                summary,
+                quota.as_deref(),
+                false,
+            )),
+            Plan::Resolve { alarm_key } => {
+                self.resolve(notice, scope, &alarm_key, now, steps).await
+            }
+            Plan::Escalate(escalation) => {
+                self.escalate(notice, scope, &escalation, rule, now, steps)
+                    .await
+            }
+            Plan::Raise(raise) => {
+                // The client the plan read through, kept by the access (its credentials renewed if
+                // they are about to end).
+                match self.access.api_in(self.reach(own, scope)).await {
+                    Ok(api) => {
+                        self.raise(&api, notice, scope, raise, rule, now, steps)
+                            .await
+                    }
+                    Err(e) => {
+                        let escalation = unreachable_account(notice, scope, &e, steps);
+                        self.escalate(notice, scope, &escalation, None, now, steps)
+                            .await
+                    }
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn raise(
+        &self,
+        api: &A::Api,
+        notice: &AlarmNotice,
+        scope: &Scope<'_>,
+        raise: RaisePlan,
+        rule: Option<String>,
+        now: u64,
+        steps: &mut Vec<String>,
+    ) -> Result<Outcome, HealError> {
+        let result = api
+            .request_increase(
+                &raise.service_code,
+                &raise.quota_code,
+                raise.desired_value,
+                raise.support_case_allowed,
+            )
+            .await;
+        let (reason, error) = match result {
+            Ok(request) => {
+                steps.push(format!(
+                    "RequestServiceQuotaIncrease to {}: request {} is {}",
+                    number(raise.desired_value),
+                    request.id,
+                    request.status.name()
+                ));
+                // Kept for the follow-up, which tells what became of it. Losing it loses only that
+                // notice, not the request: logged, not failed.
+                let filed = FiledRequest {
+                    request_id: request.id.clone(),
+                    account_id: scope.account_id.to_owned(),
+                    region: scope.region.to_owned(),
+                    alarm_name: notice.alarm_name.clone(),
+                    service_code: raise.service_code.clone(),
+                    quota_code: raise.quota_code.clone(),
+                    quota_name: raise.quota_name.clone(),
+                    from_value: raise.current_value,
+                    desired_value: raise.desired_value,
+                    filed_at: now,
+                    told: None,
+                };
+                if let Err(e) = self.ledger.record_filed(&filed).await {
+                    warn!(error = %e, request = %request.id, "the filed request could not be kept for the follow-up");
+                    steps.push(format!(
+                        "the request could not be kept for the follow-up: {e}"
+                    ));
+                }
+                let mut outcome = Outcome::raise(notice, &raise, false);
+                outcome.request = Some(RequestOutcome {
+                    id: request.id,
+                    status: request.status.name().to_owned(),
+                });
+                return Ok(outcome);
+            }
+            Err(
+                e @ (QuotaApiError::AlreadyOpen { .. } | QuotaApiError::IllegalArgument { .. }),
+            ) => match self.after_refusal(api, &raise, &e, steps).await {
+                Some(outcome) => {
+                    let mut outcome = outcome(notice);
+                    outcome.quota = QuotaSubject {
+                        desired_value: None,
+                        ceiling: None,
+                        ..QuotaSubject::from(&raise)
+                    };
+                    return Ok(outcome);
+                }
+                None => (reason_for(&e), e),
+            },
+            Err(e) => (reason_for(&e), e),
+        };
+        steps.push(format!(
+            "RequestServiceQuotaIncrease to {} failed: {error}",
+            number(raise.desired_value)
+        ));
+        let mut escalation = escalation_for(
+            notice,
+            scope.account_id,
+            scope.region,
+            reason,
+            error.to_string(),
+            steps,
+        );
+        escalation.quota = QuotaSubject::from(&raise);
+        if let Some(runbook) = rule
+            .as_deref()
+            .and_then(|name| self.rules.quotas.iter().find(|r| r.name == name))
+            .and_then(|r| r.runbook.clone())
+        {
+            escalation.runbook = runbook;
+        }
+        self.escalate(notice, scope, &escalation, rule, now, steps)
+            .await
+    }
+
+    /// A request refused as a duplicate (`ResourceAlreadyExistsException`) or as not above the
+    /// quota (`IllegalArgumentException`) is what a delivery that lost the race to another gets: the
+    /// quota and its history are read again and decide (`after_lost_race`). `None`: a real refusal.
+    async fn after_refusal(
+        &self,
+        api: &A::Api,
+        raise: &RaisePlan,
+        error: &QuotaApiError,
+        steps: &mut Vec<String>,
+    ) -> Option<impl FnOnce(&AlarmNotice) -> Outcome> {
+        steps.push(format!(
+            "RequestServiceQuotaIncrease to {} refused: {error}; reading the quota again",
+            number(raise.desired_value)
+        ));
+        let quota = self
+            .read_quota(api, &raise.service_code, &raise.quota_code, steps)
+            .await;
+        let history = api
+            .list_requests(&raise.service_code, &raise.quota_code)
+            .await;
+        let reread = match (&quota, &history) {
+            (Ok(quota), Ok(history)) => Some((quota.value, history.as_slice())),
+            (Err(e), _) | (_, Err(e)) => {
+                steps.push(format!("reading the quota again failed: {e}"));
+                None
+            }
+        };
+        let (reason, summary) = match after_lost_race(raise, error, reread) {
+            LostRace::Refused => return None,
+            LostRace::Pending(id) => {
+                steps.push(if id.is_empty() {
+                    "a request for this quota is already open".to_owned()
+                } else {
+                    format!("request {id} for this quota is open")
+                });
+                (
+                    "request-pending",
+                    "an increase request for this quota is already open; not filing another"
+                        .to_owned(),
+                )
+            }
+            LostRace::AlreadyRaised { applied } => {
+                steps.push(format!(
+                    "the quota is now {}, at or above the {} this run asked: another delivery or a person raised it",
+                    number(applied),
+                    number(raise.desired_value)
+                ));
+                (
+                    "already-raised",
+                    format!(
+                        "the quota was raised to {} while this run decided; not filing another",
+                        number(applied)
+                    ),
+                )
+            }
+        };
+        Some(move |notice: &AlarmNotice| Outcome::nothing(notice, reason, summary, false))
+    }
+
+    async fn escalate(
+        &self,
+        notice: &AlarmNotice,
+        scope: &Scope<'_>,
+        escalation: &Escalation,
+        rule: Option<String>,
+        now: u64,
+        steps: &mut Vec<String>,
+    ) -> Result<Outcome, HealError> {
+        let notification = render_escalation(escalation, &self.rendering());
+        let cooldown_secs = 60 * u64::from(self.cooldown_minutes(rule.as_deref()));
+        let mut outcome = Outcome::escalate(notice, escalation, rule, false);
+        let mut sent = NotificationOutcome {
+            kind: "escalation",
+            subject: notification.subject.clone(),
+            sms: notification.sms.clone(),
+            dedup_key: notification.dedup_key.clone(),
+            ..Default::default()
+        };
+        let claimed = match self
+            .ledger
+            .claim_cooldown(&notification.dedup_key, now, now + cooldown_secs)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                // A second page is better than none: send without the cooldown.
+                error!(error = %e, dedup_key = %notification.dedup_key, "cooldown ledger unavailable; paging anyway");
+                steps.push(format!("cooldown ledger unavailable ({e}); paging anyway"));
+                true
+            }
+        };
+        if !claimed {
+            steps.push(format!(
+                "page suppressed: the same escalation went out less than {} minutes ago",
+                cooldown_secs / 60
+            ));
+            sent.suppressed_by_cooldown = true;
+            outcome.notification = Some(sent);
+            return Ok(outcome);
+        }
+        let route = self.route(
+            &escalation.account_id,
+            &escalation.region,
+            (
+                escalation.quota.service_code.as_deref(),
+                escalation.quota.quota_code.as_deref(),
+            ),
+            escalation.reason.slug(),
+            Severity::Critical,
+        );
+        let message_id = match self.notifier.publish(&notification, &route).await {
+            Ok(id) => id,
+            Err(e) => {
+                if let Err(release) = self.ledger.release_cooldown(&notification.dedup_key).await {
+                    warn!(error = %release, "could not release the cooldown of an unsent page");
+                }
+                return Err(e.into());
+            }
+        };
+        steps.push(format!(
+            "escalation published to SNS (message {message_id})"
+        ));
+        self.ledger
+            .open_escalation(
+                &scope.alarm_key(&notice.alarm_name),
+                &OpenEscalation {
+                    dedup_key: notification.dedup_key.clone(),
+                    summary: format!("{} {}", escalation.subject_key(), escalation.reason.short()),
+                },
+                now + self.settings.escalation_memory_secs,
+            )
+            .await?;
+        sent.sent = true;
+        sent.message_id = Some(message_id);
+        outcome.notification = Some(sent);
+        Ok(outcome)
+    }
+
+    async fn resolve(
+        &self,
+        notice: &AlarmNotice,
+        scope: &Scope<'_>,
+        alarm_key: &str,
+        now: u64,
+        steps: &mut Vec<String>,
+    ) -> Result<Outcome, HealError> {
+        let Some(open) = self.ledger.close_escalation(alarm_key).await? else {
+            steps.push("alarm is OK; no escalation was open for it".into());
+            return Ok(Outcome::nothing(
+                notice,
+                "ok-nothing-escalated",
+                "alarm back to OK; nothing had been escalated".into(),
+                false,
+            ));
+        };
+        let notification: Notification = render_resolution(
+            &notice.alarm_name,
+            &open.dedup_key,
+            &open.summary,
+            &notice.reason,
+            &self.rendering(),
+        );
+        let route = self.route(
+            scope.account_id,
+            scope.region,
+            (None, None),
+            "resolved",
+            Severity::Info,
+        );
+        let message_id = match self.notifier.publish(&notification, &route).await {
+            Ok(id) => id,
+            Err(e) => {
+                // Put it back so that a retry sends the notice.
+                let _ = self
+                    .ledger
+                    .open_escalation(alarm_key, &open, now + self.settings.escalation_memory_secs)
+                    .await;
+                return Err(e.into());
+            }
+        };
+        steps.push(format!(
+            "resolution notice published to SNS (message {message_id})"
+        ));
+        let mut outcome = Outcome::nothing(
+            notice,
+            "resolved",
+            format!("alarm back to OK; resolution sent for: {}", open.summary),
+            false,
+        );
+        outcome.notification = Some(NotificationOutcome {
+            kind: "resolution",
+            sent: true,
+            suppressed_by_cooldown: false,
+            message_id: Some(message_id),
+            subject: notification.subject,
+            sms: notification.sms,
+            dedup_key: open.dedup_key,
+        });
+        Ok(outcome)
+    }
+
+    pub(super) fn rendering(&self) -> Rendering<'_> {
+        Rendering {
+            runbook_base_url: &self.settings.runbook_base_url,
+            topic_display_name: &self.settings.topic_display_name,
+        }
+    }
+
+    fn cooldown_minutes(&self, rule: Option<&str>) -> u32 {
+        rule.and_then(|name| self.rules.quotas.iter().find(|r| r.name == name))
+            .and_then(|r| r.cooldown_minutes)
+            .unwrap_or(self.rules.defaults.cooldown_minutes)
+    }
+}
