@@ -81,42 +81,9 @@ fn subject_line(prefix: &str, what: &str, alarm: &str) -> String {
     )
 }
 
-/// The page for something selfheal could not fix.
-pub fn render_escalation(e: &Escalation, links: &Rendering<'_>) -> Notification {
-    let runbook_url = links.runbook(&e.runbook);
-    let console = console_url(e);
-    let subject_key = e.subject_key();
-    let numbers = match (
-        e.quota.current_value,
-        e.quota.desired_value,
-        e.quota.ceiling,
-    ) {
-        (Some(cur), Some(want), _) => format!(" quota {}->{}", number(cur), number(want)),
-        (Some(cur), None, Some(max)) => format!(" quota {} max {}", number(cur), number(max)),
-        (Some(cur), None, None) => format!(" quota {}", number(cur)),
-        _ => String::new(),
-    };
-    let what = e.quota.quota_code.as_deref().map_or_else(
-        || single_line(&e.alarm_name),
-        |code| format!("{} {code}", e.quota.service_code.as_deref().unwrap_or("")),
-    );
-
-    let sms_tail = sms_safe(&format!("{} RB:{}", e.region, e.runbook));
-    let sms_head = sms_safe(&format!("selfheal: {what} {}{numbers}.", e.reason.short()));
-    let sms = format!(
-        "{} {sms_tail}",
-        cut_bytes(
-            &sms_head,
-            links.sms_budget().saturating_sub(sms_tail.len() + 1)
-        )
-    );
-
-    let subject = subject_line(
-        "ESCALATION",
-        &format!("{subject_key} {}", e.reason.short()),
-        &e.alarm_name,
-    );
-
+/// The escalation's email: what happened, why it needs a person, the alarm and quota, what was tried, the
+/// links.
+fn escalation_email(e: &Escalation, runbook_url: &str, console: Option<&str>) -> String {
     let mut email = String::new();
     let mut line = |text: String| {
         email.push_str(&text);
@@ -171,11 +138,52 @@ pub fn render_escalation(e: &Escalation, links: &Rendering<'_>) -> Notification 
         line(format!("  {}. {}", i + 1, single_line(step)));
     }
     line(String::new());
-    if let Some(console) = &console {
+    if let Some(console) = console {
         line(format!("Quota in the console: {console}"));
     }
     line(format!("Runbook ({}): {runbook_url}", e.runbook));
     line(format!("De-duplication key: {}", e.dedup_key()));
+
+    email
+}
+
+/// The page for something selfheal could not fix.
+pub fn render_escalation(e: &Escalation, links: &Rendering<'_>) -> Notification {
+    let runbook_url = links.runbook(&e.runbook);
+    let console = console_url(e);
+    let subject_key = e.subject_key();
+    let numbers = match (
+        e.quota.current_value,
+        e.quota.desired_value,
+        e.quota.ceiling,
+    ) {
+        (Some(cur), Some(want), _) => format!(" quota {}->{}", number(cur), number(want)),
+        (Some(cur), None, Some(max)) => format!(" quota {} max {}", number(cur), number(max)),
+        (Some(cur), None, None) => format!(" quota {}", number(cur)),
+        _ => String::new(),
+    };
+    let what = e.quota.quota_code.as_deref().map_or_else(
+        || single_line(&e.alarm_name),
+        |code| format!("{} {code}", e.quota.service_code.as_deref().unwrap_or("")),
+    );
+
+    let sms_tail = sms_safe(&format!("{} RB:{}", e.region, e.runbook));
+    let sms_head = sms_safe(&format!("selfheal: {what} {}{numbers}.", e.reason.short()));
+    let sms = format!(
+        "{} {sms_tail}",
+        cut_bytes(
+            &sms_head,
+            links.sms_budget().saturating_sub(sms_tail.len() + 1)
+        )
+    );
+
+    let subject = subject_line(
+        "ESCALATION",
+        &format!("{subject_key} {}", e.reason.short()),
+        &e.alarm_name,
+    );
+
+    let email = escalation_email(e, &runbook_url, console.as_deref());
 
     let dedup_key = e.dedup_key();
     let summary = cut_chars(

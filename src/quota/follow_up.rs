@@ -180,145 +180,166 @@ where
         // the command line) must not tell one request's news twice.
         let holder = format!("follow-up:{now}:{:016x}", run_token());
         let mut items = Vec::new();
-        for mut filed in self.ledger.open_filed().await? {
-            let mut item = FollowUpItem {
-                request_id: filed.request_id.clone(),
-                account_id: filed.account_id.clone(),
-                region: filed.region.clone(),
-                service_code: filed.service_code.clone(),
-                quota_code: filed.quota_code.clone(),
-                alarm_name: filed.alarm_name.clone(),
-                status: "unreadable".into(),
-                action: "wait".into(),
-                sent: false,
-                closed: false,
-                error: None,
-            };
-            // The request lives in the account and Region it was filed in.
-            let scope = Scope {
-                account_id: &filed.account_id,
-                region: &filed.region,
-            };
-            let own = self.settings.home_account_id.as_deref() == Some(filed.account_id.as_str());
-            // An account or Region taken out of rules/accounts.toml since is not reached any more, not
-            // even to read.
-            if let Err(why) = self.rules.organization.reach(
-                scope.account_id,
-                own,
-                scope.region,
-                &self.settings.home_region,
-            ) {
-                item.error = Some(format!(
-                    "account {} in {} is out of the hub's reach now ({why:?}); not read",
-                    scope.account_id, scope.region
-                ));
-                items.push(item);
-                continue;
-            }
-            let api = match self.access.api_in(self.reach(own, &scope)).await {
-                Ok(api) => api,
-                Err(e) => {
-                    item.error = Some(e.to_string());
-                    items.push(item);
-                    continue;
-                }
-            };
-            let request = match api.get_request(&filed.request_id).await {
-                Ok(request) => request,
-                Err(e) => {
-                    // Throttling or an outage: the next run asks again.
-                    item.error = Some(e.to_string());
-                    items.push(item);
-                    continue;
-                }
-            };
-            item.status = request.status.name().to_owned();
-            let applied = if request.status == RequestStatus::CaseClosed {
-                match api
-                    .get_service_quota(&filed.service_code, &filed.quota_code)
-                    .await
-                {
-                    Ok(quota) => quota.value,
-                    Err(e) => {
-                        item.error = Some(e.to_string());
-                        None
-                    }
-                }
-            } else {
-                None
-            };
-            let stale_after_days = self.rules.defaults.stale_after_days;
-            let follow_up = follow_up_for(&filed, &request, applied, now, stale_after_days);
-            item.action = action_label(&follow_up);
-            let closes = match &follow_up {
-                FollowUp::Tell { closes, .. } => *closes,
-                FollowUp::Escalate { .. } => true,
-                FollowUp::Wait => false,
-            };
-            if dry_run || follow_up == FollowUp::Wait {
-                items.push(item);
-                continue;
-            }
-            let notification = match &follow_up {
-                FollowUp::Tell { news, .. } => render_request_news(&filed, news, &self.rendering()),
-                FollowUp::Escalate { reason, detail } => {
-                    render_escalation(&escalation_of(&filed, *reason, detail), &self.rendering())
-                }
-                FollowUp::Wait => unreachable!("handled above"),
-            };
-            let severity = match &follow_up {
-                FollowUp::Tell {
-                    news: RequestNews::Raised { .. } | RequestNews::CaseOpened { .. },
-                    ..
-                } => Severity::Info,
-                FollowUp::Tell { .. } => Severity::Warning,
-                _ => Severity::Critical,
-            };
-            let route = self.route(
-                &filed.account_id,
-                &filed.region,
-                (Some(&filed.service_code), Some(&filed.quota_code)),
-                &item.action,
-                severity,
-            );
-            let claim = format!(
-                "follow-up:{}:{}:{}:{}",
-                filed.account_id, filed.region, filed.request_id, item.action
-            );
-            if !self
-                .ledger
-                .claim(&claim, &holder, now, now + 900, now + 30 * 24 * 3600)
-                .await?
-            {
-                item.error = Some("another follow-up run is telling this; not told twice".into());
-                items.push(item);
-                continue;
-            }
-            let message_id = match self.notifier.publish(&notification, &route).await {
-                Ok(id) => id,
-                Err(e) => {
-                    if let Err(release) = self.ledger.release_claim(&claim, &holder).await {
-                        warn!(error = %release, "a follow-up claim could not be released; it lapses with its lease");
-                    }
-                    return Err(e.into());
-                }
-            };
-            if let Err(e) = self.ledger.settle_claim(&claim, &holder, "told").await {
-                warn!(error = %e, claim = %claim, "a told follow-up could not be marked so");
-            }
-            info!(function = "quota-alarm", request = %filed.request_id, action = %item.action, message_id = %message_id, "follow-up sent");
-            item.sent = true;
-            filed.told = Some(item.status.clone());
-            if let Err(e) = self.ledger.update_filed(&filed, closes).await {
-                // Sent but not remembered: the next run may tell it again; the run goes on.
-                warn!(error = %e, request = %filed.request_id, "the follow-up could not be remembered");
-                item.error = Some(e.to_string());
-            } else {
-                item.closed = closes;
-            }
-            items.push(item);
+        for filed in self.ledger.open_filed().await? {
+            items.push(self.follow_up_one(filed, dry_run, now, &holder).await?);
         }
         Ok(FollowUpReport { dry_run, items })
+    }
+
+    /// One request read, decided and (unless `dry_run`) told, under a claim of `holder`'s.
+    async fn follow_up_one(
+        &self,
+        filed: FiledRequest,
+        dry_run: bool,
+        now: u64,
+        holder: &str,
+    ) -> Result<FollowUpItem, HealError> {
+        let mut item = FollowUpItem {
+            request_id: filed.request_id.clone(),
+            account_id: filed.account_id.clone(),
+            region: filed.region.clone(),
+            service_code: filed.service_code.clone(),
+            quota_code: filed.quota_code.clone(),
+            alarm_name: filed.alarm_name.clone(),
+            status: "unreadable".into(),
+            action: "wait".into(),
+            sent: false,
+            closed: false,
+            error: None,
+        };
+        // The request lives in the account and Region it was filed in.
+        let scope = Scope {
+            account_id: &filed.account_id,
+            region: &filed.region,
+        };
+        let own = self.settings.home_account_id.as_deref() == Some(filed.account_id.as_str());
+        // An account or Region taken out of rules/accounts.toml since is not reached any more, not
+        // even to read.
+        if let Err(why) = self.rules.organization.reach(
+            scope.account_id,
+            own,
+            scope.region,
+            &self.settings.home_region,
+        ) {
+            item.error = Some(format!(
+                "account {} in {} is out of the hub's reach now ({why:?}); not read",
+                scope.account_id, scope.region
+            ));
+            return Ok(item);
+        }
+        let api = match self.access.api_in(self.reach(own, &scope)).await {
+            Ok(api) => api,
+            Err(e) => {
+                item.error = Some(e.to_string());
+                return Ok(item);
+            }
+        };
+        let request = match api.get_request(&filed.request_id).await {
+            Ok(request) => request,
+            Err(e) => {
+                // Throttling or an outage: the next run asks again.
+                item.error = Some(e.to_string());
+                return Ok(item);
+            }
+        };
+        item.status = request.status.name().to_owned();
+        let applied = if request.status == RequestStatus::CaseClosed {
+            match api
+                .get_service_quota(&filed.service_code, &filed.quota_code)
+                .await
+            {
+                Ok(quota) => quota.value,
+                Err(e) => {
+                    item.error = Some(e.to_string());
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let stale_after_days = self.rules.defaults.stale_after_days;
+        let follow_up = follow_up_for(&filed, &request, applied, now, stale_after_days);
+        item.action = action_label(&follow_up);
+        let closes = match &follow_up {
+            FollowUp::Tell { closes, .. } => *closes,
+            FollowUp::Escalate { .. } => true,
+            FollowUp::Wait => false,
+        };
+        if dry_run || follow_up == FollowUp::Wait {
+            return Ok(item);
+        }
+        self.tell(filed, &follow_up, item, closes, now, holder)
+            .await
+    }
+
+    /// Sends what `follow_up` says about the request once (a claim per request and news), and
+    /// remembers it was told.
+    async fn tell(
+        &self,
+        mut filed: FiledRequest,
+        follow_up: &FollowUp,
+        mut item: FollowUpItem,
+        closes: bool,
+        now: u64,
+        holder: &str,
+    ) -> Result<FollowUpItem, HealError> {
+        let notification = match follow_up {
+            FollowUp::Tell { news, .. } => render_request_news(&filed, news, &self.rendering()),
+            FollowUp::Escalate { reason, detail } => {
+                render_escalation(&escalation_of(&filed, *reason, detail), &self.rendering())
+            }
+            FollowUp::Wait => unreachable!("handled above"),
+        };
+        let severity = match follow_up {
+            FollowUp::Tell {
+                news: RequestNews::Raised { .. } | RequestNews::CaseOpened { .. },
+                ..
+            } => Severity::Info,
+            FollowUp::Tell { .. } => Severity::Warning,
+            _ => Severity::Critical,
+        };
+        let route = self.route(
+            &filed.account_id,
+            &filed.region,
+            (Some(&filed.service_code), Some(&filed.quota_code)),
+            &item.action,
+            severity,
+        );
+        let claim = format!(
+            "follow-up:{}:{}:{}:{}",
+            filed.account_id, filed.region, filed.request_id, item.action
+        );
+        if !self
+            .ledger
+            .claim(&claim, holder, now, now + 900, now + 30 * 24 * 3600)
+            .await?
+        {
+            item.error = Some("another follow-up run is telling this; not told twice".into());
+            return Ok(item);
+        }
+        let message_id = match self.notifier.publish(&notification, &route).await {
+            Ok(id) => id,
+            Err(e) => {
+                if let Err(release) = self.ledger.release_claim(&claim, holder).await {
+                    warn!(error = %release, "a follow-up claim could not be released; it lapses with its lease");
+                }
+                return Err(e.into());
+            }
+        };
+        if let Err(e) = self.ledger.settle_claim(&claim, holder, "told").await {
+            warn!(error = %e, claim = %claim, "a told follow-up could not be marked so");
+        }
+        info!(function = "quota-alarm", request = %filed.request_id, action = %item.action, message_id = %message_id, "follow-up sent");
+        item.sent = true;
+        filed.told = Some(item.status.clone());
+        if let Err(e) = self.ledger.update_filed(&filed, closes).await {
+            // Sent but not remembered: the next run may tell it again; the run goes on.
+            warn!(error = %e, request = %filed.request_id, "the follow-up could not be remembered");
+            item.error = Some(e.to_string());
+        } else {
+            item.closed = closes;
+        }
+        Ok(item)
     }
 }
 

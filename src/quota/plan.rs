@@ -153,37 +153,9 @@ pub fn decide(s: &Situation<'_>) -> Plan {
             quota: Some(Box::new(quota.clone())),
         };
     }
-    let (increase, ceiling, support_case_allowed) = match s.rule {
-        Some(rule) => (
-            rule.increase,
-            rule.ceiling,
-            rule.support_case.unwrap_or(s.defaults.support_case),
-        ),
-        None if !s.defaults.raise_unmatched => {
-            return s.escalate(
-                EscalationReason::NoMatchingRule,
-                format!(
-                    "No rule names {} and raise_unmatched is off.",
-                    quota.quota_code
-                ),
-            );
-        }
-        None => match s.aws_default_value {
-            Some(default) if default > 0.0 => (
-                s.defaults.increase,
-                (default * s.defaults.ceiling_factor).floor(),
-                s.defaults.support_case,
-            ),
-            _ => {
-                return s.escalate(
-                    EscalationReason::NoMatchingRule,
-                    format!(
-                        "No rule names {} and its AWS default value is unknown, so no ceiling can be derived.",
-                        quota.quota_code
-                    ),
-                );
-            }
-        },
+    let (increase, ceiling, support_case_allowed) = match raise_terms(s) {
+        Ok(terms) => terms,
+        Err(plan) => return plan,
     };
     if let Some(plan) = after_latest_request(s, current, support_case_allowed) {
         return plan;
@@ -224,6 +196,41 @@ pub fn decide(s: &Situation<'_>) -> Plan {
         support_case_allowed,
         rule: s.rule.map(|r| r.name.clone()),
     })
+}
+
+/// How far a raise may go: the rule's increase, ceiling and support-case choice, else the defaults'
+/// with a ceiling derived from the AWS default value. `Err`: the escalation when neither applies.
+fn raise_terms(s: &Situation<'_>) -> Result<(Increase, f64, bool), Plan> {
+    match s.rule {
+        Some(rule) => Ok((
+            rule.increase,
+            rule.ceiling,
+            rule.support_case.unwrap_or(s.defaults.support_case),
+        )),
+        None if !s.defaults.raise_unmatched => {
+            Err(s.escalate(
+                EscalationReason::NoMatchingRule,
+                format!(
+                    "No rule names {} and raise_unmatched is off.",
+                    s.quota.quota_code
+                ),
+            ))
+        }
+        None => match s.aws_default_value {
+            Some(default) if default > 0.0 => Ok((
+                s.defaults.increase,
+                (default * s.defaults.ceiling_factor).floor(),
+                s.defaults.support_case,
+            )),
+            _ => Err(s.escalate(
+                EscalationReason::NoMatchingRule,
+                format!(
+                    "No rule names {} and its AWS default value is unknown, so no ceiling can be derived.",
+                    s.quota.quota_code
+                ),
+            )),
+        },
+    }
 }
 
 /// Whether the quota was raised after the input's moment (the alarm's state change, the notice, the

@@ -74,6 +74,64 @@ where
         (plan, rule.map(|r| r.name.clone()))
     }
 
+    /// The alarm's rule and quota codes: by the rule its name matches, else the quota a threshold
+    /// notice names, else the quota whose usage metric the alarm watches. `Err`: what stopped it.
+    async fn find_quota(
+        &self,
+        api: &A::Api,
+        notice: &AlarmNotice,
+        scope: &Scope<'_>,
+        steps: &mut Vec<String>,
+    ) -> Result<(Option<&QuotaRule>, String, String), QuotaReading> {
+        let account = scope.account_id;
+        if let Some(r) = self.rules.rule_for_alarm(&notice.alarm_name, account) {
+            steps.push(format!(
+                "rule {:?} matches the alarm name: {} {}",
+                r.name, r.service_code, r.quota_code
+            ));
+            return Ok((Some(r), r.service_code.clone(), r.quota_code.clone()));
+        }
+        let (service_code, quota_code) = if notice.named_quota.is_some() {
+            self.quota_by_name(api, scope.region, notice.named_quota.as_ref(), steps)
+                .await?
+        } else {
+            let Some(metric) = notice.usage_metric() else {
+                steps.push(
+                    "no rule matches the alarm name, and the alarm names no usage metric".into(),
+                );
+                return Err(QuotaReading::NoQuotaNamed);
+            };
+            match self.catalog.find(api, scope.region, metric).await {
+                Ok(Some(quota)) => {
+                    steps.push(format!(
+                        "usage metric {}/{} matches {} {} ({})",
+                        metric.namespace,
+                        metric.name,
+                        quota.service_code,
+                        quota.quota_code,
+                        quota.quota_name
+                    ));
+                    (quota.service_code, quota.quota_code)
+                }
+                Ok(None) => {
+                    steps.push(format!(
+                        "ListServiceQuotas: no quota has usage metric {}/{} {:?}",
+                        metric.namespace, metric.name, metric.dimensions
+                    ));
+                    return Err(QuotaReading::NoQuotaForMetric(metric.clone()));
+                }
+                Err(e) => {
+                    steps.push(format!("ListServiceQuotas failed: {e}"));
+                    return Err(QuotaReading::CatalogUnreadable(e));
+                }
+            }
+        };
+        let rule = self
+            .rules
+            .rule_for_quota(&service_code, &quota_code, account);
+        Ok((rule, service_code, quota_code))
+    }
+
     /// Finds the alarm's rule and quota (by the alarm's name, else its usage metric), and reads the
     /// quota and its history, each step in `steps`.
     async fn read(
@@ -83,69 +141,11 @@ where
         scope: &Scope<'_>,
         steps: &mut Vec<String>,
     ) -> (Option<&QuotaRule>, QuotaReading) {
-        let account = scope.account_id;
-        let mut rule = self.rules.rule_for_alarm(&notice.alarm_name, account);
-        let (service_code, quota_code) = match rule {
-            Some(r) => {
-                steps.push(format!(
-                    "rule {:?} matches the alarm name: {} {}",
-                    r.name, r.service_code, r.quota_code
-                ));
-                (r.service_code.clone(), r.quota_code.clone())
-            }
-            None if notice.named_quota.is_some() => {
-                match self
-                    .quota_by_name(api, scope.region, notice.named_quota.as_ref(), steps)
-                    .await
-                {
-                    Ok((service_code, quota_code)) => {
-                        rule = self
-                            .rules
-                            .rule_for_quota(&service_code, &quota_code, account);
-                        (service_code, quota_code)
-                    }
-                    Err(reading) => return (None, reading),
-                }
-            }
-            None => {
-                let Some(metric) = notice.usage_metric() else {
-                    steps.push(
-                        "no rule matches the alarm name, and the alarm names no usage metric"
-                            .into(),
-                    );
-                    return (None, QuotaReading::NoQuotaNamed);
-                };
-                match self.catalog.find(api, scope.region, metric).await {
-                    Ok(Some(quota)) => {
-                        steps.push(format!(
-                            "usage metric {}/{} matches {} {} ({})",
-                            metric.namespace,
-                            metric.name,
-                            quota.service_code,
-                            quota.quota_code,
-                            quota.quota_name
-                        ));
-                        rule = self.rules.rule_for_quota(
-                            &quota.service_code,
-                            &quota.quota_code,
-                            account,
-                        );
-                        (quota.service_code, quota.quota_code)
-                    }
-                    Ok(None) => {
-                        steps.push(format!(
-                            "ListServiceQuotas: no quota has usage metric {}/{} {:?}",
-                            metric.namespace, metric.name, metric.dimensions
-                        ));
-                        return (None, QuotaReading::NoQuotaForMetric(metric.clone()));
-                    }
-                    Err(e) => {
-                        steps.push(format!("ListServiceQuotas failed: {e}"));
-                        return (None, QuotaReading::CatalogUnreadable(e));
-                    }
-                }
-            }
-        };
+        let (rule, service_code, quota_code) =
+            match self.find_quota(api, notice, scope, steps).await {
+                Ok(found) => found,
+                Err(reading) => return (None, reading),
+            };
         let quota = match self
             .read_quota(api, &service_code, &quota_code, steps)
             .await
