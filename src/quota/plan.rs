@@ -155,7 +155,7 @@ pub fn decide(s: &Situation<'_>) -> Plan {
     }
     let (increase, ceiling, support_case_allowed) = match raise_terms(s) {
         Ok(terms) => terms,
-        Err(plan) => return plan,
+        Err(plan) => return *plan,
     };
     if let Some(plan) = after_latest_request(s, current, support_case_allowed) {
         return plan;
@@ -200,7 +200,7 @@ pub fn decide(s: &Situation<'_>) -> Plan {
 
 /// How far a raise may go: the rule's increase, ceiling and support-case choice, else the defaults'
 /// with a ceiling derived from the AWS default value. `Err`: the escalation when neither applies.
-fn raise_terms(s: &Situation<'_>) -> Result<(Increase, f64, bool), Plan> {
+fn raise_terms(s: &Situation<'_>) -> Result<(Increase, f64, bool), Box<Plan>> {
     match s.rule {
         Some(rule) => Ok((
             rule.increase,
@@ -208,13 +208,13 @@ fn raise_terms(s: &Situation<'_>) -> Result<(Increase, f64, bool), Plan> {
             rule.support_case.unwrap_or(s.defaults.support_case),
         )),
         None if !s.defaults.raise_unmatched => {
-            Err(s.escalate(
+            Err(Box::new(s.escalate(
                 EscalationReason::NoMatchingRule,
                 format!(
                     "No rule names {} and raise_unmatched is off.",
                     s.quota.quota_code
                 ),
-            ))
+            )))
         }
         None => match s.aws_default_value {
             Some(default) if default > 0.0 => Ok((
@@ -222,13 +222,13 @@ fn raise_terms(s: &Situation<'_>) -> Result<(Increase, f64, bool), Plan> {
                 (default * s.defaults.ceiling_factor).floor(),
                 s.defaults.support_case,
             )),
-            _ => Err(s.escalate(
+            _ => Err(Box::new(s.escalate(
                 EscalationReason::NoMatchingRule,
                 format!(
                     "No rule names {} and its AWS default value is unknown, so no ceiling can be derived.",
                     s.quota.quota_code
                 ),
-            )),
+            ))),
         },
     }
 }
