@@ -200,19 +200,25 @@ impl<R: RuleApi, W: WarmApi, S: ScalingApi> Syncer<R, W, S> {
             .collect();
         let (changes, unchanged) = plan_scaling(&wanted, &decided, &prefix);
         report.scaling_unchanged = unchanged;
-        if !self.settings.dry_run {
-            for change in &changes {
-                if let Err(e) = self.apply_scaling(change).await {
-                    error!(error = %e, "prewarm sync scaling write failed");
-                    report.errors.push(SyncProblem {
-                        rule: None,
-                        target: None,
-                        message: e.to_string(),
-                    });
-                }
+        self.apply_all_scaling(&changes, report).await;
+        report.scaling = changes;
+    }
+
+    /// Each scaling change made (unless a dry run), each failure reported and the rest still made.
+    async fn apply_all_scaling(&self, changes: &[ScalingChange], report: &mut SyncReport) {
+        if self.settings.dry_run {
+            return;
+        }
+        for change in changes {
+            if let Err(e) = self.apply_scaling(change).await {
+                error!(error = %e, "prewarm sync scaling write failed");
+                report.errors.push(SyncProblem {
+                    rule: None,
+                    target: None,
+                    message: e.to_string(),
+                });
             }
         }
-        report.scaling = changes;
     }
 
     async fn apply_scaling(&self, change: &ScalingChange) -> Result<(), AwsCallError> {

@@ -131,6 +131,18 @@ pub fn plan(wanted: &[Resolution], observed: &[Observed], report: &mut SyncRepor
             }
         }
     }
+    retire_unclaimed(observed, &claimed, report, &mut actions);
+    actions
+}
+
+/// The rules selfheal owns that no rule of the config claims any more: deleted (foreign ones listed,
+/// unreadable ones reported).
+fn retire_unclaimed(
+    observed: &[Observed],
+    claimed: &std::collections::HashSet<String>,
+    report: &mut SyncReport,
+    actions: &mut Vec<Action>,
+) {
     for o in observed {
         if claimed.contains(&o.listed.name) {
             continue;
@@ -152,7 +164,6 @@ pub fn plan(wanted: &[Resolution], observed: &[Observed], report: &mut SyncRepor
             actions.push(delete(o));
         }
     }
-    actions
 }
 
 fn delete(o: &Observed) -> Action {

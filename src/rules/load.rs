@@ -254,21 +254,17 @@ const QUOTA_FIELDS: &[&str] = &[
     "owners",
 ];
 
+/// A rule's label in errors: its `name`, quoted.
+fn named(table: &Table) -> Option<String> {
+    table
+        .get("name")
+        .and_then(Value::as_str)
+        .map(|name| format!("{name:?}"))
+}
+
 fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> Option<QuotaRule> {
-    let Some(table) = value.as_table() else {
-        check.error(Some(&format!("#{}", index + 1)), None, "must be a table");
-        return None;
-    };
-    let label = match table.get("name").and_then(Value::as_str) {
-        Some(name) => format!("{name:?}"),
-        None => format!("#{}", index + 1),
-    };
-    let before = check.errors.len();
-    let mut fields = Fields {
-        check,
-        table,
-        rule: Some(label),
-    };
+    let mut fields = Fields::of_rule(check, "", index, value, named)?;
+    let before = fields.errors();
     let name = fields.required_str("name");
     let alarm = fields.optional_str("alarm");
     let service_code = fields.required_str("service_code");
@@ -288,18 +284,7 @@ fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> O
     let support_case = fields.boolean("support_case");
     let cooldown_minutes = fields.minutes("cooldown_minutes");
     let raise_when_aws_adjusts = fields.boolean("raise_when_aws_adjusts").unwrap_or(false);
-    let threshold = match fields.table.get("threshold") {
-        None => None,
-        Some(Value::Integer(n)) if (1..=100).contains(n) => Some(*n as f64),
-        Some(Value::Float(f)) if *f > 0.0 && *f <= 100.0 => Some(*f),
-        Some(_) => {
-            fields.error(
-                "threshold",
-                "must be a utilization percentage above 0 and at most 100",
-            );
-            None
-        }
-    };
+    let threshold = fields.percentage("threshold");
     let accounts = fields.string_list("accounts");
     for account in &accounts {
         if !is_account_id(account) {
@@ -345,7 +330,7 @@ fn parse_quota_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> O
             );
         }
     }
-    if fields.check.errors.len() > before {
+    if fields.errors() > before {
         return None;
     }
     Some(QuotaRule {
@@ -377,24 +362,8 @@ const DLQ_FIELDS: &[&str] = &[
 ];
 
 fn parse_dlq_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> Option<DlqRule> {
-    let Some(table) = value.as_table() else {
-        check.error(
-            Some(&format!("dlq #{}", index + 1)),
-            None,
-            "must be a table",
-        );
-        return None;
-    };
-    let label = match table.get("name").and_then(Value::as_str) {
-        Some(name) => format!("{name:?}"),
-        None => format!("dlq #{}", index + 1),
-    };
-    let before = check.errors.len();
-    let mut fields = Fields {
-        check,
-        table,
-        rule: Some(label),
-    };
+    let mut fields = Fields::of_rule(check, "dlq", index, value, named)?;
+    let before = fields.errors();
     let name = fields.required_str("name");
     let queue = fields.required_str("queue");
     let function = fields.optional_str("function");
@@ -444,7 +413,7 @@ fn parse_dlq_rule(check: &mut FileCheck<'_>, index: usize, value: &Value) -> Opt
     if qualifier.is_some() && function.is_none() {
         fields.error("qualifier", "only a `function` target takes a qualifier");
     }
-    if fields.check.errors.len() > before {
+    if fields.errors() > before {
         return None;
     }
     let target = match (function, target_queue) {

@@ -134,24 +134,12 @@ pub(super) fn parse_account(
     index: usize,
     value: &Value,
 ) -> Option<AccountEntry> {
-    let Some(table) = value.as_table() else {
-        check.error(
-            Some(&format!("account #{}", index + 1)),
-            None,
-            "must be a table",
-        );
-        return None;
+    let label = |table: &toml::Table| {
+        let id = table.get("id").and_then(Value::as_str)?;
+        Some(format!("account {id}"))
     };
-    let label = match table.get("id").and_then(Value::as_str) {
-        Some(id) => format!("account {id}"),
-        None => format!("account #{}", index + 1),
-    };
-    let before = check.errors.len();
-    let mut fields = Fields {
-        check,
-        table,
-        rule: Some(label),
-    };
+    let mut fields = Fields::of_rule(check, "account", index, value, label)?;
+    let before = fields.errors();
     let id = match fields.table.get("id") {
         Some(Value::Integer(_)) => {
             fields.error(
@@ -186,7 +174,7 @@ pub(super) fn parse_account(
         }
     }
     fields.reject_unknown(ACCOUNT_FIELDS);
-    if fields.check.errors.len() > before {
+    if fields.errors() > before {
         return None;
     }
     Some(AccountEntry {

@@ -35,27 +35,91 @@ pub(super) fn parse_prewarm_rule(
     index: usize,
     value: &Value,
 ) -> Option<PrewarmRule> {
-    let Some(table) = value.as_table() else {
-        check.error(
-            Some(&format!("prewarm #{}", index + 1)),
-            None,
-            "must be a table",
-        );
-        return None;
+    let label = |table: &toml::Table| match (table.get("name"), table.get("function")) {
+        (Some(Value::String(name)), _) | (None, Some(Value::String(name))) => {
+            Some(format!("{name:?}"))
+        }
+        _ => None,
     };
-    let label = match (table.get("name"), table.get("function")) {
-        (Some(Value::String(name)), _) | (None, Some(Value::String(name))) => format!("{name:?}"),
-        _ => format!("prewarm #{}", index + 1),
-    };
-    let before = check.errors.len();
-    let mut fields = Fields {
-        check,
-        table,
-        rule: Some(label),
-    };
+    let mut fields = Fields::of_rule(check, "prewarm", index, value, label)?;
+    let before = fields.errors();
     let name = fields.optional_str("name");
     let function = fields.required_str("function");
     let qualifier = fields.optional_str("qualifier");
+    let (mode, schedule_text) = prewarm_mode(&mut fields);
+    let provisioned = mode == PrewarmMode::Provisioned;
+    let most = if provisioned {
+        MAX_PROVISIONED
+    } else {
+        MAX_CONCURRENCY
+    };
+    let concurrency =
+        fields.whole_number("concurrency", 1..=i64::from(most), Some(1), "containers");
+    let timeout_ms = fields.whole_number("timeout_ms", 100..=30_000, Some(10_000), "milliseconds");
+    let payload = fields.json_object(
+        "payload",
+        MAX_PAYLOAD_BYTES,
+        serde_json::json!({ "isPrewarm": true }),
+        "{ isPrewarm = true }",
+    );
+    let active_hours = fields.optional_str("active_hours");
+    let active_days = fields.optional_str("active_days");
+    let timezone = fields.optional_str("timezone");
+    fields.reject_unknown(PREWARM_FIELDS);
+
+    let target = prewarm_target(&mut fields, function.as_deref(), qualifier, provisioned);
+    let schedule = schedule_text
+        .as_deref()
+        .filter(|_| !provisioned)
+        .and_then(|text| match Schedule::parse(text) {
+            Ok(schedule) => Some(schedule),
+            Err(message) => {
+                fields.error("schedule", message);
+                None
+            }
+        });
+    let (window, zoned) = prewarm_window(
+        &mut fields,
+        active_hours.as_deref(),
+        active_days.as_deref(),
+        timezone.as_deref(),
+        provisioned,
+    );
+    let expression = ping_expression(
+        &mut fields,
+        schedule.as_ref(),
+        window.as_ref(),
+        zoned,
+        provisioned,
+    );
+    if fields.errors() > before {
+        return None;
+    }
+    let (function, qualifier) = target?;
+    let name = name.unwrap_or_else(|| match &qualifier {
+        Some(q) => format!("{function}:{q}"),
+        None => function.clone(),
+    });
+    Some(PrewarmRule {
+        name,
+        function,
+        qualifier,
+        schedule: schedule_text?,
+        expression: expression?,
+        timezone,
+        source: fields.check.file.to_owned(),
+        mode,
+        window,
+        rate: schedule,
+        concurrency: concurrency? as u32,
+        payload: payload?,
+        timeout_ms: timeout_ms? as u32,
+    })
+}
+
+/// The rule's mode, and its ping schedule as written (empty for provisioned capacity, which refuses
+/// the fields only pings take).
+fn prewarm_mode(fields: &mut Fields<'_, '_>) -> (PrewarmMode, Option<String>) {
     let mode = match fields.optional_str("mode").as_deref() {
         None | Some("pings") => PrewarmMode::Pings,
         Some("provisioned") => PrewarmMode::Provisioned,
@@ -69,98 +133,64 @@ pub(super) fn parse_prewarm_rule(
     };
     let provisioned = mode == PrewarmMode::Provisioned;
     let schedule_text = if provisioned {
-        if fields.table.contains_key("schedule") {
-            fields.error(
-                "schedule",
-                "provisioned capacity is set at the window's start and removed at its end: it takes no ping schedule",
-            );
-        }
+        fields.refuse(
+            "schedule",
+            "provisioned capacity is set at the window's start and removed at its end: it takes no ping schedule",
+        );
         for field in ["payload", "timeout_ms"] {
-            if fields.table.contains_key(field) {
-                fields.error(
-                    field,
-                    "only pings take it (mode = \"provisioned\" sends none)",
-                );
-            }
+            fields.refuse(
+                field,
+                "only pings take it (mode = \"provisioned\" sends none)",
+            );
         }
         Some(String::new())
     } else {
         fields.required_str("schedule")
     };
-    let most = if provisioned {
-        MAX_PROVISIONED
-    } else {
-        MAX_CONCURRENCY
-    };
-    let concurrency = match fields.table.get("concurrency") {
-        None => Some(1),
-        Some(Value::Integer(n)) if (1..=i64::from(most)).contains(n) => Some(*n as u32),
-        Some(other) => {
-            fields.error(
-                "concurrency",
-                format!(
-                    "must be a whole number of containers from 1 to {most}, found {}",
-                    display(other)
-                ),
-            );
-            None
-        }
-    };
-    let timeout_ms = match fields.table.get("timeout_ms") {
-        None => Some(10_000),
-        Some(Value::Integer(n)) if (100..=30_000).contains(n) => Some(*n as u32),
-        Some(other) => {
-            fields.error(
-                "timeout_ms",
-                format!(
-                    "must be a whole number of milliseconds from 100 to 30000, found {}",
-                    display(other)
-                ),
-            );
-            None
-        }
-    };
-    let payload = match fields.table.get("payload") {
-        None => Some(serde_json::json!({ "isPrewarm": true })),
-        Some(Value::Table(table)) => match serde_json::to_value(table) {
-            Ok(json) if json.to_string().len() <= MAX_PAYLOAD_BYTES => Some(json),
-            Ok(_) => {
-                fields.error(
-                    "payload",
-                    format!("is larger than {MAX_PAYLOAD_BYTES} bytes as JSON"),
-                );
-                None
-            }
-            Err(e) => {
-                fields.error("payload", format!("cannot be written as JSON: {e}"));
+    (mode, schedule_text)
+}
+
+/// What EventBridge runs for a pinged rule: the schedule with its window folded in (UTC), or empty
+/// where the sync folds it (a window in a zone) or no rule is made (provisioned capacity).
+fn ping_expression(
+    fields: &mut Fields<'_, '_>,
+    schedule: Option<&Schedule>,
+    window: Option<&ActiveWindow>,
+    zoned: bool,
+    provisioned: bool,
+) -> Option<String> {
+    match (schedule, window) {
+        // Provisioned: Application Auto Scaling reads the window in its zone itself.
+        _ if provisioned => Some(String::new()),
+        // In a zone: folded by the sync for the offset in force (`PrewarmRule::expression_at`).
+        (Some(_), Some(_)) if zoned => Some(String::new()),
+        (Some(schedule), Some(window)) => match schedule.within(window) {
+            Ok(expression) => Some(expression.to_string()),
+            Err(message) => {
+                fields.error("schedule", message);
                 None
             }
         },
-        Some(other) => {
-            fields.error(
-                "payload",
-                format!(
-                    "must be a table such as {{ isPrewarm = true }}, found {}",
-                    other.type_str()
-                ),
-            );
+        (Some(schedule), None) => Some(schedule.to_string()),
+        (None, _) => None,
+    }
+}
+
+/// The function (an ARN reduced to its name) and its qualifier (from the ARN or the field, not both;
+/// `$LATEST` is none), which provisioned capacity requires.
+fn prewarm_target(
+    fields: &mut Fields<'_, '_>,
+    function: Option<&str>,
+    qualifier: Option<String>,
+    provisioned: bool,
+) -> Option<(String, Option<String>)> {
+    let target = function.and_then(|text| match function_target(text) {
+        Ok(target) => Some(target),
+        Err(message) => {
+            fields.error("function", message);
             None
         }
-    };
-    let active_hours = fields.optional_str("active_hours");
-    let active_days = fields.optional_str("active_days");
-    let timezone = fields.optional_str("timezone");
-    fields.reject_unknown(PREWARM_FIELDS);
-
-    let target = function
-        .as_deref()
-        .and_then(|text| match function_target(text) {
-            Ok(target) => Some(target),
-            Err(message) => {
-                fields.error("function", message);
-                None
-            }
-        });
+    });
     let qualifier = match (target.as_ref().and_then(|t| t.1.clone()), qualifier) {
         (Some(_), Some(_)) => {
             fields.error(
@@ -186,19 +216,21 @@ pub(super) fn parse_prewarm_rule(
             "provisioned concurrency needs an alias or a version (Lambda refuses it on $LATEST)",
         );
     }
+    target.map(|(function, _)| (function, qualifier))
+}
 
-    let schedule = schedule_text
-        .as_deref()
-        .filter(|_| !provisioned)
-        .and_then(|text| match Schedule::parse(text) {
-            Ok(schedule) => Some(schedule),
-            Err(message) => {
-                fields.error("schedule", message);
-                None
-            }
-        });
+/// The active window, and whether it is in a time zone of its own. The zone is looked up (and the
+/// window folded) by `rules::check_zones`, run by `rules check` and the pre-warm function: the
+/// time-zone database stays out of the other functions.
+fn prewarm_window(
+    fields: &mut Fields<'_, '_>,
+    active_hours: Option<&str>,
+    active_days: Option<&str>,
+    timezone: Option<&str>,
+    provisioned: bool,
+) -> (Option<ActiveWindow>, bool) {
     let window = if active_hours.is_some() || active_days.is_some() {
-        match ActiveWindow::parse(active_hours.as_deref(), active_days.as_deref()) {
+        match ActiveWindow::parse(active_hours, active_days) {
             Ok(window) => Some(window),
             Err(message) => {
                 let field = if message.contains("hour") {
@@ -219,9 +251,7 @@ pub(super) fn parse_prewarm_rule(
             "provisioned capacity needs a window (active_hours, and active_days if not every day): outside it the capacity is 0",
         );
     }
-    // The zone is looked up (and the window folded) by `rules::check_zones`, run by `rules
-    // check` and the pre-warm function: the time-zone database stays out of the other functions.
-    let zoned = match &timezone {
+    let zoned = match timezone {
         None => false,
         Some(_) if window.is_none() => {
             fields.error(
@@ -239,51 +269,7 @@ pub(super) fn parse_prewarm_rule(
         }
         Some(_) => true,
     };
-    let expression = match (&schedule, &window) {
-        // Provisioned: Application Auto Scaling reads the window in its zone itself.
-        _ if provisioned => Some(String::new()),
-        // In a zone: folded by the sync for the offset in force (`PrewarmRule::expression_at`).
-        (Some(_), Some(_)) if zoned => Some(String::new()),
-        (Some(schedule), Some(window)) => match schedule.within(window) {
-            Ok(expression) => Some(expression.to_string()),
-            Err(message) => {
-                fields.error("schedule", message);
-                None
-            }
-        },
-        (Some(schedule), None) => Some(schedule.to_string()),
-        (None, _) => None,
-    };
-    if fields.check.errors.len() > before {
-        return None;
-    }
-    let (function, _) = target?;
-    let name = name.unwrap_or_else(|| match &qualifier {
-        Some(q) => format!("{function}:{q}"),
-        None => function.clone(),
-    });
-    Some(PrewarmRule {
-        name,
-        function,
-        qualifier,
-        schedule: schedule_text?,
-        expression: expression?,
-        timezone,
-        source: fields.check.file.to_owned(),
-        mode,
-        window,
-        rate: schedule,
-        concurrency: concurrency?,
-        payload: payload?,
-        timeout_ms: timeout_ms?,
-    })
-}
-
-fn display(value: &Value) -> String {
-    match value {
-        Value::Integer(i) => i.to_string(),
-        other => other.type_str().to_owned(),
-    }
+    (window, zoned)
 }
 
 /// A function name or ARN → (name, qualifier named in the ARN).
