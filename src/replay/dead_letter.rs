@@ -14,6 +14,7 @@
 //! - Anything else (an SQS queue's DLQ): the body is the message.
 
 use super::api::DlqMessage;
+use super::failure::Failure;
 use crate::rules::{DlqRule, DlqTarget};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -45,7 +46,7 @@ pub struct DeadLetter {
     pub shape: Shape,
     /// What is delivered again (the body, or a record's `requestPayload` byte for byte), or why
     /// nothing can be.
-    pub payload: Result<String, &'static str>,
+    pub payload: Result<String, Failure>,
     /// The error codes the message carries, most specific first: the `errorCode` filter matches any.
     pub error_codes: Vec<String>,
     /// The target the message names: a record's `functionArn`, an EventBridge `TARGET_ARN`.
@@ -154,7 +155,7 @@ pub fn read_dead_letter(message: &DlqMessage) -> DeadLetter {
             payload: record
                 .request_payload
                 .map(|p| p.get().to_owned())
-                .ok_or("RecordWithoutRequestPayload"),
+                .ok_or(Failure::RecordWithoutRequestPayload),
             error_codes,
             named_target: Some(record.request_context.function_arn.to_owned()),
         };
@@ -202,26 +203,26 @@ pub fn route(
     letter: &DeadLetter,
     rule: &DlqRule,
     scope: &OwnScope,
-) -> Result<Destination, &'static str> {
+) -> Result<Destination, Failure> {
     let Some(arn) = &letter.named_target else {
         return match rule.target {
-            DlqTarget::NamedInMessages => Err("NoTargetNamed"),
+            DlqTarget::NamedInMessages => Err(Failure::NoTargetNamed),
             _ => Ok(Destination::RuleTarget),
         };
     };
     // arn:partition:service:region:account:resource
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let [_, _, service, region, account_id, resource] = parts[..] else {
-        return Err("TargetArnInvalid");
+        return Err(Failure::TargetArnInvalid);
     };
     match service {
         "lambda" => {
             let mut pieces = resource.split(':');
             let (Some("function"), Some(name)) = (pieces.next(), pieces.next()) else {
-                return Err("TargetArnInvalid");
+                return Err(Failure::TargetArnInvalid);
             };
             if !scope.holds(region, account_id) {
-                return Err("TargetInOtherAccountOrRegion");
+                return Err(Failure::TargetInOtherAccountOrRegion);
             }
             let qualifier = pieces.next().filter(|q| *q != "$LATEST").map(str::to_owned);
             match &rule.target {
@@ -232,23 +233,23 @@ pub fn route(
                         qualifier,
                     })
                 }
-                _ => Err("TargetNotAllowed"),
+                _ => Err(Failure::TargetNotAllowed),
             }
         }
         "sqs" => {
             if !scope.holds(region, account_id) {
-                return Err("TargetInOtherAccountOrRegion");
+                return Err(Failure::TargetInOtherAccountOrRegion);
             }
             match &rule.target {
                 DlqTarget::Queue { name: own } if own == resource => Ok(Destination::RuleTarget),
                 _ if rule.allowed_queues.iter().any(|q| q == resource) => Ok(Destination::Queue {
                     name: resource.to_owned(),
                 }),
-                _ => Err("TargetNotAllowed"),
+                _ => Err(Failure::TargetNotAllowed),
             }
         }
         // SNS topics, state machines, API destinations...: selfheal does not deliver there.
-        _ => Err("TargetNotReplayable"),
+        _ => Err(Failure::TargetNotReplayable),
     }
 }
 
@@ -316,7 +317,7 @@ mod tests {
         let without = RECORD.replace(r#""requestPayload""#, r#""somethingElse""#);
         assert_eq!(
             read_dead_letter(&message(&without, &[])).payload,
-            Err("RecordWithoutRequestPayload")
+            Err(Failure::RecordWithoutRequestPayload)
         );
     }
 
@@ -382,7 +383,10 @@ mod tests {
             &[],
             &[],
         );
-        assert_eq!(route(&record, &other, &scope()), Err("TargetNotAllowed"));
+        assert_eq!(
+            route(&record, &other, &scope()),
+            Err(Failure::TargetNotAllowed)
+        );
         let listed = rule(DlqTarget::NamedInMessages, &["my-function"], &[]);
         assert_eq!(
             route(&record, &listed, &scope()),
@@ -397,10 +401,13 @@ mod tests {
         };
         assert_eq!(
             route(&record, &own, &elsewhere),
-            Err("TargetInOtherAccountOrRegion")
+            Err(Failure::TargetInOtherAccountOrRegion)
         );
         let plain = read_dead_letter(&message("{}", &[]));
-        assert_eq!(route(&plain, &listed, &scope()), Err("NoTargetNamed"));
+        assert_eq!(
+            route(&plain, &listed, &scope()),
+            Err(Failure::NoTargetNamed)
+        );
         assert_eq!(route(&plain, &own, &scope()), Ok(Destination::RuleTarget));
     }
 
@@ -432,7 +439,7 @@ mod tests {
                 &queues,
                 &scope()
             ),
-            Err("TargetInOtherAccountOrRegion")
+            Err(Failure::TargetInOtherAccountOrRegion)
         );
         assert_eq!(
             route(
@@ -440,7 +447,7 @@ mod tests {
                 &queues,
                 &scope()
             ),
-            Err("TargetNotAllowed")
+            Err(Failure::TargetNotAllowed)
         );
         assert_eq!(
             route(
@@ -448,11 +455,11 @@ mod tests {
                 &queues,
                 &scope()
             ),
-            Err("TargetNotReplayable")
+            Err(Failure::TargetNotReplayable)
         );
         assert_eq!(
             route(&letter("orders"), &queues, &scope()),
-            Err("TargetArnInvalid")
+            Err(Failure::TargetArnInvalid)
         );
         let own_queue = rule(
             DlqTarget::Queue {

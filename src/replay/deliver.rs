@@ -22,8 +22,7 @@ pub struct Delivery<'m> {
     pub keep_attributes: bool,
 }
 
-/// Why a message was not delivered, as the summary counts it.
-pub type Failure = String;
+pub use super::failure::Failure;
 
 /// Sends to a queue in requests that fit (`batches.rs`). For a FIFO queue, each request holds at most
 /// one message of a group and the requests go in order, so that a failed message stops its group
@@ -45,7 +44,7 @@ pub async fn to_queue<Q: QueueApi>(
         let sizes: Vec<usize> = entries.iter().map(message_size).collect();
         let (requests, too_large) = split_by_size(&sizes);
         for i in too_large {
-            results[i] = Err("MessageTooLarge".into());
+            results[i] = Err(Failure::MessageTooLarge);
         }
         let sent = crate::concurrent::join_all(
             requests
@@ -65,7 +64,7 @@ pub async fn to_queue<Q: QueueApi>(
         for i in round {
             let group = deliveries[i].message.group_id().unwrap_or_default();
             if blocked.contains(group) {
-                results[i] = Err("EarlierMessageOfGroupFailed".into());
+                results[i] = Err(Failure::EarlierMessageOfGroupFailed);
             } else {
                 open.push(i);
             }
@@ -74,7 +73,7 @@ pub async fn to_queue<Q: QueueApi>(
         let (requests, too_large) = split_by_size(&sizes);
         let mut outcome: Vec<(usize, Result<(), Failure>)> = too_large
             .into_iter()
-            .map(|k| (open[k], Err("MessageTooLarge".into())))
+            .map(|k| (open[k], Err(Failure::MessageTooLarge)))
             .collect();
         for request in requests {
             let request: Vec<usize> = request.into_iter().map(|k| open[k]).collect();
@@ -130,9 +129,9 @@ async fn send<Q: QueueApi>(
                 // Not in `Successful`: not delivered, whatever the reason.
                 Err(failed
                     .get(entry.id.as_str())
-                    .copied()
-                    .unwrap_or("NotAcknowledged")
-                    .to_owned())
+                    .map_or(Failure::NotAcknowledged, |code| {
+                        Failure::Aws((*code).to_owned())
+                    }))
             }
         })
         .collect()
@@ -152,7 +151,7 @@ pub async fn to_function<F: FunctionApi>(
     )
     .await
     .into_iter()
-    .map(|r| r.map_err(|e| e.code))
+    .map(|r| r.map_err(|e| Failure::Aws(e.code)))
     .collect()
 }
 

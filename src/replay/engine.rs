@@ -1,66 +1,28 @@
 //! The replay loop: several receive → deliver → delete pipelines over one DLQ, deleting only what was
-//! delivered and releasing the rest.
+//! delivered and releasing the rest. Each message's fate is decided first (`fate.rs`), booked in the
+//! run (`run.rs`), and only then sent to its target (`targets.rs`, `deliver.rs`).
 
-use super::api::{AwsCallError, DlqMessage, FunctionApi, QueueApi, QueueInfo, Receipt};
+use super::api::{DlqMessage, FunctionApi, QueueApi, QueueInfo, Receipt};
 use super::dead_letter::{read_dead_letter, route, DeadLetter, Destination, OwnScope};
 use super::deliver::{to_function, to_queue, Delivery, Failure};
-use super::fate::{message_fate, MessageFacts, MessageFate};
+pub use super::error::ReplayError;
+use super::fate::{message_fate, MessageFacts, Routed};
 use super::pace::Pacer;
 use super::request::{queue_location, ReplayRequest};
-use super::summary::{PreviewMessage, ReplaySummary};
-use crate::ledger::{LedgerError, ReplayCounts};
-use crate::rules::{DlqRule, DlqTarget, RuleSet};
-use crate::text::cut_chars;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use super::run::{lock, receipt, Planned, Reservation, Run};
+use super::summary::ReplaySummary;
+use super::targets::{Target, Targets};
+use crate::ledger::ReplayCounts;
+use crate::rules::{DlqRule, RuleSet};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
-const PREVIEW_MESSAGES: usize = 5;
-const PREVIEW_BODY_CHARS: usize = 200;
 /// Empty receives in a row (the later ones long-polling) before a pipeline takes the DLQ to be empty.
 const EMPTY_RECEIVES: u32 = 3;
 /// Release requests in flight at once at the end of a run.
 const RELEASES_IN_FLIGHT: usize = 8;
-
-/// Why a replay could not start, or had to stop.
-#[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
-    #[error("{0}")]
-    InvalidRequest(String),
-    #[error("queue {queue:?} is not a replayable DLQ in rules/ (allowed: {allowed})")]
-    QueueNotAllowed { queue: String, allowed: String },
-    #[error("queue {queue:?} is in {named}, but this function replays only {own}'s queues; nothing was moved")]
-    QueueElsewhere {
-        queue: String,
-        named: String,
-        own: String,
-    },
-    #[error("dead-letter queue {0:?} does not exist")]
-    QueueMissing(String),
-    #[error("target {0} does not exist; nothing was moved")]
-    TargetMissing(String),
-    #[error("{0}")]
-    TargetAmbiguous(String),
-    #[error(transparent)]
-    Api(#[from] AwsCallError),
-    #[error(transparent)]
-    Ledger(#[from] LedgerError),
-}
-
-impl ReplayError {
-    /// The `errorType` Lambda reports.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::InvalidRequest(_) => "InvalidRequest",
-            Self::QueueNotAllowed { .. } | Self::QueueElsewhere { .. } => "QueueNotAllowed",
-            Self::QueueMissing(_) => "QueueMissing",
-            Self::TargetMissing(_) | Self::TargetAmbiguous(_) => "TargetMissing",
-            Self::Api(_) => "AwsError",
-            Self::Ledger(_) => "LedgerFailed",
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct ReplaySettings {
@@ -86,40 +48,6 @@ impl Default for ReplaySettings {
     }
 }
 
-/// Where messages go, resolved.
-#[derive(Clone, Debug)]
-enum Target {
-    Function {
-        name: String,
-        qualifier: Option<String>,
-    },
-    Queue(QueueInfo),
-}
-
-impl Target {
-    fn label(&self) -> String {
-        match self {
-            Target::Function { name, qualifier } => function_label(name, qualifier.as_deref()),
-            Target::Queue(q) => format!("queue:{}", q.name),
-        }
-    }
-}
-
-fn function_label(name: &str, qualifier: Option<&str>) -> String {
-    match qualifier {
-        Some(q) => format!("function:{name}:{q}"),
-        None => format!("function:{name}"),
-    }
-}
-
-fn destination_label(destination: &Destination, rule_target: &str) -> String {
-    match destination {
-        Destination::RuleTarget => rule_target.to_owned(),
-        Destination::Function { name, qualifier } => function_label(name, qualifier.as_deref()),
-        Destination::Queue { name } => format!("queue:{name}"),
-    }
-}
-
 pub struct Replayer<Q, F, L> {
     queues: Q,
     functions: F,
@@ -138,68 +66,7 @@ struct RunContext<'a, N> {
     now_ms: &'a N,
     /// Messages this run may receive.
     limit: u64,
-    /// Resolved targets, by destination; a target that does not exist is its failure code.
-    targets: Mutex<HashMap<Destination, Result<Target, Failure>>>,
-    rule_target_label: String,
-}
-
-/// One run's bookkeeping, shared by its pipelines.
-struct Run {
-    summary: ReplaySummary,
-    /// Message ids handled this run, to count SQS's duplicate deliveries.
-    seen: HashSet<String>,
-    /// Receipts to make visible again at the end: filtered, poison, failed.
-    to_release: Vec<Receipt>,
-    /// FIFO groups with an undelivered message: later messages of the group wait.
-    blocked_groups: HashSet<String>,
-    /// Messages received plus those asked for by receives in flight: never above the limit.
-    reserved: u64,
-    pacer: Option<Pacer>,
-    /// Why the run stops, once one pipeline has found out.
-    stopped_by: Option<&'static str>,
-}
-
-impl Run {
-    /// A message received for the first time this run: its shape, error and age in the summary.
-    fn count_received(&mut self, message: &DlqMessage, letter: &DeadLetter, now_ms: u64) {
-        let summary = &mut self.summary;
-        summary.received += 1;
-        *summary
-            .shapes
-            .entry(letter.shape.label().into())
-            .or_default() += 1;
-        if let Some(code) = letter.error_label() {
-            *summary.error_codes.entry(code).or_default() += 1;
-        }
-        if let Some(age) = message.age_seconds(now_ms) {
-            summary.oldest_age_seconds =
-                Some(summary.oldest_age_seconds.map_or(age, |o| o.max(age)));
-            summary.newest_age_seconds =
-                Some(summary.newest_age_seconds.map_or(age, |n| n.min(age)));
-        }
-    }
-
-    fn fail(&mut self, message: &DlqMessage, code: &str) {
-        self.summary.failed += 1;
-        *self
-            .summary
-            .failure_reasons
-            .entry(code.to_owned())
-            .or_default() += 1;
-        if let Some(group) = message.group_id() {
-            self.blocked_groups.insert(group.to_owned());
-        }
-        self.to_release.push(receipt(message));
-    }
-
-    fn stop(&mut self, reason: &'static str) {
-        self.stopped_by.get_or_insert(reason);
-    }
-}
-
-fn lock(run: &Mutex<Run>) -> MutexGuard<'_, Run> {
-    // A pipeline never panics while holding the lock; if one did, the counts are still the best record.
-    run.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    targets: Targets,
 }
 
 /// What a batch left to delete, and the error that stops the run, if one does.
@@ -207,15 +74,6 @@ fn lock(run: &Mutex<Run>) -> MutexGuard<'_, Run> {
 struct Delivered {
     receipts: Vec<Receipt>,
     error: Option<ReplayError>,
-}
-
-/// A message on its way, with where it goes.
-struct Planned {
-    message: DlqMessage,
-    payload: String,
-    replays: u32,
-    destination: Destination,
-    keep_attributes: bool,
 }
 
 impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
@@ -243,37 +101,10 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
         deadline: Option<Instant>,
         now_ms: N,
     ) -> Result<ReplaySummary, ReplayError> {
-        let name = request.queue_name().to_owned();
-        let rule = self
-            .rules
-            .dlq(&name)
-            .ok_or_else(|| ReplayError::QueueNotAllowed {
-                queue: name.clone(),
-                allowed: self
-                    .rules
-                    .dlqs
-                    .iter()
-                    .map(|r| r.queue.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
-        let dlq = self.queues.resolve(&name).await.map_err(|e| {
-            if e.is_not_found() {
-                ReplayError::QueueMissing(name.clone())
-            } else {
-                ReplayError::Api(e)
-            }
-        })?;
+        let (rule, dlq) = self.allowed_dlq(request).await?;
         let scope = self.own_scope(&dlq);
         refuse_other_location(request, &scope)?;
-        let rule_target = self.resolve_rule_target(rule, &dlq).await?;
-        let rule_target_label = rule_target
-            .as_ref()
-            .map_or_else(|| "named in messages".to_owned(), Target::label);
-        let mut targets = HashMap::new();
-        if let Some(target) = rule_target {
-            targets.insert(Destination::RuleTarget, Ok(target));
-        }
+        let targets = Targets::for_rule(&self.queues, &self.functions, rule, &dlq).await?;
         let received_before = request
             .continuation
             .as_ref()
@@ -288,31 +119,25 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
             limit: request
                 .max
                 .map_or(u64::MAX, |max| max.saturating_sub(received_before)),
-            targets: Mutex::new(targets),
-            rule_target_label: rule_target_label.clone(),
+            targets,
         };
-        let run = Mutex::new(Run {
-            summary: ReplaySummary {
+        let run = Mutex::new(Run::new(
+            ReplaySummary {
                 queue: dlq.name.clone(),
-                target: rule_target_label,
+                target: context.targets.rule_target_label.clone(),
                 dry_run: request.dry_run,
                 keep_copy: request.keep_copy,
                 ..Default::default()
             },
-            seen: HashSet::new(),
-            to_release: Vec::new(),
-            blocked_groups: HashSet::new(),
-            reserved: 0,
-            pacer: request.rate.map(Pacer::new),
-            stopped_by: None,
-        });
+            request.rate.map(Pacer::new),
+        ));
         let started = Instant::now();
         let pipelines = if dlq.fifo {
             1
         } else {
             self.settings.pipelines.max(1)
         };
-        info!(function = "dlq-replay", queue = %dlq.name, target = %context.rule_target_label, dry_run = request.dry_run, pipelines, "replay started");
+        info!(function = "dlq-replay", queue = %dlq.name, target = %context.targets.rule_target_label, dry_run = request.dry_run, pipelines, "replay started");
         let results =
             crate::concurrent::join_all((0..pipelines).map(|_| self.pipeline(&context, &run)))
                 .await;
@@ -349,6 +174,35 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
         Ok(summary)
     }
 
+    /// The request's DLQ, when a rule allows it, and as SQS knows it.
+    async fn allowed_dlq(
+        &self,
+        request: &ReplayRequest,
+    ) -> Result<(&DlqRule, QueueInfo), ReplayError> {
+        let name = request.queue_name().to_owned();
+        let rule = self
+            .rules
+            .dlq(&name)
+            .ok_or_else(|| ReplayError::QueueNotAllowed {
+                queue: name.clone(),
+                allowed: self
+                    .rules
+                    .dlqs
+                    .iter()
+                    .map(|r| r.queue.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        let dlq = self.queues.resolve(&name).await.map_err(|e| {
+            if e.is_not_found() {
+                ReplayError::QueueMissing(name.clone())
+            } else {
+                ReplayError::Api(e)
+            }
+        })?;
+        Ok((rule, dlq))
+    }
+
     /// The account of the DLQ (from its URL) and the clients' Region.
     fn own_scope(&self, dlq: &QueueInfo) -> OwnScope {
         let location = queue_location(&dlq.url);
@@ -369,52 +223,23 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
         let mut to_delete: Vec<Receipt> = Vec::new();
         let mut empty = 0;
         let result = loop {
-            let remaining = context
-                .deadline
-                .map(|d| d.saturating_duration_since(Instant::now()));
-            let want = {
-                let mut run = lock(run);
-                if run.stopped_by.is_some() {
-                    break Ok(());
-                }
-                if run.reserved >= context.limit {
-                    // Every message left under `max` is asked for; if another pipeline's receive brings
-                    // fewer, that pipeline asks again for the rest.
-                    if run.summary.received >= context.limit {
-                        run.stop("max");
-                    }
-                    break Ok(());
-                }
-                if remaining.is_some_and(|r| r <= self.settings.deadline_margin) {
-                    run.stop("deadline");
-                    break Ok(());
-                }
-                let batch_limit = run.pacer.as_ref().map_or(10, Pacer::batch_limit) as u64;
-                let want = (context.limit - run.reserved).min(batch_limit);
-                // Under a `rate`, a batch is given its send time before it is received, so that no
-                // message is taken from the DLQ that could not be delivered before the deadline.
-                let send_at = run
-                    .pacer
-                    .as_mut()
-                    .map(|pacer| pacer.schedule(want as usize, Instant::now()));
-                let too_late = |at: Instant| {
-                    context
-                        .deadline
-                        .is_some_and(|d| at + self.settings.deadline_margin >= d)
-                };
-                if send_at.is_some_and(too_late) {
-                    run.stop("deadline");
-                    break Ok(());
-                }
-                run.reserved += want;
-                (want, send_at)
+            let reservation = lock(run).reserve(
+                context.limit,
+                context.deadline,
+                self.settings.deadline_margin,
+                Instant::now(),
+            );
+            let Reservation::Receive { want, send_at } = reservation else {
+                break Ok(());
             };
-            let (want, send_at) = want;
             if let Some(at) = send_at {
                 tokio::time::sleep_until(at.into()).await;
             }
             // Received messages stay invisible for the rest of the run (they are released at the end),
             // and come back by themselves if the run dies.
+            let remaining = context
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now()));
             let visibility = remaining.map_or(300, |r| (r.as_secs() + 30).clamp(30, 43_200)) as i32;
             let wait = if empty > 0 { 1 } else { 0 };
             let pending = std::mem::take(&mut to_delete);
@@ -440,18 +265,17 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
             if batch.is_empty() {
                 // Short polling may miss messages; stop only when the queue says none are visible.
                 empty += 1;
-                let visible = match self.queues.visible(&dlq.url).await {
-                    Ok(visible) => visible,
+                match self.queues.visible(&dlq.url).await {
+                    Ok(visible) if visible == 0 || empty >= EMPTY_RECEIVES => {
+                        lock(run).stop("empty");
+                        break Ok(());
+                    }
+                    Ok(_) => continue,
                     Err(e) => {
                         lock(run).stop("error");
                         break Err(ReplayError::Api(e));
                     }
-                };
-                if visible == 0 || empty >= EMPTY_RECEIVES {
-                    lock(run).stop("empty");
-                    break Ok(());
                 }
-                continue;
             }
             empty = 0;
             let Delivered { receipts, error } = self.handle_batch(context, batch, run).await;
@@ -466,8 +290,9 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
         result
     }
 
-    /// Decides each message's fate and destination, delivers, and returns the receipts of what was
-    /// delivered (to delete, unless `keepCopy`), with the error that stops the run, if one does.
+    /// Decides each message's fate and destination, books it, delivers what goes, and returns the
+    /// receipts of what was delivered (to delete, unless `keepCopy`), with the error that stops the
+    /// run, if one does.
     async fn handle_batch<N: Fn() -> u64 + Send + Sync>(
         &self,
         context: &RunContext<'_, N>,
@@ -476,56 +301,35 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
     ) -> Delivered {
         let now = (context.now_ms)();
         let letters: Vec<DeadLetter> = batch.iter().map(read_dead_letter).collect();
-        let routes: Vec<Result<Destination, &'static str>> = letters
+        let routes: Vec<_> = letters
             .iter()
             .map(|letter| route(letter, context.rule, &context.scope))
             .collect();
-        // Replays into a function are counted in the ledger, by what is delivered: a function's DLQ
-        // message comes back without our attributes.
-        let keys: Vec<Option<String>> = letters
-            .iter()
-            .zip(&routes)
-            .map(
-                |(letter, destination)| match (destination, &letter.payload) {
-                    (Ok(d), Ok(payload)) if self.goes_to_function(context, d) => {
-                        Some(payload_key(&context.dlq.name, payload))
-                    }
-                    _ => None,
-                },
-            )
-            .collect();
-        let wanted: Vec<String> = keys.iter().flatten().cloned().collect();
-        let counts = if wanted.is_empty() {
-            HashMap::new()
-        } else {
-            match self.ledger.replay_counts(&wanted).await {
-                Ok(counts) => counts,
-                // Nothing was taken in hand yet: the batch is released untouched.
-                Err(e) => {
-                    lock(run).to_release.extend(batch.iter().map(receipt));
-                    return Delivered {
-                        receipts: Vec::new(),
-                        error: Some(e.into()),
-                    };
-                }
+        let counts = match self.replay_counts(context, &batch, &letters, &routes).await {
+            Ok(counts) => counts,
+            // Nothing was taken in hand yet: the batch is released untouched.
+            Err(e) => {
+                lock(run).to_release.extend(batch.iter().map(receipt));
+                return Delivered {
+                    receipts: Vec::new(),
+                    error: Some(e),
+                };
             }
         };
         let mut planned = Vec::new();
         {
             let mut run = lock(run);
-            let run = &mut *run;
-            for (((message, letter), destination), key) in
-                batch.into_iter().zip(letters).zip(routes).zip(keys)
-            {
-                let replays = match &key {
-                    Some(key) => counts.get(key).copied().unwrap_or(0),
-                    None => message.replay_count(),
-                };
+            for ((message, letter), route) in batch.into_iter().zip(&letters).zip(&routes) {
+                let replays = counts
+                    .get(&message.id)
+                    .copied()
+                    .unwrap_or_else(|| message.replay_count());
                 let fate = message_fate(&MessageFacts {
                     message: &message,
-                    letter: &letter,
+                    letter,
                     request: context.request,
-                    seen_before: !run.seen.insert(message.id.clone()),
+                    route,
+                    seen_before: run.seen_before(&message),
                     group_blocked: message
                         .group_id()
                         .is_some_and(|g| run.blocked_groups.contains(g)),
@@ -533,119 +337,95 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
                     max_replays: context.rule.max_replays,
                     now_ms: now,
                 });
-                if fate == MessageFate::Duplicate {
-                    run.summary.duplicates += 1;
-                    run.reserved = run.reserved.saturating_sub(1);
-                    run.to_release.push(receipt(&message));
-                    continue;
-                }
-                run.count_received(&message, &letter, now);
-                match fate {
-                    MessageFate::Duplicate => unreachable!("handled above"),
-                    MessageFate::Filtered(reason) => {
-                        run.summary.skipped_by_filter += 1;
-                        *run.summary
-                            .skipped_reasons
-                            .entry(reason.into())
-                            .or_default() += 1;
-                        run.to_release.push(receipt(&message));
-                    }
-                    MessageFate::Poison => {
-                        run.summary.poison += 1;
-                        run.to_release.push(receipt(&message));
-                    }
-                    MessageFate::GroupBlocked => run.fail(&message, "EarlierMessageOfGroupFailed"),
-                    MessageFate::WouldDeliver | MessageFate::Deliver { .. } => {
-                        let (destination, payload) = match (destination, letter.payload.clone()) {
-                            (Ok(destination), Ok(payload)) => (destination, payload),
-                            (Err(reason), _) | (_, Err(reason)) => {
-                                run.fail(&message, reason);
-                                continue;
-                            }
-                        };
-                        if fate == MessageFate::WouldDeliver {
-                            let target =
-                                destination_label(&destination, &context.rule_target_label);
-                            run.summary.replayed += 1;
-                            *run.summary.targets.entry(target.clone()).or_default() += 1;
-                            if run.summary.preview.len() < PREVIEW_MESSAGES {
-                                run.summary.preview.push(PreviewMessage {
-                                    message_id: message.id.clone(),
-                                    shape: letter.shape.label().into(),
-                                    target,
-                                    error_code: letter.error_label(),
-                                    age_seconds: message.age_seconds(now),
-                                    body: cut_chars(&payload, PREVIEW_BODY_CHARS),
-                                });
-                            }
-                            run.to_release.push(receipt(&message));
-                        } else {
-                            planned.push(Planned {
-                                keep_attributes: letter.shape
-                                    != super::dead_letter::Shape::EventBridgeDlq,
-                                message,
-                                payload,
-                                replays,
-                                destination,
-                            });
-                        }
-                    }
-                }
+                let label = |routed: &Routed| context.targets.label(&routed.destination);
+                planned.extend(run.settle(message, letter, fate, now, label));
             }
         }
         if planned.is_empty() {
             return Delivered::default();
         }
         let results = self.deliver(context, &planned, run).await;
+        self.book(context, &planned, results, now, run).await
+    }
+
+    /// How often each message bound for a function was replayed into it before, by message id: counted
+    /// in the ledger by what is delivered, since a function's DLQ message comes back without our
+    /// attributes.
+    async fn replay_counts<N>(
+        &self,
+        context: &RunContext<'_, N>,
+        batch: &[DlqMessage],
+        letters: &[DeadLetter],
+        routes: &[Result<Destination, Failure>],
+    ) -> Result<HashMap<String, u32>, ReplayError> {
+        let keys: Vec<(String, String)> = batch
+            .iter()
+            .zip(letters.iter().zip(routes))
+            .filter_map(
+                |(message, (letter, destination))| match (destination, &letter.payload) {
+                    (Ok(d), Ok(payload)) if context.targets.goes_to_function(d) => {
+                        Some((message.id.clone(), payload_key(&context.dlq.name, payload)))
+                    }
+                    _ => None,
+                },
+            )
+            .collect();
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let wanted: Vec<String> = keys.iter().map(|(_, key)| key.clone()).collect();
+        let counts = self.ledger.replay_counts(&wanted).await?;
+        Ok(keys
+            .into_iter()
+            .map(|(id, key)| (id, counts.get(&key).copied().unwrap_or(0)))
+            .collect())
+    }
+
+    /// Books each delivery's result, and counts the replays into functions in the ledger. A replay into
+    /// a function that cannot be counted is not deleted: a message that keeps failing would otherwise
+    /// come back into the DLQ uncounted, past its poison limit. It is made visible again (a later run
+    /// delivers it again, at least once), and the run stops with the ledger's error.
+    async fn book<N>(
+        &self,
+        context: &RunContext<'_, N>,
+        planned: &[Planned],
+        results: Vec<Result<(), Failure>>,
+        now_ms: u64,
+        run: &Mutex<Run>,
+    ) -> Delivered {
         let counted: Vec<(String, u32)> = planned
             .iter()
             .zip(&results)
-            .filter(|(p, result)| result.is_ok() && self.goes_to_function(context, &p.destination))
-            .map(|(p, _)| (payload_key(&context.dlq.name, &p.payload), p.replays + 1))
+            .filter(|(p, result)| {
+                result.is_ok() && context.targets.goes_to_function(&p.routed.destination)
+            })
+            .map(|(p, _)| {
+                (
+                    payload_key(&context.dlq.name, &p.routed.payload),
+                    p.routed.replays + 1,
+                )
+            })
             .collect();
-        // A replay into a function that cannot be counted is not deleted: a message that keeps failing
-        // would otherwise come back into the DLQ uncounted, past its poison limit. It is made visible
-        // again (a later run delivers it again, at least once), and the run stops with the ledger's error.
         let counting = if counted.is_empty() {
             Ok(())
         } else {
             self.ledger
-                .record_replays(&counted, now / 1000 + self.settings.replay_memory_secs)
+                .record_replays(&counted, now_ms / 1000 + self.settings.replay_memory_secs)
                 .await
         };
-        let mut delivered = Vec::new();
+        let keep = context.request.keep_copy || counting.is_err();
         let mut run = lock(run);
-        for (p, result) in planned.iter().zip(results) {
-            match result {
-                Ok(()) => {
-                    run.summary.replayed += 1;
-                    *run.summary
-                        .targets
-                        .entry(destination_label(
-                            &p.destination,
-                            &context.rule_target_label,
-                        ))
-                        .or_default() += 1;
-                    if context.request.keep_copy || counting.is_err() {
-                        run.to_release.push(receipt(&p.message));
-                    } else {
-                        delivered.push(receipt(&p.message));
-                    }
-                }
-                Err(code) => run.fail(&p.message, &code),
-            }
-        }
+        let receipts = planned
+            .iter()
+            .zip(results)
+            .filter_map(|(p, result)| {
+                let target = context.targets.label(&p.routed.destination);
+                run.delivered(p, result, &target, keep)
+            })
+            .collect();
         Delivered {
-            receipts: delivered,
+            receipts,
             error: counting.err().map(ReplayError::Ledger),
-        }
-    }
-
-    fn goes_to_function<N>(&self, context: &RunContext<'_, N>, destination: &Destination) -> bool {
-        match destination {
-            Destination::Function { .. } => true,
-            Destination::Queue { .. } => false,
-            Destination::RuleTarget => matches!(context.rule.target, DlqTarget::Function { .. }),
         }
     }
 
@@ -656,47 +436,44 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
         planned: &[Planned],
         run: &Mutex<Run>,
     ) -> Vec<Result<(), Failure>> {
-        let mut by_destination: BTreeMap<&Destination, Vec<usize>> = BTreeMap::new();
+        let mut by_destination: BTreeMap<_, Vec<usize>> = BTreeMap::new();
         for (i, p) in planned.iter().enumerate() {
-            by_destination.entry(&p.destination).or_default().push(i);
+            by_destination
+                .entry(&p.routed.destination)
+                .or_default()
+                .push(i);
         }
-        let mut blocked = lock(run).blocked_groups.clone();
-        let blocked_cell = Mutex::new(&mut blocked);
         let outcomes = crate::concurrent::join_all(by_destination.into_iter().map(
-            |(destination, indexes)| {
-                let blocked_cell = &blocked_cell;
-                async move {
-                    let deliveries: Vec<Delivery<'_>> = indexes
-                        .iter()
-                        .map(|i| Delivery {
-                            message: &planned[*i].message,
-                            payload: &planned[*i].payload,
-                            replays: planned[*i].replays,
-                            keep_attributes: planned[*i].keep_attributes,
-                        })
-                        .collect();
-                    let results = match self.target(context, destination).await {
-                        Err(code) => vec![Err(code); deliveries.len()],
-                        Ok(Target::Function { name, qualifier }) => {
-                            to_function(&self.functions, &name, qualifier.as_deref(), &deliveries)
-                                .await
-                        }
-                        Ok(Target::Queue(queue)) => {
-                            // Only a FIFO DLQ has groups to keep, and it has a single pipeline.
-                            let mut groups = std::mem::take(
-                                &mut **blocked_cell.lock().unwrap_or_else(|p| p.into_inner()),
-                            );
-                            let results =
-                                to_queue(&self.queues, &queue, &deliveries, &mut groups).await;
-                            blocked_cell
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .extend(groups);
-                            results
-                        }
-                    };
-                    indexes.into_iter().zip(results).collect::<Vec<_>>()
-                }
+            |(destination, indexes)| async move {
+                let deliveries: Vec<Delivery<'_>> = indexes
+                    .iter()
+                    .map(|i| Delivery {
+                        message: &planned[*i].message,
+                        payload: &planned[*i].routed.payload,
+                        replays: planned[*i].routed.replays,
+                        keep_attributes: planned[*i].routed.keep_attributes,
+                    })
+                    .collect();
+                let target = context
+                    .targets
+                    .resolve(&self.queues, &self.functions, destination)
+                    .await;
+                let results = match target {
+                    Err(failure) => vec![Err(failure); deliveries.len()],
+                    Ok(Target::Function { name, qualifier }) => {
+                        to_function(&self.functions, &name, qualifier.as_deref(), &deliveries).await
+                    }
+                    Ok(Target::Queue(queue)) => {
+                        // The run's blocked groups, as they are now, and those this send blocks,
+                        // kept in the run: only a FIFO DLQ has groups (and a single pipeline).
+                        let mut groups = lock(run).blocked_groups.clone();
+                        let results =
+                            to_queue(&self.queues, &queue, &deliveries, &mut groups).await;
+                        lock(run).blocked_groups.extend(groups);
+                        results
+                    }
+                };
+                indexes.into_iter().zip(results).collect::<Vec<_>>()
             },
         ))
         .await;
@@ -705,101 +482,6 @@ impl<Q: QueueApi, F: FunctionApi, L: ReplayCounts> Replayer<Q, F, L> {
             results[i] = result;
         }
         results
-    }
-
-    /// The target of a destination, resolved once per run.
-    async fn target<N>(
-        &self,
-        context: &RunContext<'_, N>,
-        destination: &Destination,
-    ) -> Result<Target, Failure> {
-        if let Some(known) = context
-            .targets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(destination)
-        {
-            return known.clone();
-        }
-        let resolved = match destination {
-            // Resolved before the run, or there is none (`NamedInMessages`): `route` never sends a
-            // message there.
-            Destination::RuleTarget => Err("NoTargetNamed".to_owned()),
-            Destination::Function { name, qualifier } => {
-                match self.functions.exists(name, qualifier.as_deref()).await {
-                    Ok(true) => Ok(Target::Function {
-                        name: name.clone(),
-                        qualifier: qualifier.clone(),
-                    }),
-                    Ok(false) => Err("TargetMissing".to_owned()),
-                    // Not remembered: the next batch asks again.
-                    Err(e) => return Err(e.code),
-                }
-            }
-            Destination::Queue { name } => match self.queues.resolve(name).await {
-                Ok(queue) => Ok(Target::Queue(queue)),
-                Err(e) if e.is_not_found() => Err("TargetMissing".to_owned()),
-                Err(e) => return Err(e.code),
-            },
-        };
-        context
-            .targets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(destination.clone(), resolved.clone());
-        resolved
-    }
-
-    /// The rule's own target, checked before anything moves; `None` when messages name their targets.
-    async fn resolve_rule_target(
-        &self,
-        rule: &DlqRule,
-        dlq: &QueueInfo,
-    ) -> Result<Option<Target>, ReplayError> {
-        match &rule.target {
-            DlqTarget::NamedInMessages => Ok(None),
-            DlqTarget::Function { name, qualifier } => {
-                if self.functions.exists(name, qualifier.as_deref()).await? {
-                    Ok(Some(Target::Function {
-                        name: name.clone(),
-                        qualifier: qualifier.clone(),
-                    }))
-                } else {
-                    let label = qualifier
-                        .as_ref()
-                        .map_or_else(|| name.clone(), |q| format!("{name}:{q}"));
-                    Err(ReplayError::TargetMissing(format!("function {label}")))
-                }
-            }
-            DlqTarget::Queue { name } => self.resolve_queue(name).await.map(Some),
-            DlqTarget::SourceQueue => {
-                let sources = self.queues.source_queues(&dlq.url).await?;
-                match sources.as_slice() {
-                    [one] => {
-                        let name = one.trim_end_matches('/').rsplit('/').next().unwrap_or(one).to_owned();
-                        self.resolve_queue(&name).await.map(Some)
-                    }
-                    [] => Err(ReplayError::TargetMissing(format!(
-                        "source queue of {} (no queue names it as its DLQ; set target_queue in the rule)",
-                        dlq.name
-                    ))),
-                    many => Err(ReplayError::TargetAmbiguous(format!(
-                        "{} queues use {} as their DLQ ({}); set target_queue in the rule",
-                        many.len(),
-                        dlq.name,
-                        many.join(", ")
-                    ))),
-                }
-            }
-        }
-    }
-
-    async fn resolve_queue(&self, name: &str) -> Result<Target, ReplayError> {
-        match self.queues.resolve(name).await {
-            Ok(queue) => Ok(Target::Queue(queue)),
-            Err(e) if e.is_not_found() => Err(ReplayError::TargetMissing(format!("queue {name}"))),
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// Deletes delivered messages; returns how many are gone. A delivered message whose delete
@@ -850,13 +532,6 @@ fn refuse_other_location(request: &ReplayRequest, scope: &OwnScope) -> Result<()
         });
     }
     Ok(())
-}
-
-fn receipt(message: &DlqMessage) -> Receipt {
-    Receipt {
-        id: message.id.clone(),
-        handle: message.receipt_handle.clone(),
-    }
 }
 
 /// The ledger key counting the replays of a payload re-invoked into a function.

@@ -1,13 +1,28 @@
 //! What becomes of one received message, decided as a value before anything is sent: the pure half
-//! of the replay loop (`engine.rs` reads, then acts on each fate).
+//! of the replay loop (`engine.rs` reads, `run.rs` keeps the books of each fate, `engine.rs` sends).
+//! Where it goes, what is sent and whether its attributes go with it are decided here too.
 
 use super::api::DlqMessage;
-use super::dead_letter::DeadLetter;
+use super::dead_letter::{DeadLetter, Destination, Shape};
+use super::failure::Failure;
 use super::filter::filtered_out;
 use super::request::ReplayRequest;
 
+/// A message's way back: where, what, and with which attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Routed {
+    pub destination: Destination,
+    /// The body, or an on-failure record's `requestPayload`.
+    pub payload: String,
+    /// Not the attributes EventBridge added to a dead letter (`RULE_ARN`, `ERROR_CODE`, ...), which
+    /// the original event never had.
+    pub keep_attributes: bool,
+    /// Replays before this one (the ledger's count for a function, the message's attribute for a queue).
+    pub replays: u32,
+}
+
 /// One message's fate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MessageFate {
     /// SQS handed it out a second time this run: released, counted once.
     Duplicate,
@@ -17,10 +32,12 @@ pub enum MessageFate {
     Poison,
     /// An earlier message of its FIFO group could not be delivered this run: it waits its turn.
     GroupBlocked,
-    /// A dry run: it would be delivered.
-    WouldDeliver,
-    /// Deliver it; it was replayed `replays` times before.
-    Deliver { replays: u32 },
+    /// It cannot go anywhere the rule allows, or carries nothing to send: it stays, failed.
+    Unroutable(Failure),
+    /// A dry run: it would go this way.
+    WouldDeliver(Routed),
+    /// Deliver it this way.
+    Deliver(Routed),
 }
 
 /// What is known of a message when its fate is decided.
@@ -28,6 +45,8 @@ pub struct MessageFacts<'a> {
     pub message: &'a DlqMessage,
     pub letter: &'a DeadLetter,
     pub request: &'a ReplayRequest,
+    /// Where the rule lets it go (`dead_letter::route`), or why nowhere.
+    pub route: &'a Result<Destination, Failure>,
     /// Its id was seen earlier in this run.
     pub seen_before: bool,
     /// An earlier message of its FIFO group failed this run.
@@ -39,7 +58,8 @@ pub struct MessageFacts<'a> {
     pub now_ms: u64,
 }
 
-/// Duplicate, filtered, poison, blocked by its group, then delivered (or, in a dry run, not).
+/// Duplicate, filtered, poison, blocked by its group, unroutable, then delivered (or, in a dry run,
+/// not).
 pub fn message_fate(facts: &MessageFacts<'_>) -> MessageFate {
     if facts.seen_before {
         return MessageFate::Duplicate;
@@ -58,11 +78,19 @@ pub fn message_fate(facts: &MessageFacts<'_>) -> MessageFate {
     if facts.group_blocked {
         return MessageFate::GroupBlocked;
     }
+    let routed = match (facts.route, &facts.letter.payload) {
+        (Ok(destination), Ok(payload)) => Routed {
+            destination: destination.clone(),
+            payload: payload.clone(),
+            keep_attributes: facts.letter.shape != Shape::EventBridgeDlq,
+            replays: facts.replays,
+        },
+        (Err(failure), _) | (_, Err(failure)) => return MessageFate::Unroutable(failure.clone()),
+    };
     if facts.request.dry_run {
-        return MessageFate::WouldDeliver;
-    }
-    MessageFate::Deliver {
-        replays: facts.replays,
+        MessageFate::WouldDeliver(routed)
+    } else {
+        MessageFate::Deliver(routed)
     }
 }
 
@@ -92,6 +120,7 @@ mod tests {
             letter: &crate::replay::dead_letter::read_dead_letter(&message),
             message: &message,
             request: &request,
+            route: &Ok(Destination::RuleTarget),
             seen_before,
             group_blocked,
             replays,
@@ -104,15 +133,53 @@ mod tests {
     fn a_fresh_message_is_delivered_with_its_replay_count() {
         assert_eq!(
             fate(json!({"queue": "q"}), false, false, 2),
-            MessageFate::Deliver { replays: 2 }
+            MessageFate::Deliver(Routed {
+                destination: Destination::RuleTarget,
+                payload: r#"{"order": 7}"#.into(),
+                keep_attributes: true,
+                replays: 2,
+            })
         );
+    }
+
+    #[test]
+    fn a_message_with_nowhere_to_go_fails_before_anything_is_sent() {
+        let request = ReplayRequest::parse(&json!({"queue": "q"})).unwrap();
+        let message = message(r#"{"order": 7}"#);
+        let letter = crate::replay::dead_letter::read_dead_letter(&message);
+        let facts = |route| MessageFacts {
+            letter: &letter,
+            message: &message,
+            request: &request,
+            route,
+            seen_before: false,
+            group_blocked: false,
+            replays: 0,
+            max_replays: 3,
+            now_ms: 0,
+        };
+        assert_eq!(
+            message_fate(&facts(&Err(Failure::TargetNotAllowed))),
+            MessageFate::Unroutable(Failure::TargetNotAllowed)
+        );
+        // Poison and a blocked group are told before the route: they stay whatever their target.
+        let poison = MessageFacts {
+            replays: 3,
+            ..facts(&Err(Failure::NoTargetNamed))
+        };
+        assert_eq!(message_fate(&poison), MessageFate::Poison);
     }
 
     #[test]
     fn a_dry_run_delivers_nothing() {
         assert_eq!(
             fate(json!({"queue": "q", "dryRun": true}), false, false, 0),
-            MessageFate::WouldDeliver
+            MessageFate::WouldDeliver(Routed {
+                destination: Destination::RuleTarget,
+                payload: r#"{"order": 7}"#.into(),
+                keep_attributes: true,
+                replays: 0,
+            })
         );
     }
 

@@ -6,6 +6,8 @@ pub mod continuation;
 pub mod dead_letter;
 mod deliver;
 mod engine;
+mod error;
+pub mod failure;
 pub mod failure_page;
 mod fate;
 mod filter;
@@ -14,10 +16,13 @@ pub mod follow_up;
 mod function;
 mod pace;
 mod request;
+mod run;
 mod summary;
+mod targets;
 
-pub use engine::{ReplayError, ReplaySettings, Replayer};
-pub use fate::{message_fate, MessageFacts, MessageFate};
+pub use engine::{ReplaySettings, Replayer};
+pub use error::ReplayError;
+pub use fate::{message_fate, MessageFacts, MessageFate, Routed};
 #[cfg(feature = "aws")]
 pub use function::{ReplayFunction, ReplayFunctionError};
 pub use request::{Continuation, Filter, JsonField, OneOrMany, ReplayRequest};
