@@ -2,11 +2,12 @@
 //! its cooldown, an alarm's return to OK told.
 
 use super::access::QuotaAccess;
-use super::api::{QuotaApi, QuotaApiError};
+use super::api::{ChangeRequest, QuotaApi, QuotaApiError};
+use super::decide::{after_lost_race, after_request, refused, AfterRequest, LostRace};
+use super::decide::{unreachable_account, Scope};
 use super::heal::{HealError, QuotaHealer};
 use super::outcome::{NotificationOutcome, Outcome, RequestOutcome};
-use super::plan::{after_lost_race, escalation_for, LostRace, Plan, RaisePlan};
-use super::reading::{reason_for, unreachable_account, Scope};
+use super::plan::{Plan, RaisePlan, RuleTerms};
 use crate::alarm::AlarmNotice;
 use crate::escalation::{
     render_escalation, render_resolution, Escalation, Notification, Notifier, QuotaSubject,
@@ -32,7 +33,7 @@ where
         scope: &Scope<'_>,
         own: bool,
         plan: Plan,
-        rule: Option<String>,
+        terms: &RuleTerms,
         now: u64,
         steps: &mut Vec<String>,
     ) -> Result<Outcome, HealError> {
@@ -52,7 +53,7 @@ where
                 self.resolve(notice, scope, &alarm_key, now, steps).await
             }
             Plan::Escalate(escalation) => {
-                self.escalate(notice, scope, &escalation, rule, now, steps)
+                self.escalate(notice, scope, &escalation, terms, now, steps)
                     .await
             }
             Plan::Raise(raise) => {
@@ -60,12 +61,13 @@ where
                 // they are about to end).
                 match self.access.api_in(self.reach(own, scope)).await {
                     Ok(api) => {
-                        self.raise(&api, notice, scope, raise, rule, now, steps)
+                        self.raise(&api, notice, scope, raise, terms, now, steps)
                             .await
                     }
                     Err(e) => {
                         let escalation = unreachable_account(notice, scope, &e, steps);
-                        self.escalate(notice, scope, &escalation, None, now, steps)
+                        let terms = RuleTerms::of(None, &self.rules.defaults);
+                        self.escalate(notice, scope, &escalation, &terms, now, steps)
                             .await
                     }
                 }
@@ -73,6 +75,7 @@ where
         }
     }
 
+    /// Files the planned request, then does what its answer means (`after_request`).
     #[allow(clippy::too_many_arguments)]
     async fn raise(
         &self,
@@ -80,7 +83,7 @@ where
         notice: &AlarmNotice,
         scope: &Scope<'_>,
         raise: RaisePlan,
-        rule: Option<String>,
+        terms: &RuleTerms,
         now: u64,
         steps: &mut Vec<String>,
     ) -> Result<Outcome, HealError> {
@@ -92,80 +95,78 @@ where
                 raise.support_case_allowed,
             )
             .await;
-        let (reason, error) = match result {
-            Ok(request) => {
-                steps.push(format!(
-                    "RequestServiceQuotaIncrease to {}: request {} is {}",
-                    number(raise.desired_value),
-                    request.id,
-                    request.status.name()
-                ));
-                // Kept for the follow-up, which tells what became of it. Losing it loses only that
-                // notice, not the request: logged, not failed.
-                let filed = FiledRequest {
-                    request_id: request.id.clone(),
-                    account_id: scope.account_id.to_owned(),
-                    region: scope.region.to_owned(),
-                    alarm_name: notice.alarm_name.clone(),
-                    service_code: raise.service_code.clone(),
-                    quota_code: raise.quota_code.clone(),
-                    quota_name: raise.quota_name.clone(),
-                    from_value: raise.current_value,
-                    desired_value: raise.desired_value,
-                    filed_at: now,
-                    told: None,
-                };
-                if let Err(e) = self.ledger.record_filed(&filed).await {
-                    warn!(error = %e, request = %request.id, "the filed request could not be kept for the follow-up");
-                    steps.push(format!(
-                        "the request could not be kept for the follow-up: {e}"
-                    ));
-                }
-                let mut outcome = Outcome::raise(notice, &raise, false);
-                outcome.request = Some(RequestOutcome {
-                    id: request.id,
-                    status: request.status.name().to_owned(),
-                });
-                return Ok(outcome);
-            }
-            Err(
-                e @ (QuotaApiError::AlreadyOpen { .. } | QuotaApiError::IllegalArgument { .. }),
-            ) => match self.after_refusal(api, &raise, &e, steps).await {
-                Some(outcome) => {
-                    let mut outcome = outcome(notice);
-                    outcome.quota = QuotaSubject {
-                        desired_value: None,
-                        ceiling: None,
-                        ..QuotaSubject::from(&raise)
-                    };
-                    return Ok(outcome);
-                }
-                None => (reason_for(&e), e),
-            },
-            Err(e) => (reason_for(&e), e),
-        };
-        steps.push(format!(
-            "RequestServiceQuotaIncrease to {} failed: {error}",
-            number(raise.desired_value)
-        ));
-        let mut escalation = escalation_for(
-            notice,
-            scope.account_id,
-            scope.region,
-            reason,
-            error.to_string(),
-            steps,
-        );
-        escalation.quota = QuotaSubject::from(&raise);
-        if let Some(runbook) = rule
-            .as_deref()
-            .and_then(|name| self.rules.quotas.iter().find(|r| r.name == name))
-            .and_then(|r| r.runbook.clone())
-        {
-            escalation.runbook = runbook;
+        if let Err(error) = &result {
+            steps.push(format!(
+                "RequestServiceQuotaIncrease to {} failed: {error}",
+                number(raise.desired_value)
+            ));
         }
-        self.escalate(notice, scope, &escalation, rule, now, steps)
+        let escalation = match after_request(result, &raise, terms, notice, scope, steps) {
+            AfterRequest::Filed(request) => {
+                return Ok(self.filed(notice, scope, &raise, request, now, steps).await)
+            }
+            AfterRequest::ReadAgain(error) => {
+                match self.after_refusal(api, &raise, &error, steps).await {
+                    Some(outcome) => {
+                        let mut outcome = outcome(notice);
+                        outcome.quota = QuotaSubject {
+                            desired_value: None,
+                            ceiling: None,
+                            ..QuotaSubject::from(&raise)
+                        };
+                        return Ok(outcome);
+                    }
+                    None => Box::new(refused(&error, &raise, terms, notice, scope, steps)),
+                }
+            }
+            AfterRequest::Escalate(escalation) => escalation,
+        };
+        self.escalate(notice, scope, &escalation, terms, now, steps)
             .await
+    }
+
+    /// A filed request: kept for the follow-up, which tells what became of it. Losing it loses only
+    /// that notice, not the request: logged, not failed.
+    async fn filed(
+        &self,
+        notice: &AlarmNotice,
+        scope: &Scope<'_>,
+        raise: &RaisePlan,
+        request: ChangeRequest,
+        now: u64,
+        steps: &mut Vec<String>,
+    ) -> Outcome {
+        steps.push(format!(
+            "RequestServiceQuotaIncrease to {}: request {} is {}",
+            number(raise.desired_value),
+            request.id,
+            request.status.name()
+        ));
+        let filed = FiledRequest {
+            request_id: request.id.clone(),
+            account_id: scope.account_id.to_owned(),
+            region: scope.region.to_owned(),
+            alarm_name: notice.alarm_name.clone(),
+            service_code: raise.service_code.clone(),
+            quota_code: raise.quota_code.clone(),
+            quota_name: raise.quota_name.clone(),
+            from_value: raise.current_value,
+            desired_value: raise.desired_value,
+            filed_at: now,
+            told: None,
+        };
+        if let Err(e) = self.ledger.record_filed(&filed).await {
+            warn!(error = %e, request = %request.id, "the filed request could not be kept for the follow-up");
+            steps.push(format!(
+                "the request could not be kept for the follow-up: {e}"
+            ));
+        }
+        let mut outcome = Outcome::raise(notice, raise, false);
+        outcome.request = Some(RequestOutcome {
+            id: request.id,
+            status: request.status.name().to_owned(),
+        });
+        outcome
     }
 
     /// A request refused as a duplicate (`ResourceAlreadyExistsException`) or as not above the
@@ -232,13 +233,13 @@ where
         notice: &AlarmNotice,
         scope: &Scope<'_>,
         escalation: &Escalation,
-        rule: Option<String>,
+        terms: &RuleTerms,
         now: u64,
         steps: &mut Vec<String>,
     ) -> Result<Outcome, HealError> {
         let notification = render_escalation(escalation, &self.rendering());
-        let cooldown_secs = 60 * u64::from(self.cooldown_minutes(rule.as_deref()));
-        let mut outcome = Outcome::escalate(notice, escalation, rule, false);
+        let cooldown_secs = 60 * u64::from(terms.cooldown_minutes);
+        let mut outcome = Outcome::escalate(notice, escalation, terms.name.clone(), false);
         let mut sent = NotificationOutcome {
             kind: "escalation",
             subject: notification.subject.clone(),
@@ -374,11 +375,5 @@ where
             runbook_base_url: &self.settings.runbook_base_url,
             topic_display_name: &self.settings.topic_display_name,
         }
-    }
-
-    fn cooldown_minutes(&self, rule: Option<&str>) -> u32 {
-        rule.and_then(|name| self.rules.quotas.iter().find(|r| r.name == name))
-            .and_then(|r| r.cooldown_minutes)
-            .unwrap_or(self.rules.defaults.cooldown_minutes)
     }
 }

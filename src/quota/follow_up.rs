@@ -5,8 +5,8 @@
 
 use super::access::QuotaAccess;
 use super::api::{ChangeRequest, QuotaApi, RequestStatus};
+use super::decide::Scope;
 use super::heal::{HealError, QuotaHealer};
-use super::reading::Scope;
 use crate::escalation::QuotaSubject;
 use crate::escalation::{
     render_escalation, render_request_news, Escalation, EscalationReason, Notifier, RequestNews,

@@ -3,9 +3,9 @@
 use super::access::{QuotaAccess, Reach};
 use super::api::AutoManagement;
 use super::catalog::QuotaCatalog;
+use super::decide::{Home, Scope};
 use super::outcome::Outcome;
-use super::plan::Plan;
-use super::reading::{Home, Scope};
+use super::plan::{Plan, RuleTerms};
 use crate::alarm::AlarmNotice;
 use crate::escalation::{EscalationReason, Notifier, NotifyError, Route, Severity};
 use crate::ledger::{
@@ -169,13 +169,13 @@ impl<
             }
         }
         let own = self.home().is_own(notice, &scope);
-        let (plan, rule) = self.plan(notice, &scope, own, now as i64, &mut steps).await;
+        let (plan, terms) = self.plan(notice, &scope, own, now as i64, &mut steps).await;
         info!(function = FUNCTION, request_id, alarm = %notice.alarm_name, plan = plan_name(&plan), "planned");
         let acted = if dry_run {
-            Ok(Outcome::planned(notice, &plan, rule))
+            Ok(Outcome::planned(notice, &plan, terms.name.clone()))
         } else {
             self.act_claimed(
-                claim, request_id, notice, &scope, own, plan, rule, now, &mut steps,
+                claim, request_id, notice, &scope, own, plan, &terms, now, &mut steps,
             )
             .await
         };
@@ -233,7 +233,7 @@ impl<
         scope: &Scope<'_>,
         own: bool,
         plan: Plan,
-        rule: Option<String>,
+        terms: &RuleTerms,
         now: u64,
         steps: &mut Vec<String>,
     ) -> Result<Outcome, HealError> {
@@ -249,7 +249,7 @@ impl<
                 return Ok(duplicate_outcome(notice, key));
             }
         }
-        self.act(notice, scope, own, plan, rule, now, steps).await
+        self.act(notice, scope, own, plan, terms, now, steps).await
     }
 
     /// A delivery of an input another run claimed or decided: nothing is read, filed or paged.

@@ -4,6 +4,7 @@ pub mod access;
 mod act;
 pub mod api;
 pub mod catalog;
+pub mod decide;
 pub mod follow_up;
 #[cfg(feature = "aws")]
 mod function;
@@ -11,18 +12,18 @@ mod heal;
 mod outcome;
 mod plan;
 mod read;
-mod reading;
 mod subject;
 pub mod sweep;
 
 pub use crate::escalation::QuotaSubject;
 pub use crate::settings::QuotaSettings as Settings;
 pub use access::{AccessError, QuotaAccess, Reach};
+pub use decide::{
+    decide, decide_after_reading, decide_before_reading, AlarmReading, History, Home, QuotaReading,
+    Scope, Situation,
+};
 #[cfg(feature = "aws")]
 pub use function::{QuotaFunction, QuotaFunctionError};
 pub use heal::{HealError, QuotaHealer};
 pub use outcome::{Decision, NotificationOutcome, Outcome, RequestOutcome};
-pub use plan::{decide, Plan, RaisePlan, Situation, MAX_DESIRED_VALUE};
-pub use reading::{
-    decide_after_reading, decide_before_reading, AlarmReading, History, Home, QuotaReading, Scope,
-};
+pub use plan::{Plan, RaisePlan, RuleTerms, MAX_DESIRED_VALUE};

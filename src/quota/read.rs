@@ -3,12 +3,12 @@
 
 use super::access::QuotaAccess;
 use super::api::{AutoManagement, ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo};
-use super::heal::QuotaHealer;
-use super::plan::Plan;
-use super::reading::{
+use super::decide::{
     decide_after_reading, decide_before_reading, leave_to_aws, unreachable_account, AlarmReading,
     History, QuotaReading, Scope,
 };
+use super::heal::QuotaHealer;
+use super::plan::{Plan, RuleTerms};
 use crate::alarm::{AlarmNotice, NamedQuota};
 use crate::escalation::Notifier;
 use crate::ledger::{AuditTrail, Claims, Cooldowns, FiledRequests, OpenEscalations};
@@ -29,15 +29,16 @@ where
         own: bool,
         now: i64,
         steps: &mut Vec<String>,
-    ) -> (Plan, Option<String>) {
+    ) -> (Plan, RuleTerms) {
+        let no_rule = || RuleTerms::of(None, &self.rules.defaults);
         if let Some(plan) = decide_before_reading(notice, scope, &self.home(), steps) {
-            return (plan, None);
+            return (plan, no_rule());
         }
         let api = match self.access.api_in(self.reach(own, scope)).await {
             Ok(api) => api,
             Err(e) => {
                 let escalation = unreachable_account(notice, scope, &e, steps);
-                return (Plan::Escalate(Box::new(escalation)), None);
+                return (Plan::Escalate(Box::new(escalation)), no_rule());
             }
         };
         if !own {
@@ -71,7 +72,7 @@ where
             }
             other => other,
         };
-        (plan, rule.map(|r| r.name.clone()))
+        (plan, RuleTerms::of(rule, &self.rules.defaults))
     }
 
     /// The alarm's rule and quota codes: by the rule its name matches, else the quota a threshold

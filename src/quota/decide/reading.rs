@@ -2,12 +2,13 @@
 //! over it: first those that need no read (the alarm's state, its account and Region), then the
 //! rest, from the reading, ending in `plan::decide` once the quota and its history are known.
 
-use super::access::AccessError;
-use super::api::{AutoManagement, ChangeRequest, QuotaApiError, QuotaInfo};
-use super::plan::{decide, escalation_for, Plan, Situation};
+use super::situation::{decide, escalation_for, Situation};
 use crate::alarm::{AlarmNotice, AlarmState, MetricId};
 use crate::escalation::QuotaSubject;
 use crate::escalation::{Escalation, EscalationReason};
+use crate::quota::access::AccessError;
+use crate::quota::api::{AutoManagement, ChangeRequest, QuotaApiError, QuotaInfo};
+use crate::quota::plan::Plan;
 use crate::rules::{Defaults, Organization, OutOfReach, QuotaRule};
 
 /// Where the healer runs, and how far it reaches: an alarm of anywhere else is escalated, never acted on.
@@ -558,7 +559,7 @@ mod tests {
             quota: quota(true),
             history: Some(Ok(History::default())),
         };
-        let raise = Plan::Raise(super::super::plan::RaisePlan {
+        let raise = Plan::Raise(crate::quota::plan::RaisePlan {
             service_code: "lambda".into(),
             quota_code: "L-B99A9384".into(),
             quota_name: "Concurrent executions".into(),

@@ -1,0 +1,14 @@
+//! Every decision of quota healing, pure: before reading (the alarm's state, the hub's reach), after
+//! reading (raise, wait or escalate; Automatic Management's own adjustment), and after the request
+//! (filed, a race lost, an error). Values in, a plan out: printed by a dry run, carried out by `act.rs`.
+
+mod reading;
+mod request;
+mod situation;
+
+pub use reading::{
+    decide_after_reading, decide_before_reading, leave_to_aws, reason_for, unreachable_account,
+    AlarmReading, History, Home, QuotaReading, Scope,
+};
+pub use request::{after_lost_race, after_request, refused, AfterRequest, LostRace};
+pub use situation::{decide, escalation_for, Situation};
