@@ -212,7 +212,7 @@ where
             account_id: &filed.account_id,
             region: &filed.region,
         };
-        let own = self.settings.home_account_id.as_deref() == Some(filed.account_id.as_str());
+        let own = self.home().owns(&filed.account_id);
         // An account or Region taken out of rules/accounts.toml since is not reached any more, not
         // even to read.
         if let Err(why) = self.rules.organization.reach(

@@ -1,11 +1,12 @@
 //! The quota function's wiring, for the handler and the command line: the AWS adapters, built once
 //! per container at the first event, handed to the core (`QuotaHealer`).
 
-use super::follow_up::{FollowUpReport, FollowUpRequest};
+use super::event::{classify, QuotaEvent, QuotaEventError};
+use super::follow_up::FollowUpReport;
 use super::heal::{HealError, QuotaHealer};
 use super::outcome::Outcome;
-use super::sweep::{SweepError, SweepReport, SweepRequest};
-use crate::alarm::{parse_alarm_event, AlarmEventError};
+use super::sweep::{SweepError, SweepReport};
+use crate::alarm::AlarmNotice;
 use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::sns::SnsTopic;
 use crate::aws::spokes::SpokeAccess;
@@ -27,14 +28,11 @@ type Healer = QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger>;
 #[derive(Debug, thiserror::Error)]
 pub enum QuotaFunctionError {
     #[error(transparent)]
-    Event(#[from] AlarmEventError),
+    Event(#[from] QuotaEventError),
     #[error("rules are invalid:\n{0}")]
     Rules(#[from] RulesError),
     #[error(transparent)]
     Heal(#[from] HealError),
-    /// A scheduled sweep or follow-up event that does not read.
-    #[error("{0}")]
-    InvalidScheduledEvent(String),
     #[error(transparent)]
     Sweep(#[from] SweepError),
 }
@@ -46,14 +44,13 @@ impl FunctionError for QuotaFunctionError {
             Self::Rules(_) => "InvalidRules",
             Self::Heal(HealError::Notify(_)) => "NotificationFailed",
             Self::Heal(HealError::Ledger(_)) => "LedgerFailed",
-            Self::InvalidScheduledEvent(_) => "InvalidEvent",
             Self::Sweep(_) => "SweepFailed",
         }
     }
 
     fn retry(&self) -> Retry {
         match self {
-            Self::Event(_) | Self::Rules(_) | Self::InvalidScheduledEvent(_) => Retry::Never,
+            Self::Event(_) | Self::Rules(_) => Retry::Never,
             Self::Heal(HealError::Notify(_) | HealError::Ledger(_)) => Retry::Later,
             Self::Sweep(e) if e.is_transient() => Retry::Later,
             Self::Sweep(_) => Retry::Never,
@@ -137,22 +134,33 @@ impl QuotaFunction {
         request_id: &str,
         invoked_function_arn: Option<&str>,
     ) -> Result<Vec<Outcome>, QuotaFunctionError> {
-        let notices = match parse_alarm_event(event) {
-            Ok(notices) => notices,
-            // Another AWS Health event on the same subscription: nothing to do, nothing to retry.
-            Err(AlarmEventError::Ignored(why)) => {
+        match classify(event)? {
+            QuotaEvent::Alarms(notices) => {
+                self.handle_notices(&notices, request_id, invoked_function_arn)
+                    .await
+            }
+            QuotaEvent::Ignored(why) => {
                 info!(function = "quota-alarm", request_id, why = %why, "event ignored");
-                return Ok(Vec::new());
+                Ok(Vec::new())
             }
-            Err(e) => {
-                warn!(error = %e, "event rejected");
-                return Err(e.into());
-            }
-        };
+            QuotaEvent::Sweep(_) | QuotaEvent::FollowUp(_) => Err(QuotaFunctionError::Event(
+                QuotaEventError::InvalidScheduledEvent(
+                    "a scheduled event is answered by `answer`, not by `handle`".into(),
+                ),
+            )),
+        }
+    }
+
+    async fn handle_notices(
+        &self,
+        notices: &[AlarmNotice],
+        request_id: &str,
+        invoked_function_arn: Option<&str>,
+    ) -> Result<Vec<Outcome>, QuotaFunctionError> {
         let healer = self.healer(invoked_function_arn)?;
         let now = now_ms() / 1000;
         let mut outcomes = Vec::with_capacity(notices.len());
-        for notice in &notices {
+        for notice in notices {
             // Boxed as a trait object: the healer's future nests every read and write it makes,
             // deeper than rustc's layout query limit (128) once the runtime's futures wrap it.
             let outcome: Pin<Box<dyn Future<Output = Result<Outcome, HealError>> + Send + '_>> =
@@ -165,34 +173,41 @@ impl QuotaFunction {
 
 impl QuotaFunction {
     /// The function's answer to any event it is sent: a sweep's report for the scheduled sweep
-    /// (`{"selfheal": "sweep"}`), else `{"outcomes": [...]}`.
+    /// (`{"selfheal": "sweep"}`), the follow-up's for `{"selfheal": "follow-up"}`, else
+    /// `{"outcomes": [...]}`.
     pub async fn answer(
         &self,
         event: &Value,
         request_id: &str,
         invoked_function_arn: Option<&str>,
     ) -> Result<Value, QuotaFunctionError> {
-        if let Some(request) = FollowUpRequest::from_event(event) {
-            let request = request.map_err(QuotaFunctionError::InvalidScheduledEvent)?;
-            let report = self
-                .follow_up(request.dry_run, invoked_function_arn)
-                .await?;
-            return Ok(serde_json::to_value(report).unwrap_or_default());
-        }
-        if let Some(request) = SweepRequest::from_event(event) {
-            let request = request.map_err(QuotaFunctionError::InvalidScheduledEvent)?;
-            let report = self
-                .sweep(
+        let classified = classify(event).inspect_err(|e| warn!(error = %e, "event rejected"))?;
+        let answer = match classified {
+            QuotaEvent::FollowUp(request) => serde_json::to_value(
+                self.follow_up(request.dry_run, invoked_function_arn)
+                    .await?,
+            ),
+            QuotaEvent::Sweep(request) => serde_json::to_value(
+                self.sweep(
                     request.threshold(),
                     request.dry_run,
                     request_id,
                     invoked_function_arn,
                 )
-                .await?;
-            return Ok(serde_json::to_value(report).unwrap_or_default());
-        }
-        let outcomes = self.handle(event, request_id, invoked_function_arn).await?;
-        Ok(serde_json::json!({ "outcomes": outcomes }))
+                .await?,
+            ),
+            QuotaEvent::Alarms(notices) => {
+                let outcomes = self
+                    .handle_notices(&notices, request_id, invoked_function_arn)
+                    .await?;
+                Ok(serde_json::json!({ "outcomes": outcomes }))
+            }
+            QuotaEvent::Ignored(why) => {
+                info!(function = "quota-alarm", request_id, why = %why, "event ignored");
+                Ok(serde_json::json!({ "outcomes": [] }))
+            }
+        };
+        Ok(answer.unwrap_or_default())
     }
 
     /// `quota follow-up`: what became of every request selfheal filed, told once (nothing sent when

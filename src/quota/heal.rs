@@ -17,8 +17,6 @@ use tracing::{error, info, warn};
 
 /// The function's name in logs and audit records.
 const FUNCTION: &str = "quota-alarm";
-/// Stands for an account that neither the event nor the function's settings name.
-const UNKNOWN_ACCOUNT: &str = "unknown-account";
 /// How long a run holds its claim on an input before another delivery may take it over: Lambda's
 /// longest timeout (900 s, Lambda developer guide, "Lambda quotas"), so no live run is overtaken.
 const CLAIM_LEASE_SECS: u64 = 900;
@@ -132,12 +130,9 @@ impl<
         dry_run: bool,
     ) -> Result<Outcome, HealError> {
         let dry_run = dry_run || self.settings.dry_run;
+        let home = self.home();
         let scope = Scope {
-            account_id: notice
-                .account_id
-                .as_deref()
-                .or(self.settings.home_account_id.as_deref())
-                .unwrap_or(UNKNOWN_ACCOUNT),
+            account_id: home.account_of(notice.account_id.as_deref()),
             region: notice
                 .region
                 .as_deref()
@@ -168,7 +163,7 @@ impl<
                 return self.duplicate(notice, key, request_id, now, steps).await;
             }
         }
-        let own = self.home().is_own(notice, &scope);
+        let own = home.owns(scope.account_id);
         let (plan, terms) = self.plan(notice, &scope, own, now as i64, &mut steps).await;
         info!(function = FUNCTION, request_id, alarm = %notice.alarm_name, plan = plan_name(&plan), "planned");
         let acted = if dry_run {

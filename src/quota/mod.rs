@@ -5,6 +5,7 @@ mod act;
 pub mod api;
 pub mod catalog;
 pub mod decide;
+pub mod event;
 pub mod follow_up;
 #[cfg(feature = "aws")]
 mod function;

@@ -168,7 +168,8 @@ where
         let (report_id, rows) = (report.id, report.rows);
         // A report is a snapshot: a quota raised after it was generated was raised for what it shows.
         let generated_at_ms = report.generated_at_ms.or(Some(now as i64 * 1000));
-        let account = self.settings.home_account_id.as_deref().unwrap_or_default();
+        let home = self.home();
+        let account = home.account_of(None);
         let over = over_threshold(&rows, &self.rules, account, default_threshold);
         let mut outcomes = Vec::with_capacity(over.len());
         for row in &over {

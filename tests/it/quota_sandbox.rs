@@ -4,7 +4,11 @@
 use crate::common;
 
 use common::{Account, EMAIL, PHONE};
-use selfheal::quota::Decision;
+use selfheal::aws::dynamodb::DynamoLedger;
+use selfheal::aws::sns::SnsTopic;
+use selfheal::aws::spokes::SpokeAccess;
+use selfheal::quota::{Decision, QuotaHealer};
+use selfheal::rules::RuleSet;
 
 const LAMBDA: (&str, &str) = ("lambda", "L-B99A9384");
 const ALB: (&str, &str) = ("elasticloadbalancing", "L-7E6692B2");
@@ -1041,5 +1045,49 @@ async fn a_support_case_is_told_once_and_a_stale_request_reminded_once() {
     assert!(
         sms[1].contains("CASE OPENED") && sms[1].contains("case-"),
         "{sms:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_filed_while_the_account_was_unknown_is_followed_up() {
+    let account = Account::new().await;
+    // Neither the function nor the alarm names the account: the raise is made with the function's own
+    // credentials and kept under the stand-in; the follow-up takes it for its own too.
+    let settings = selfheal::quota::Settings {
+        home_account_id: None,
+        ..account.settings(false)
+    };
+    let healer = QuotaHealer::new(
+        SpokeAccess::new(account.sdk.clone(), None),
+        SnsTopic::new(
+            aws_sdk_sns::Client::new(&account.sdk),
+            account.topic_arn.clone(),
+        ),
+        DynamoLedger::new(
+            aws_sdk_dynamodb::Client::new(&account.sdk),
+            account.table.clone(),
+        ),
+        RuleSet::embedded().unwrap(),
+        settings,
+    );
+    let mut alarm = account.notice("alarm-action-lambda-concurrency.json");
+    alarm.account_id = None;
+    let raised = healer.handle(&alarm, "r1", now()).await.unwrap();
+    assert_eq!(raised.decision, Decision::Raise, "{raised:#?}");
+    let id = raised.request.unwrap().id;
+    account.decide_request(&id, "APPROVED").await;
+    let told = healer.follow_up(false, now()).await.unwrap();
+    assert_eq!(told.items.len(), 1, "{told:#?}");
+    let item = &told.items[0];
+    assert_eq!(item.account_id, selfheal::quota::decide::UNKNOWN_ACCOUNT);
+    assert_eq!(
+        (
+            item.status.as_str(),
+            item.action.as_str(),
+            item.sent,
+            item.error.as_deref()
+        ),
+        ("APPROVED", "raised", true, None),
+        "{item:#?}"
     );
 }

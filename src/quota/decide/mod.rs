@@ -8,7 +8,7 @@ mod situation;
 
 pub use reading::{
     decide_after_reading, decide_before_reading, leave_to_aws, reason_for, unreachable_account,
-    AlarmReading, History, Home, QuotaReading, Scope,
+    AlarmReading, History, Home, QuotaReading, Scope, UNKNOWN_ACCOUNT,
 };
 pub use request::{after_lost_race, after_request, refused, AfterRequest, LostRace};
 pub use situation::{decide, escalation_for, Situation};

@@ -21,13 +21,21 @@ pub struct Home<'a> {
     pub organization: &'a Organization,
 }
 
+/// Stands for an account that neither the event nor the function's settings name: the function's
+/// own, acted in with its own credentials.
+pub const UNKNOWN_ACCOUNT: &str = "unknown-account";
+
 impl Home<'_> {
-    /// Whether the alarm's account is the function's own (an event that names no account is).
-    pub fn is_own(&self, notice: &AlarmNotice, scope: &Scope<'_>) -> bool {
-        match self.account_id {
-            Some(own) => own == scope.account_id,
-            None => notice.account_id.is_none(),
-        }
+    /// The one rule for "is this account our own?", of the healer, the follow-up and the sweep: the
+    /// function's account, or the stand-in for an input that named none (so that a request filed
+    /// while the account was unknown is followed up with the same credentials).
+    pub fn owns(&self, account_id: &str) -> bool {
+        account_id == UNKNOWN_ACCOUNT || self.account_id == Some(account_id)
+    }
+
+    /// The account an input is of: the one it names, else the function's own, else the stand-in.
+    pub fn account_of<'a>(&'a self, named: Option<&'a str>) -> &'a str {
+        named.or(self.account_id).unwrap_or(UNKNOWN_ACCOUNT)
     }
 }
 
@@ -69,7 +77,7 @@ pub fn decide_before_reading(
         }
     }
     let org = home.organization;
-    let own = home.is_own(notice, scope);
+    let own = home.owns(scope.account_id);
     let (reason, detail) = match org.reach(scope.account_id, own, scope.region, home.region) {
         Ok(()) => return None,
         Err(OutOfReach::OtherAccount) => match home.account_id {
@@ -496,6 +504,25 @@ mod tests {
             escalation.detail
         );
         assert!(escalation.detail.contains("AccessDenied"));
+    }
+
+    #[test]
+    fn our_own_account_is_the_home_account_or_the_one_no_input_named() {
+        assert!(HOME.owns("123456789012"));
+        assert!(!HOME.owns("999988887777"));
+        assert!(
+            HOME.owns(UNKNOWN_ACCOUNT),
+            "filed while the account was unknown"
+        );
+        let unknown = Home {
+            account_id: None,
+            ..HOME
+        };
+        assert!(unknown.owns(UNKNOWN_ACCOUNT));
+        assert!(!unknown.owns("123456789012"));
+        assert_eq!(unknown.account_of(None), UNKNOWN_ACCOUNT);
+        assert_eq!(HOME.account_of(None), "123456789012");
+        assert_eq!(HOME.account_of(Some("999988887777")), "999988887777");
     }
 
     #[test]
