@@ -3,13 +3,13 @@
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use selfheal::quota::QuotaFunction;
-use selfheal::settings::function_environment;
+use selfheal::settings::quota_environment;
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let environment = function_environment(|name| std::env::var(name).ok())?;
+    let environment = quota_environment(|name| std::env::var(name).ok())?;
     let function = QuotaFunction::new(selfheal::aws::load_config().await, environment);
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

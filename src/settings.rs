@@ -26,44 +26,83 @@ pub const ACCOUNT_ID: &str = "SELFHEAL_ACCOUNT_ID";
 pub const DEFAULT_RUNBOOK_BASE_URL: &str =
     "https://github.com/selfheal-dev/selfheal/blob/main/runbooks";
 
-/// The quota and replay functions' environment: where they page and keep their ledger.
+/// The quota function's environment: where it pages and keeps its ledger, and how it runs.
 #[derive(Clone, Debug)]
-pub struct FunctionEnvironment {
+pub struct QuotaEnvironment {
     pub topic_arn: String,
     pub table_name: String,
     pub settings: QuotaSettings,
+}
+
+/// The replay function's environment.
+#[derive(Clone, Debug)]
+pub struct ReplayEnvironment {
+    /// Where a run's failures are paged, and where its audit records and replay counts are kept.
+    pub topic_arn: String,
+    pub table_name: String,
+    pub runbook_base_url: String,
+    pub topic_display_name: String,
+    /// The account its pages name (`SELFHEAL_ACCOUNT_ID`); else the DLQ's, from its URL.
+    pub account_id: Option<String>,
+    pub audit_retention_secs: u64,
+    /// `SELFHEAL_DRY_RUN`: every replay is a dry run, whatever the request says.
+    pub dry_run: bool,
     /// `AWS_LAMBDA_FUNCTION_NAME` and `AWS_LAMBDA_FUNCTION_VERSION`, which Lambda sets for every
     /// function: what the replay function invokes to go on past its deadline.
     pub own_function_name: Option<String>,
     pub own_function_version: Option<String>,
 }
 
+/// How long an audit record is kept.
+const AUDIT_RETENTION_SECS: u64 = 90 * 24 * 3600;
+
+fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<String, SettingsError> {
+    lookup(name)
+        .filter(|v| !v.is_empty())
+        .ok_or(SettingsError::Missing(name))
+}
+
+fn runbook_base_url(lookup: &impl Fn(&str) -> Option<String>) -> String {
+    lookup(RUNBOOK_BASE_URL)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_RUNBOOK_BASE_URL.to_owned())
+}
+
 /// Reads a variable through `lookup`, so tests need not touch the process environment.
-pub fn function_environment(
+pub fn quota_environment(
     lookup: impl Fn(&str) -> Option<String>,
-) -> Result<FunctionEnvironment, SettingsError> {
-    let required = |name: &'static str| {
-        lookup(name)
-            .filter(|v| !v.is_empty())
-            .ok_or(SettingsError::Missing(name))
-    };
-    let dry_run = dry_run(&lookup)?;
-    Ok(FunctionEnvironment {
-        topic_arn: required(TOPIC_ARN)?,
-        table_name: required(TABLE_NAME)?,
-        own_function_name: lookup("AWS_LAMBDA_FUNCTION_NAME").filter(|v| !v.is_empty()),
-        own_function_version: lookup("AWS_LAMBDA_FUNCTION_VERSION").filter(|v| !v.is_empty()),
+) -> Result<QuotaEnvironment, SettingsError> {
+    Ok(QuotaEnvironment {
+        topic_arn: required(&lookup, TOPIC_ARN)?,
+        table_name: required(&lookup, TABLE_NAME)?,
         settings: QuotaSettings {
-            runbook_base_url: lookup(RUNBOOK_BASE_URL)
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| DEFAULT_RUNBOOK_BASE_URL.to_owned()),
+            runbook_base_url: runbook_base_url(&lookup),
             topic_display_name: lookup(TOPIC_DISPLAY_NAME).unwrap_or_default(),
-            dry_run,
+            dry_run: dry_run(&lookup)?,
             home_account_id: lookup(ACCOUNT_ID).filter(|v| !v.is_empty()),
             home_region: lookup("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
             escalation_memory_secs: 7 * 24 * 3600,
-            audit_retention_secs: 90 * 24 * 3600,
+            audit_retention_secs: AUDIT_RETENTION_SECS,
         },
+    })
+}
+
+pub fn replay_environment(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<ReplayEnvironment, SettingsError> {
+    Ok(ReplayEnvironment {
+        topic_arn: required(&lookup, TOPIC_ARN)?,
+        table_name: required(&lookup, TABLE_NAME)?,
+        runbook_base_url: runbook_base_url(&lookup),
+        topic_display_name: lookup(TOPIC_DISPLAY_NAME).unwrap_or_default(),
+        account_id: lookup(ACCOUNT_ID).filter(|v| !v.is_empty()),
+        audit_retention_secs: AUDIT_RETENTION_SECS,
+        dry_run: dry_run(&lookup)?,
+        own_function_name: lookup("AWS_LAMBDA_FUNCTION_NAME").filter(|v| !v.is_empty()),
+        own_function_version: lookup("AWS_LAMBDA_FUNCTION_VERSION").filter(|v| !v.is_empty()),
     })
 }
 
@@ -156,7 +195,7 @@ mod tests {
 
     #[test]
     fn reads_the_environment() {
-        let e = function_environment(env(&[
+        let e = quota_environment(env(&[
             (TOPIC_ARN, "arn:t"),
             (TABLE_NAME, "tbl"),
             (DRY_RUN, "TRUE"),
@@ -165,15 +204,36 @@ mod tests {
         assert!(e.settings.dry_run);
         assert_eq!(e.settings.runbook_base_url, DEFAULT_RUNBOOK_BASE_URL);
         assert_eq!(
-            function_environment(env(&[(TABLE_NAME, "tbl")])).unwrap_err(),
+            quota_environment(env(&[(TABLE_NAME, "tbl")])).unwrap_err(),
             SettingsError::Missing(TOPIC_ARN)
         );
-        assert!(function_environment(env(&[
+        assert!(quota_environment(env(&[
             (TOPIC_ARN, "a"),
             (TABLE_NAME, "t"),
             (DRY_RUN, "maybe")
         ]))
         .is_err());
+    }
+
+    #[test]
+    fn the_replay_function_reads_its_own_environment_and_honours_dry_run() {
+        let e = replay_environment(env(&[
+            (TOPIC_ARN, "arn:t"),
+            (TABLE_NAME, "tbl"),
+            (ACCOUNT_ID, "123456789012"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "selfheal-dlq-replay"),
+        ]))
+        .unwrap();
+        assert!(!e.dry_run);
+        assert_eq!(e.account_id.as_deref(), Some("123456789012"));
+        assert_eq!(e.own_function_name.as_deref(), Some("selfheal-dlq-replay"));
+        let dry = replay_environment(env(&[
+            (TOPIC_ARN, "arn:t"),
+            (TABLE_NAME, "tbl"),
+            (DRY_RUN, "true"),
+        ]))
+        .unwrap();
+        assert!(dry.dry_run);
     }
 
     #[test]

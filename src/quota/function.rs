@@ -13,7 +13,7 @@ use crate::aws::spokes::SpokeAccess;
 use crate::clock::now_ms;
 use crate::function_error::{FunctionError, Retry};
 use crate::rules::{RuleSet, RulesError};
-use crate::settings::FunctionEnvironment;
+use crate::settings::QuotaEnvironment;
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
@@ -70,14 +70,14 @@ impl From<QuotaFunctionError> for Diagnostic {
 /// when the environment does not.
 pub struct QuotaFunction {
     sdk: SdkConfig,
-    environment: FunctionEnvironment,
+    environment: QuotaEnvironment,
     rules: Option<RuleSet>,
     healer: OnceLock<Result<Healer, RulesError>>,
 }
 
 impl QuotaFunction {
     /// With the rules compiled into the binary.
-    pub fn new(sdk: SdkConfig, environment: FunctionEnvironment) -> Self {
+    pub fn new(sdk: SdkConfig, environment: QuotaEnvironment) -> Self {
         QuotaFunction {
             sdk,
             environment,
@@ -87,7 +87,7 @@ impl QuotaFunction {
     }
 
     /// With rules read elsewhere (the command line's `--rules DIR`).
-    pub fn with_rules(sdk: SdkConfig, environment: FunctionEnvironment, rules: RuleSet) -> Self {
+    pub fn with_rules(sdk: SdkConfig, environment: QuotaEnvironment, rules: RuleSet) -> Self {
         QuotaFunction {
             rules: Some(rules),
             ..Self::new(sdk, environment)

@@ -15,7 +15,7 @@ use crate::clock::now_ms;
 use crate::escalation::Rendering;
 use crate::function_error::{FunctionError, Retry};
 use crate::rules::{RuleSet, RulesError};
-use crate::settings::FunctionEnvironment;
+use crate::settings::ReplayEnvironment;
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
@@ -80,7 +80,7 @@ impl From<ReplayFunctionError> for Diagnostic {
 /// (`benchmarks/cold_start.py`).
 pub struct ReplayFunction {
     sdk: SdkConfig,
-    environment: FunctionEnvironment,
+    environment: ReplayEnvironment,
     rules: Option<RuleSet>,
     wired: OnceLock<Result<Wired, RulesError>>,
 }
@@ -94,7 +94,7 @@ struct Wired {
 }
 
 impl ReplayFunction {
-    pub fn new(sdk: SdkConfig, environment: FunctionEnvironment) -> Self {
+    pub fn new(sdk: SdkConfig, environment: ReplayEnvironment) -> Self {
         ReplayFunction {
             sdk,
             environment,
@@ -103,7 +103,7 @@ impl ReplayFunction {
         }
     }
 
-    pub fn with_rules(sdk: SdkConfig, environment: FunctionEnvironment, rules: RuleSet) -> Self {
+    pub fn with_rules(sdk: SdkConfig, environment: ReplayEnvironment, rules: RuleSet) -> Self {
         ReplayFunction {
             rules: Some(rules),
             ..Self::new(sdk, environment)
@@ -152,24 +152,34 @@ impl ReplayFunction {
         request_id: &str,
         deadline_ms: Option<u64>,
     ) -> Result<ReplaySummary, ReplayFunctionError> {
-        let request = ReplayRequest::parse(event).map_err(ReplayError::InvalidRequest)?;
+        let mut request = ReplayRequest::parse(event).map_err(ReplayError::InvalidRequest)?;
+        if self.environment.dry_run && !request.dry_run {
+            // SELFHEAL_DRY_RUN: the stack's own switch wins over the request's.
+            info!(
+                function = "dlq-replay",
+                "SELFHEAL_DRY_RUN is set: a dry run, whatever the request says"
+            );
+            request.dry_run = true;
+        }
         let deadline = deadline_ms.map(|d| Instant::now() + remaining(d, now_ms()));
         let wired = self.wired()?;
         let mut summary = wired.replayer.replay(&request, deadline, now_ms).await?;
         summary.continued_by = self.go_on(&wired.functions, &request, &summary).await;
-        let settings = &self.environment.settings;
+        let environment = &self.environment;
+        let dlq_account = request.queue_location().account_id;
         let context = RunContext {
             request_id,
-            account_id: settings
-                .home_account_id
+            account_id: environment
+                .account_id
                 .as_deref()
+                .or(dlq_account.as_deref())
                 .unwrap_or("unknown-account"),
             region: self.sdk.region().map_or("unknown", |r| r.as_ref()),
             rendering: Rendering {
-                runbook_base_url: &settings.runbook_base_url,
-                topic_display_name: &settings.topic_display_name,
+                runbook_base_url: &environment.runbook_base_url,
+                topic_display_name: &environment.topic_display_name,
             },
-            audit_retention_secs: settings.audit_retention_secs,
+            audit_retention_secs: environment.audit_retention_secs,
             now: now_ms() / 1000,
         };
         follow_up(&wired.ledger, &wired.topic, &summary, &context).await;

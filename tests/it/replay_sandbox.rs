@@ -587,7 +587,6 @@ async fn a_deadline_reached_mid_run_leaves_every_message_replayed_or_in_the_dlq(
 #[tokio::test]
 async fn a_run_with_failures_is_audited_and_escalated() {
     use selfheal::replay::ReplayFunction;
-    use selfheal::settings::FunctionEnvironment;
     let s = Sandbox::new().await;
     let dlq = s.queue("orders-dlq", &[]).await;
     let arn = s.queue_arn(&dlq).await;
@@ -609,13 +608,7 @@ async fn a_run_with_failures_is_audited_and_escalated() {
     s.put(&dlq, &big, &[], None).await;
     let function = ReplayFunction::with_rules(
         s.account.sdk.clone(),
-        FunctionEnvironment {
-            topic_arn: s.account.topic_arn.clone(),
-            table_name: s.account.table.clone(),
-            settings: s.account.settings(false),
-            own_function_name: None,
-            own_function_version: None,
-        },
+        s.account.replay_environment(None),
         RuleSet::from_sources(&[("replay.toml", RULES)], &[]).unwrap(),
     );
     let summary = function
@@ -661,4 +654,33 @@ async fn a_run_with_failures_is_audited_and_escalated() {
     assert!(items
         .iter()
         .any(|i| i["pk"].as_s().unwrap() == "audit#dlq-replay#orders-dlq"));
+}
+
+#[tokio::test]
+async fn the_stacks_dry_run_switch_wins_over_the_request() {
+    use selfheal::replay::ReplayFunction;
+    let s = Sandbox::new().await;
+    let (source, dlq) = s.source_with_dlq("orders", "orders-dlq", false).await;
+    s.put(&dlq, &bodies("o", 4), &[], None).await;
+    let environment = selfheal::settings::ReplayEnvironment {
+        dry_run: true,
+        ..s.account.replay_environment(None)
+    };
+    let function = ReplayFunction::with_rules(
+        s.account.sdk.clone(),
+        environment,
+        RuleSet::from_sources(&[("replay.toml", RULES)], &[]).unwrap(),
+    );
+    let summary = function
+        .handle(
+            &json!({"queue": "orders-dlq", "dryRun": false}),
+            "req-d",
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(summary.dry_run, "{summary:#?}");
+    assert_eq!(summary.replayed, 4, "counted as would-be deliveries");
+    assert_eq!(s.depth(&source).await, 0, "nothing was sent");
+    assert_eq!(s.depth(&dlq).await, 4, "nothing left the DLQ");
 }

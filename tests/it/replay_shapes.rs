@@ -5,7 +5,6 @@
 use crate::replay_sandbox::{bodies, now_ms, Sandbox};
 use selfheal::replay::{ReplayError, ReplayFunction, ReplayRequest, ReplaySettings, ReplaySummary};
 use selfheal::rules::RuleSet;
-use selfheal::settings::FunctionEnvironment;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -305,13 +304,8 @@ async fn a_run_past_its_deadline_goes_on_by_itself_until_the_dlq_is_empty() {
     let rules = "[[dlq]]\nname = \"deep\"\nqueue = \"deep-dlq\"\n";
     let function = ReplayFunction::with_rules(
         s.account.sdk.clone(),
-        FunctionEnvironment {
-            topic_arn: s.account.topic_arn.clone(),
-            table_name: s.account.table.clone(),
-            settings: s.account.settings(false),
-            own_function_name: Some("replayer-self".into()),
-            own_function_version: Some("$LATEST".into()),
-        },
+        s.account
+            .replay_environment(Some(("replayer-self", "$LATEST"))),
         RuleSet::from_sources(&[("replay.toml", rules)], &[]).unwrap(),
     );
     // One second left: under the five-second margin, the run stops before it takes anything.

@@ -10,8 +10,8 @@ use selfheal::quota::QuotaFunction;
 use selfheal::replay::ReplayFunction;
 use selfheal::rules::RuleSet;
 use selfheal::settings::{
-    function_environment, prewarm_environment, FunctionEnvironment, DRY_RUN, PREWARM_FUNCTION_ARN,
-    TABLE_NAME, TOPIC_ARN,
+    prewarm_environment, quota_environment, replay_environment, SettingsError, DRY_RUN,
+    PREWARM_FUNCTION_ARN, TABLE_NAME, TOPIC_ARN,
 };
 use selfheal::{FunctionError, Retry};
 use serde::Serialize;
@@ -370,7 +370,7 @@ fn print<T: Serialize>(format: Format, value: &T, text: impl FnOnce(&T) -> Strin
 /// The quota function over the SDK's standard environment, with `--rules DIR` if given; `dry_run`: no
 /// topic or table needed.
 async fn quota_function(run: &RunOptions, dry_run: bool) -> Result<QuotaFunction, Failure> {
-    let environment = environment(dry_run)?;
+    let environment = environment(dry_run, |lookup| quota_environment(lookup))?;
     let sdk = selfheal::aws::load_config().await;
     Ok(match &run.rules {
         Some(dir) => QuotaFunction::with_rules(sdk, environment, rules_in(dir)?),
@@ -424,7 +424,7 @@ async fn alarm(event_file: &Path, run: &RunOptions) -> Result<(), Failure> {
 }
 
 async fn replay(options: &ReplayOptions) -> Result<(), Failure> {
-    let environment = environment(options.run.dry_run)?;
+    let environment = environment(options.run.dry_run, |lookup| replay_environment(lookup))?;
     let sdk = selfheal::aws::load_config().await;
     let function = match &options.run.rules {
         Some(dir) => ReplayFunction::with_rules(sdk, environment, rules_in(dir)?),
@@ -444,16 +444,20 @@ async fn replay(options: &ReplayOptions) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The function's environment; a dry run writes nothing, so it needs neither the topic nor the table.
-fn environment(dry_run: bool) -> Result<FunctionEnvironment, Failure> {
-    function_environment(|name| match name {
+/// A function's environment, read by `read`; a dry run writes nothing, so it needs neither the topic
+/// nor the table.
+fn environment<E>(
+    dry_run: bool,
+    read: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<E, SettingsError>,
+) -> Result<E, Failure> {
+    let lookup = |name: &str| match name {
         DRY_RUN if dry_run => Some("true".into()),
         TOPIC_ARN | TABLE_NAME if dry_run => {
             Some(std::env::var(name).unwrap_or_else(|_| "(dry run)".into()))
         }
         _ => std::env::var(name).ok(),
-    })
-    .map_err(|e| Failure::Input(format!("selfheal: {e}")))
+    };
+    read(&lookup).map_err(|e| Failure::Input(format!("selfheal: {e}")))
 }
 
 /// The rules of `--rules DIR`, checked against the runbooks beside it.

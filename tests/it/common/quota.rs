@@ -30,6 +30,24 @@ impl Account {
         }
     }
 
+    /// The replay function's environment in this account (its own name, when it may invoke itself).
+    pub fn replay_environment(
+        &self,
+        own_function: Option<(&str, &str)>,
+    ) -> selfheal::settings::ReplayEnvironment {
+        selfheal::settings::ReplayEnvironment {
+            topic_arn: self.topic_arn.clone(),
+            table_name: self.table.clone(),
+            runbook_base_url: "https://runbooks.example.com/selfheal".into(),
+            topic_display_name: String::new(),
+            account_id: Some(self.id.clone()),
+            audit_retention_secs: 3600,
+            dry_run: false,
+            own_function_name: own_function.map(|(name, _)| name.to_owned()),
+            own_function_version: own_function.map(|(_, version)| version.to_owned()),
+        }
+    }
+
     /// The quota function's core wired to this account, with the shipped rules.
     pub fn healer(&self, dry_run: bool) -> QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger> {
         self.healer_through(&self.sdk, dry_run)
