@@ -69,6 +69,17 @@ impl From<PrewarmFunctionError> for Diagnostic {
     }
 }
 
+/// The sync as the function wires it: EventBridge, Lambda and Application Auto Scaling of `sdk`. The
+/// command line and the tests build theirs here too.
+pub fn syncer(sdk: &SdkConfig, settings: SyncSettings) -> Syncer<EventBridge, Lambda, AutoScaling> {
+    Syncer::new(
+        EventBridge::new(aws_sdk_eventbridge::Client::new(sdk)),
+        Lambda::new(aws_sdk_lambda::Client::new(sdk)),
+        AutoScaling::new(aws_sdk_applicationautoscaling::Client::new(sdk)),
+        settings,
+    )
+}
+
 /// The SDK clients are built at the first use, once per container, so that none sits between
 /// process start and the first poll (`benchmarks/cold_start.py`); the rules are parsed at every sync,
 /// which runs daily or at deploy time, never on a ping's path.
@@ -77,8 +88,6 @@ pub struct PrewarmFunction {
     environment: PrewarmEnvironment,
     rules: Option<RuleSet>,
     lambda: OnceLock<Lambda>,
-    eventbridge: OnceLock<EventBridge>,
-    autoscaling: OnceLock<AutoScaling>,
 }
 
 impl PrewarmFunction {
@@ -88,8 +97,6 @@ impl PrewarmFunction {
             environment,
             rules: None,
             lambda: OnceLock::new(),
-            eventbridge: OnceLock::new(),
-            autoscaling: OnceLock::new(),
         }
     }
 
@@ -103,17 +110,6 @@ impl PrewarmFunction {
     fn lambda(&self) -> &Lambda {
         self.lambda
             .get_or_init(|| Lambda::new(aws_sdk_lambda::Client::new(&self.sdk)))
-    }
-
-    fn autoscaling(&self) -> &AutoScaling {
-        self.autoscaling.get_or_init(|| {
-            AutoScaling::new(aws_sdk_applicationautoscaling::Client::new(&self.sdk))
-        })
-    }
-
-    fn eventbridge(&self) -> &EventBridge {
-        self.eventbridge
-            .get_or_init(|| EventBridge::new(aws_sdk_eventbridge::Client::new(&self.sdk)))
     }
 
     /// Handles one event; `invoked_arn` is this function's ARN, the target of rules above concurrency 1.
@@ -189,14 +185,7 @@ impl PrewarmFunction {
                 .or_else(|| invoked_arn.map(str::to_owned)),
             dry_run: dry_run || self.environment.dry_run,
         };
-        Syncer::new(
-            self.eventbridge().clone(),
-            self.lambda().clone(),
-            self.autoscaling().clone(),
-            settings,
-        )
-        .sync(rules)
-        .await
+        syncer(&self.sdk, settings).sync(rules).await
     }
 
     /// Create and Update sync; Delete removes every rule selfheal owns; the result goes to the

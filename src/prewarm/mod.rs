@@ -20,7 +20,7 @@ pub mod sync_plan;
 pub mod sync_report;
 
 #[cfg(feature = "aws")]
-pub use function::{PrewarmFunction, PrewarmFunctionError};
+pub use function::{syncer, PrewarmFunction, PrewarmFunctionError};
 pub use guard::PrewarmGuard;
 pub use ping::{ping, PingReport, PingRequest, PING_KEY};
 pub use sync::{SyncSettings, Syncer};

@@ -22,7 +22,24 @@ use std::pin::Pin;
 use std::sync::OnceLock;
 use tracing::{info, warn};
 
-type Healer = QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger>;
+/// The quota function's core over the SDK's clients.
+pub type Healer = QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger>;
+
+/// The quota function's core as the function wires it: Service Quotas in each account it may reach
+/// (the spoke role of `rules/accounts.toml`), the topic and the ledger table of `environment`. The
+/// command line and the tests build theirs here too.
+pub fn quota_healer(sdk: &SdkConfig, environment: &QuotaEnvironment, rules: RuleSet) -> Healer {
+    QuotaHealer::new(
+        SpokeAccess::new(sdk.clone(), rules.organization.spoke_role.clone()),
+        SnsTopic::new(aws_sdk_sns::Client::new(sdk), environment.topic_arn.clone()),
+        DynamoLedger::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            environment.table_name.clone(),
+        ),
+        rules,
+        environment.settings.clone(),
+    )
+}
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,9 +68,8 @@ impl FunctionError for QuotaFunctionError {
     fn retry(&self) -> Retry {
         match self {
             Self::Event(_) | Self::Rules(_) => Retry::Never,
-            Self::Heal(HealError::Notify(_) | HealError::Ledger(_)) => Retry::Later,
-            Self::Sweep(e) if e.is_transient() => Retry::Later,
-            Self::Sweep(_) => Retry::Never,
+            Self::Heal(e) => e.retry(),
+            Self::Sweep(e) => e.retry(),
         }
     }
 }
@@ -100,26 +116,13 @@ impl QuotaFunction {
                 Some(rules) => rules.clone(),
                 None => RuleSet::embedded()?,
             };
-            let mut settings = self.environment.settings.clone();
-            if settings.home_account_id.is_none() {
-                settings.home_account_id = invoked_function_arn
+            let mut environment = self.environment.clone();
+            if environment.settings.home_account_id.is_none() {
+                environment.settings.home_account_id = invoked_function_arn
                     .and_then(arn_account)
                     .map(str::to_owned);
             }
-            let access = SpokeAccess::new(self.sdk.clone(), rules.organization.spoke_role.clone());
-            Ok(QuotaHealer::new(
-                access,
-                SnsTopic::new(
-                    aws_sdk_sns::Client::new(&self.sdk),
-                    self.environment.topic_arn.clone(),
-                ),
-                DynamoLedger::new(
-                    aws_sdk_dynamodb::Client::new(&self.sdk),
-                    self.environment.table_name.clone(),
-                ),
-                rules,
-                settings,
-            ))
+            Ok(quota_healer(&self.sdk, &environment, rules))
         });
         built
             .as_ref()

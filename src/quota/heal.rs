@@ -8,6 +8,7 @@ use super::outcome::Outcome;
 use super::plan::{Plan, RuleTerms};
 use crate::alarm::AlarmNotice;
 use crate::escalation::{EscalationReason, Notifier, NotifyError, Route, Severity};
+use crate::function_error::Retry;
 use crate::ledger::{
     AuditRecord, AuditTrail, Claims, Cooldowns, FiledRequests, LedgerError, OpenEscalations,
 };
@@ -31,6 +32,15 @@ pub enum HealError {
     Notify(#[from] NotifyError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+}
+
+impl HealError {
+    /// Both are the topic's or the ledger's failures: the same input may succeed later.
+    pub fn retry(&self) -> Retry {
+        match self {
+            Self::Notify(_) | Self::Ledger(_) => Retry::Later,
+        }
+    }
 }
 
 /// The quota function's core, over the three capabilities it needs.

@@ -24,7 +24,7 @@ pub use decide::{
     Scope, Situation,
 };
 #[cfg(feature = "aws")]
-pub use function::{QuotaFunction, QuotaFunctionError};
+pub use function::{quota_healer, Healer, QuotaFunction, QuotaFunctionError};
 pub use heal::{HealError, QuotaHealer};
 pub use outcome::{Decision, NotificationOutcome, Outcome, RequestOutcome};
 pub use plan::{Plan, RaisePlan, RuleTerms, MAX_DESIRED_VALUE};

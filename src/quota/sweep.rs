@@ -9,6 +9,7 @@ use super::heal::{HealError, QuotaHealer};
 use super::outcome::Outcome;
 use crate::alarm::{AlarmNotice, AlarmState, Delivery, NamedQuota, Transition};
 use crate::escalation::Notifier;
+use crate::function_error::Retry;
 use crate::ledger::{AuditTrail, Claims, Cooldowns, FiledRequests, OpenEscalations};
 use crate::rules::RuleSet;
 use serde::Serialize;
@@ -41,11 +42,13 @@ pub enum SweepError {
 
 impl SweepError {
     /// Whether a later run may succeed (throttling, a report not ready, a page that could not go).
-    pub fn is_transient(&self) -> bool {
+    pub fn retry(&self) -> Retry {
         match self {
-            Self::ReportFailed { .. } | Self::Access(_) => false,
-            Self::ReportNotReady(_) | Self::ReportUnreadable { .. } | Self::Start(_) => true,
-            Self::Heal(_) => true,
+            Self::ReportFailed { .. } | Self::Access(_) => Retry::Never,
+            Self::ReportNotReady(_) | Self::ReportUnreadable { .. } | Self::Start(_) => {
+                Retry::Later
+            }
+            Self::Heal(e) => e.retry(),
         }
     }
 }

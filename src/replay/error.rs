@@ -1,6 +1,7 @@
 //! Why a replay could not start, or had to stop.
 
 use super::api::AwsCallError;
+use crate::function_error::Retry;
 use crate::ledger::LedgerError;
 
 /// Why a replay could not start, or had to stop.
@@ -29,6 +30,20 @@ pub enum ReplayError {
 }
 
 impl ReplayError {
+    /// Whether the same request can succeed later: not when the request, the rules or the queue are
+    /// wrong; yes when AWS or the ledger failed.
+    pub fn retry(&self) -> Retry {
+        match self {
+            Self::InvalidRequest(_)
+            | Self::QueueNotAllowed { .. }
+            | Self::QueueElsewhere { .. }
+            | Self::QueueMissing(_)
+            | Self::TargetMissing(_)
+            | Self::TargetAmbiguous(_) => Retry::Never,
+            Self::Api(_) | Self::Ledger(_) => Retry::Later,
+        }
+    }
+
     /// The `errorType` Lambda reports.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -35,7 +35,8 @@ fn remaining(deadline_ms: u64, now_ms: u64) -> std::time::Duration {
     }
 }
 
-type Replay = Replayer<Sqs, Lambda, DynamoLedger>;
+/// The replay engine over the SDK's clients.
+pub type Replay = Replayer<Sqs, Lambda, DynamoLedger>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayFunctionError {
@@ -55,16 +56,8 @@ impl FunctionError for ReplayFunctionError {
 
     fn retry(&self) -> Retry {
         match self {
-            Self::Replay(
-                ReplayError::InvalidRequest(_)
-                | ReplayError::QueueNotAllowed { .. }
-                | ReplayError::QueueElsewhere { .. }
-                | ReplayError::QueueMissing(_)
-                | ReplayError::TargetMissing(_)
-                | ReplayError::TargetAmbiguous(_),
-            )
-            | Self::Rules(_) => Retry::Never,
-            Self::Replay(ReplayError::Api(_) | ReplayError::Ledger(_)) => Retry::Later,
+            Self::Replay(e) => e.retry(),
+            Self::Rules(_) => Retry::Never,
         }
     }
 }
@@ -73,6 +66,26 @@ impl From<ReplayFunctionError> for Diagnostic {
     fn from(error: ReplayFunctionError) -> Self {
         crate::function_error::diagnostic(&error)
     }
+}
+
+/// The replayer as the function wires it: SQS and Lambda of `sdk`, the ledger table of `environment`.
+/// The command line and the tests build theirs here too (with their own `settings`).
+pub fn replayer(
+    sdk: &SdkConfig,
+    environment: &ReplayEnvironment,
+    rules: RuleSet,
+    settings: ReplaySettings,
+) -> Replay {
+    Replayer::new(
+        Sqs::new(aws_sdk_sqs::Client::new(sdk)),
+        Lambda::new(aws_sdk_lambda::Client::new(sdk)),
+        DynamoLedger::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            environment.table_name.clone(),
+        ),
+        rules,
+        settings,
+    )
 }
 
 /// Everything is built at the first request, once per container: the rules, the SDK clients and the
@@ -121,17 +134,12 @@ impl ReplayFunction {
                 aws_sdk_dynamodb::Client::new(&self.sdk),
                 self.environment.table_name.clone(),
             );
+            let settings = ReplaySettings {
+                region: self.sdk.region().map(|r| r.to_string()),
+                ..ReplaySettings::default()
+            };
             Ok(Wired {
-                replayer: Replayer::new(
-                    Sqs::new(aws_sdk_sqs::Client::new(&self.sdk)),
-                    functions.clone(),
-                    ledger.clone(),
-                    rules,
-                    ReplaySettings {
-                        region: self.sdk.region().map(|r| r.to_string()),
-                        ..ReplaySettings::default()
-                    },
-                ),
+                replayer: replayer(&self.sdk, &self.environment, rules, settings),
                 ledger,
                 functions,
                 topic: SnsTopic::new(

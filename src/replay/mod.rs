@@ -24,6 +24,6 @@ pub use engine::{ReplaySettings, Replayer};
 pub use error::ReplayError;
 pub use fate::{message_fate, MessageFacts, MessageFate, Routed};
 #[cfg(feature = "aws")]
-pub use function::{ReplayFunction, ReplayFunctionError};
+pub use function::{replayer, Replay, ReplayFunction, ReplayFunctionError};
 pub use request::{Continuation, Filter, JsonField, OneOrMany, ReplayRequest};
 pub use summary::{PreviewMessage, ReplaySummary};

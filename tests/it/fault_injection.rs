@@ -7,14 +7,11 @@ use crate::common;
 
 use common::proxy::{Fault, FaultProxy};
 use common::Account;
-use selfheal::aws::dynamodb::DynamoLedger;
-use selfheal::aws::eventbridge::EventBridge;
 use selfheal::aws::lambda::Lambda;
-use selfheal::aws::sqs::Sqs;
 use selfheal::prewarm::ping::FailureKind;
-use selfheal::prewarm::{ping, PingRequest, SyncSettings, Syncer};
+use selfheal::prewarm::{ping, PingRequest, SyncSettings};
 use selfheal::quota::Decision;
-use selfheal::replay::{ReplayRequest, ReplaySettings, Replayer};
+use selfheal::replay::{ReplayRequest, ReplaySettings};
 use selfheal::rules::RuleSet;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -236,11 +233,10 @@ async fn bodies(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<String> {
     }
 }
 
-fn replayer(sdk: &aws_config::SdkConfig, account: &Account) -> Replayer<Sqs, Lambda, DynamoLedger> {
-    Replayer::new(
-        Sqs::new(aws_sdk_sqs::Client::new(sdk)),
-        Lambda::new(aws_sdk_lambda::Client::new(sdk)),
-        DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), account.table.clone()),
+fn replayer(sdk: &aws_config::SdkConfig, account: &Account) -> selfheal::replay::Replay {
+    selfheal::replay::replayer(
+        sdk,
+        &account.replay_environment(None),
         RuleSet::from_sources(&[("replay.toml", REPLAY_RULES)], &[]).unwrap(),
         ReplaySettings::default(),
     )
@@ -319,12 +315,8 @@ async fn the_prewarm_sync_converges_through_faults_and_pings_report_them() {
     common::lambda::create_function(&lambda, &account.id, "search-api", None).await;
     let sdk = proxy.sdk_config(&account.id).await;
     let syncer = || {
-        Syncer::new(
-            EventBridge::new(aws_sdk_eventbridge::Client::new(&sdk)),
-            Lambda::new(aws_sdk_lambda::Client::new(&sdk)),
-            selfheal::aws::autoscaling::AutoScaling::new(
-                aws_sdk_applicationautoscaling::Client::new(&sdk),
-            ),
+        selfheal::prewarm::syncer(
+            &sdk,
             SyncSettings {
                 prefix: "selfheal-prewarm-".into(),
                 pinger_arn: Some(pinger.clone()),

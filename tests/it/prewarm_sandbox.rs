@@ -62,12 +62,8 @@ impl Sandbox {
     }
 
     fn syncer(&self, dry_run: bool) -> Syncer<EventBridge, Lambda, AutoScaling> {
-        Syncer::new(
-            EventBridge::new(self.events.clone()),
-            Lambda::new(self.lambda.clone()),
-            AutoScaling::new(aws_sdk_applicationautoscaling::Client::new(
-                &self.account.sdk,
-            )),
+        selfheal::prewarm::syncer(
+            &self.account.sdk,
             SyncSettings {
                 prefix: PREFIX.into(),
                 pinger_arn: Some(self.pinger_arn.clone()),

@@ -4,10 +4,7 @@
 use crate::common;
 
 use common::{Account, EMAIL, PHONE};
-use selfheal::aws::dynamodb::DynamoLedger;
-use selfheal::aws::sns::SnsTopic;
-use selfheal::aws::spokes::SpokeAccess;
-use selfheal::quota::{Decision, QuotaHealer};
+use selfheal::quota::{quota_healer, Decision};
 use selfheal::rules::RuleSet;
 
 const LAMBDA: (&str, &str) = ("lambda", "L-B99A9384");
@@ -926,7 +923,7 @@ async fn a_failed_utilization_report_is_a_clear_error() {
         ),
         "{error}"
     );
-    assert!(!error.is_transient());
+    assert_eq!(error.retry(), selfheal::Retry::Never);
     assert!(account.requests(LAMBDA.0, LAMBDA.1).await.is_empty());
 }
 
@@ -1053,23 +1050,9 @@ async fn a_request_filed_while_the_account_was_unknown_is_followed_up() {
     let account = Account::new().await;
     // Neither the function nor the alarm names the account: the raise is made with the function's own
     // credentials and kept under the stand-in; the follow-up takes it for its own too.
-    let settings = selfheal::quota::Settings {
-        home_account_id: None,
-        ..account.settings(false)
-    };
-    let healer = QuotaHealer::new(
-        SpokeAccess::new(account.sdk.clone(), None),
-        SnsTopic::new(
-            aws_sdk_sns::Client::new(&account.sdk),
-            account.topic_arn.clone(),
-        ),
-        DynamoLedger::new(
-            aws_sdk_dynamodb::Client::new(&account.sdk),
-            account.table.clone(),
-        ),
-        RuleSet::embedded().unwrap(),
-        settings,
-    );
+    let mut environment = account.quota_environment(false);
+    environment.settings.home_account_id = None;
+    let healer = quota_healer(&account.sdk, &environment, RuleSet::embedded().unwrap());
     let mut alarm = account.notice("alarm-action-lambda-concurrency.json");
     alarm.account_id = None;
     let raised = healer.handle(&alarm, "r1", now()).await.unwrap();

@@ -73,10 +73,9 @@ impl Sandbox {
         rules: &str,
         settings: ReplaySettings,
     ) -> Replayer<Sqs, Lambda, DynamoLedger> {
-        Replayer::new(
-            Sqs::new(self.sqs.clone()),
-            Lambda::new(self.lambda.clone()),
-            DynamoLedger::new(self.account.dynamodb.clone(), self.account.table.clone()),
+        selfheal::replay::replayer(
+            &self.account.sdk,
+            &self.account.replay_environment(None),
             RuleSet::from_sources(&[("replay.toml", rules)], &[]).unwrap(),
             settings,
         )

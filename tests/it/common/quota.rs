@@ -3,11 +3,9 @@
 
 use super::{endpoint, http, notice, Account, REGION};
 use aws_config::SdkConfig;
-use selfheal::aws::dynamodb::DynamoLedger;
-use selfheal::aws::sns::SnsTopic;
-use selfheal::aws::spokes::SpokeAccess;
-use selfheal::quota::{QuotaHealer, Settings};
+use selfheal::quota::{quota_healer, Healer, Settings};
 use selfheal::rules::RuleSet;
+use selfheal::settings::QuotaEnvironment;
 use serde_json::Value;
 
 impl Account {
@@ -48,52 +46,43 @@ impl Account {
         }
     }
 
-    /// The quota function's core wired to this account, with the shipped rules.
-    pub fn healer(&self, dry_run: bool) -> QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger> {
+    /// The quota function's environment in this account.
+    pub fn quota_environment(&self, dry_run: bool) -> QuotaEnvironment {
+        QuotaEnvironment {
+            topic_arn: self.topic_arn.clone(),
+            table_name: self.table.clone(),
+            settings: self.settings(dry_run),
+        }
+    }
+
+    /// The quota function's core wired to this account as the function wires it, with the shipped
+    /// rules.
+    pub fn healer(&self, dry_run: bool) -> Healer {
         self.healer_through(&self.sdk, dry_run)
     }
 
     /// The same, with clients built from `sdk` (a fault-injecting proxy, say).
-    pub fn healer_through(
-        &self,
-        sdk: &SdkConfig,
-        dry_run: bool,
-    ) -> QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger> {
-        QuotaHealer::new(
-            SpokeAccess::new(sdk.clone(), None),
-            SnsTopic::new(aws_sdk_sns::Client::new(sdk), self.topic_arn.clone()),
-            DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), self.table.clone()),
+    pub fn healer_through(&self, sdk: &SdkConfig, dry_run: bool) -> Healer {
+        quota_healer(
+            sdk,
+            &self.quota_environment(dry_run),
             RuleSet::embedded().expect("shipped rules are valid"),
-            self.settings(dry_run),
         )
     }
 
     /// The quota function's core with the rules of `quotas_toml` (and the shipped defaults).
-    pub fn healer_with_rules(
-        &self,
-        quotas_toml: &str,
-    ) -> QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger> {
+    pub fn healer_with_rules(&self, quotas_toml: &str) -> Healer {
         self.healer_with_rule_files(&[("quotas.toml", quotas_toml)])
     }
 
     /// The quota function's core with these rule files (and the shipped defaults).
-    pub fn healer_with_rule_files(
-        &self,
-        files: &[(&str, &str)],
-    ) -> QuotaHealer<SpokeAccess, SnsTopic, DynamoLedger> {
+    pub fn healer_with_rule_files(&self, files: &[(&str, &str)]) -> Healer {
         let defaults = include_str!("../../../rules/defaults.toml");
         let mut sources = vec![("defaults.toml", defaults)];
         sources.extend_from_slice(files);
         let rules = RuleSet::from_sources(&sources, RuleSet::embedded_runbooks())
             .expect("the test's rules are valid");
-        let spoke_role = rules.organization.spoke_role.clone();
-        QuotaHealer::new(
-            SpokeAccess::new(self.sdk.clone(), spoke_role),
-            SnsTopic::new(aws_sdk_sns::Client::new(&self.sdk), self.topic_arn.clone()),
-            DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.sdk), self.table.clone()),
-            rules,
-            self.settings(false),
-        )
+        quota_healer(&self.sdk, &self.quota_environment(false), rules)
     }
 
     /// How Service Quotas behaves for this account (the sandbox's `set-account`).
