@@ -16,6 +16,7 @@ pub mod escalation;
 mod function_error;
 pub mod fuzz_entry;
 pub mod ledger;
+pub mod notify;
 pub mod prewarm;
 pub mod quota;
 pub mod replay;

@@ -1,18 +1,13 @@
-//! What cannot be fixed goes to people: the escalation, its reasons, the messages, their route, and
-//! the capability that sends them.
+//! What cannot be fixed goes to people: the escalation, its reasons, the quota it is about, and its
+//! pages (`crate::notify` renders and sends them).
 
 mod case;
-mod message;
-mod notifier;
+mod page;
 mod reason;
-mod route;
 mod subject;
 
+pub use crate::notify::{Notification, Notifier, NotifyError, Rendering, Route, Severity};
 pub use case::Escalation;
-pub use message::{
-    render_escalation, render_request_news, render_resolution, Notification, Rendering, RequestNews,
-};
-pub use notifier::{Notifier, NotifyError};
+pub use page::{escalation_page, resolution_page};
 pub use reason::EscalationReason;
-pub use route::{Route, Severity};
 pub use subject::QuotaSubject;

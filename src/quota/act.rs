@@ -9,15 +9,13 @@ use super::heal::{HealError, QuotaHealer};
 use super::outcome::{NotificationOutcome, Outcome, RequestOutcome};
 use super::plan::{Plan, RaisePlan, RuleTerms};
 use crate::alarm::AlarmNotice;
-use crate::escalation::{
-    render_escalation, render_resolution, Escalation, Notification, Notifier, QuotaSubject,
-    Rendering, Severity,
-};
+use crate::escalation::{escalation_page, resolution_page, Escalation, QuotaSubject};
 use crate::ledger::{
     AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, OpenEscalation, OpenEscalations,
 };
+use crate::notify::{page, send, Cooldown, Notifier, Paged, Rendering, Severity};
 use crate::text::number;
-use tracing::{error, warn};
+use tracing::warn;
 
 impl<A, N, L> QuotaHealer<A, N, L>
 where
@@ -237,38 +235,8 @@ where
         now: u64,
         steps: &mut Vec<String>,
     ) -> Result<Outcome, HealError> {
-        let notification = render_escalation(escalation, &self.rendering());
         let cooldown_secs = 60 * u64::from(terms.cooldown_minutes);
         let mut outcome = Outcome::escalate(notice, escalation, terms.name.clone(), false);
-        let mut sent = NotificationOutcome {
-            kind: "escalation",
-            subject: notification.subject.clone(),
-            sms: notification.sms.clone(),
-            dedup_key: notification.dedup_key.clone(),
-            ..Default::default()
-        };
-        let claimed = match self
-            .ledger
-            .claim_cooldown(&notification.dedup_key, now, now + cooldown_secs)
-            .await
-        {
-            Ok(claimed) => claimed,
-            Err(e) => {
-                // A second page is better than none: send without the cooldown.
-                error!(error = %e, dedup_key = %notification.dedup_key, "cooldown ledger unavailable; paging anyway");
-                steps.push(format!("cooldown ledger unavailable ({e}); paging anyway"));
-                true
-            }
-        };
-        if !claimed {
-            steps.push(format!(
-                "page suppressed: the same escalation went out less than {} minutes ago",
-                cooldown_secs / 60
-            ));
-            sent.suppressed_by_cooldown = true;
-            outcome.notification = Some(sent);
-            return Ok(outcome);
-        }
         let route = self.route(
             &escalation.account_id,
             &escalation.region,
@@ -279,14 +247,43 @@ where
             escalation.reason.slug(),
             Severity::Critical,
         );
-        let message_id = match self.notifier.publish(&notification, &route).await {
-            Ok(id) => id,
-            Err(e) => {
-                if let Err(release) = self.ledger.release_cooldown(&notification.dedup_key).await {
-                    warn!(error = %release, "could not release the cooldown of an unsent page");
-                }
-                return Err(e.into());
+        let paged = page(
+            &self.notifier,
+            &self.ledger,
+            &escalation_page(escalation),
+            &self.rendering(),
+            &route,
+            Cooldown {
+                now,
+                until: now + cooldown_secs,
+            },
+            steps,
+        )
+        .await?;
+        let (sent, message_id, notification) = match paged {
+            Paged::Suppressed { notification } => {
+                steps.push(format!(
+                    "page suppressed: the same escalation went out less than {} minutes ago",
+                    cooldown_secs / 60
+                ));
+                (false, None, notification)
             }
+            Paged::Sent {
+                message_id,
+                notification,
+            } => (true, Some(message_id), notification),
+        };
+        outcome.notification = Some(NotificationOutcome {
+            kind: "escalation",
+            sent,
+            suppressed_by_cooldown: !sent,
+            message_id: message_id.clone(),
+            subject: notification.subject,
+            sms: notification.sms,
+            dedup_key: notification.dedup_key.clone(),
+        });
+        let Some(message_id) = message_id else {
+            return Ok(outcome);
         };
         steps.push(format!(
             "escalation published to SNS (message {message_id})"
@@ -295,15 +292,12 @@ where
             .open_escalation(
                 &scope.alarm_key(&notice.alarm_name),
                 &OpenEscalation {
-                    dedup_key: notification.dedup_key.clone(),
+                    dedup_key: notification.dedup_key,
                     summary: format!("{} {}", escalation.subject_key(), escalation.reason.short()),
                 },
                 now + self.settings.escalation_memory_secs,
             )
             .await?;
-        sent.sent = true;
-        sent.message_id = Some(message_id);
-        outcome.notification = Some(sent);
         Ok(outcome)
     }
 
@@ -324,12 +318,11 @@ where
                 false,
             ));
         };
-        let notification: Notification = render_resolution(
+        let resolution = resolution_page(
             &notice.alarm_name,
             &open.dedup_key,
             &open.summary,
             &notice.reason,
-            &self.rendering(),
         );
         let route = self.route(
             scope.account_id,
@@ -338,17 +331,22 @@ where
             "resolved",
             Severity::Info,
         );
-        let message_id = match self.notifier.publish(&notification, &route).await {
-            Ok(id) => id,
-            Err(e) => {
-                // Put it back so that a retry sends the notice.
-                let _ = self
-                    .ledger
-                    .open_escalation(alarm_key, &open, now + self.settings.escalation_memory_secs)
-                    .await;
-                return Err(e.into());
-            }
-        };
+        let (message_id, notification) =
+            match send(&self.notifier, &resolution, &self.rendering(), &route).await {
+                Ok(sent) => sent,
+                Err(e) => {
+                    // Put it back so that a retry sends the notice.
+                    let _ = self
+                        .ledger
+                        .open_escalation(
+                            alarm_key,
+                            &open,
+                            now + self.settings.escalation_memory_secs,
+                        )
+                        .await;
+                    return Err(e.into());
+                }
+            };
         steps.push(format!(
             "resolution notice published to SNS (message {message_id})"
         ));

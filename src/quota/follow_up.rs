@@ -7,12 +7,10 @@ use super::access::QuotaAccess;
 use super::api::{ChangeRequest, QuotaApi, RequestStatus};
 use super::decide::Scope;
 use super::heal::{HealError, QuotaHealer};
-use crate::escalation::QuotaSubject;
-use crate::escalation::{
-    render_escalation, render_request_news, Escalation, EscalationReason, Notifier, RequestNews,
-    Severity,
-};
+use super::news::{request_news_page, RequestNews};
+use crate::escalation::{escalation_page, Escalation, EscalationReason, QuotaSubject};
 use crate::ledger::{AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, OpenEscalations};
+use crate::notify::{send, Notifier};
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -283,27 +281,19 @@ where
         now: u64,
         holder: &str,
     ) -> Result<FollowUpItem, HealError> {
-        let notification = match follow_up {
-            FollowUp::Tell { news, .. } => render_request_news(&filed, news, &self.rendering()),
+        let told = match follow_up {
+            FollowUp::Tell { news, .. } => request_news_page(&filed, news),
             FollowUp::Escalate { reason, detail } => {
-                render_escalation(&escalation_of(&filed, *reason, detail), &self.rendering())
+                escalation_page(&escalation_of(&filed, *reason, detail))
             }
-            FollowUp::Wait => unreachable!("handled above"),
-        };
-        let severity = match follow_up {
-            FollowUp::Tell {
-                news: RequestNews::Raised { .. } | RequestNews::CaseOpened { .. },
-                ..
-            } => Severity::Info,
-            FollowUp::Tell { .. } => Severity::Warning,
-            _ => Severity::Critical,
+            FollowUp::Wait => return Ok(item),
         };
         let route = self.route(
             &filed.account_id,
             &filed.region,
             (Some(&filed.service_code), Some(&filed.quota_code)),
             &item.action,
-            severity,
+            told.severity,
         );
         let claim = format!(
             "follow-up:{}:{}:{}:{}",
@@ -317,8 +307,8 @@ where
             item.error = Some("another follow-up run is telling this; not told twice".into());
             return Ok(item);
         }
-        let message_id = match self.notifier.publish(&notification, &route).await {
-            Ok(id) => id,
+        let message_id = match send(&self.notifier, &told, &self.rendering(), &route).await {
+            Ok((message_id, _)) => message_id,
             Err(e) => {
                 if let Err(release) = self.ledger.release_claim(&claim, holder).await {
                     warn!(error = %release, "a follow-up claim could not be released; it lapses with its lease");

@@ -10,6 +10,7 @@ pub mod follow_up;
 #[cfg(feature = "aws")]
 mod function;
 mod heal;
+pub mod news;
 mod outcome;
 mod plan;
 mod read;

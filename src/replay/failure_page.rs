@@ -1,79 +1,73 @@
-//! The page for a replay that could not deliver everything.
+//! The page for a replay that could not deliver everything: nothing was lost, every message not
+//! delivered is still in the DLQ.
 
 use super::summary::ReplaySummary;
-use crate::escalation::{Notification, Rendering};
-use crate::text::{cut_bytes, cut_chars, sms_safe};
+use crate::notify::{EventAction, Page, PageKind, Severity};
 use serde_json::json;
 
 pub const RUNBOOK: &str = "replay-failures";
 
-/// One SNS message: SMS, email and JSON, like the quota escalations.
-pub fn render_replay_failure(
-    summary: &ReplaySummary,
-    rendering: &Rendering<'_>,
-    account: &str,
-    region: &str,
-) -> Notification {
-    let runbook_url = format!(
-        "{}/{RUNBOOK}.md",
-        rendering.runbook_base_url.trim_end_matches('/')
-    );
+pub fn replay_failure_page(summary: &ReplaySummary, account: &str, region: &str) -> Page {
     let reasons: Vec<String> = summary
         .failure_reasons
         .iter()
         .map(|(code, n)| format!("{code} x{n}"))
         .collect();
-    let dedup_key = format!(
-        "selfheal:{account}:{region}:dlq/{}:replay-failures",
-        summary.queue
-    );
-    let tail = format!("RB:{RUNBOOK}");
-    let head = sms_safe(&format!(
-        "selfheal: replay of {} to {}: {} failed, {} replayed.",
-        summary.queue, summary.target, summary.failed, summary.replayed
-    ));
-    let sms = format!(
-        "{} {tail}",
-        cut_bytes(&head, rendering.sms_budget().saturating_sub(tail.len() + 1))
-    );
-    let subject = cut_chars(
-        &format!(
-            "[selfheal] REPLAY FAILURES {} ({} failed)",
-            summary.queue, summary.failed
+    let facts: Vec<(String, String)> = [
+        ("Queue:", summary.queue.clone()),
+        ("Target:", summary.target.clone()),
+        ("Replayed:", summary.replayed.to_string()),
+        (
+            "Failed:",
+            format!("{} ({})", summary.failed, reasons.join(", ")),
         ),
-        99,
-    );
-    let email = format!(
-        "A DLQ replay could not deliver every message. Nothing was lost: every message that was not \
-         delivered is still in the dead-letter queue.\n\n\
-         Queue:     {}\nTarget:    {}\nReplayed:  {}\nFailed:    {} ({})\nDelivered but not deleted: {}\n\
-         Skipped by filter: {}\nPoison (replayed too often): {}\nRemaining in the DLQ: {}\nStopped by: {}\n\n\
-         Runbook ({RUNBOOK}): {runbook_url}\nDe-duplication key: {dedup_key}\n",
-        summary.queue,
-        summary.target,
-        summary.replayed,
-        summary.failed,
-        reasons.join(", "),
-        summary.delivered_not_deleted,
-        summary.skipped_by_filter,
-        summary.poison,
-        summary.remaining.map_or_else(|| "unknown".into(), |r| r.to_string()),
-        summary.stopped_by,
-    );
-    let https = json!({
-        "version": 1, "source": "selfheal", "event_action": "trigger", "dedup_key": dedup_key,
-        "severity": "warning",
-        "summary": cut_chars(&format!("DLQ replay {}: {} failed", summary.queue, summary.failed), 130),
-        "queue": summary.queue, "target": summary.target, "failed": summary.failed,
-        "failure_reasons": summary.failure_reasons, "replayed": summary.replayed, "remaining": summary.remaining,
-        "runbook_url": runbook_url,
-    })
-    .to_string();
-    Notification {
-        subject,
-        sms,
-        email,
-        https,
-        dedup_key,
+        (
+            "Delivered but not deleted:",
+            summary.delivered_not_deleted.to_string(),
+        ),
+        ("Skipped by filter:", summary.skipped_by_filter.to_string()),
+        ("Poison (replayed too often):", summary.poison.to_string()),
+        (
+            "Remaining in the DLQ:",
+            summary
+                .remaining
+                .map_or_else(|| "unknown".into(), |r| r.to_string()),
+        ),
+        ("Stopped by:", summary.stopped_by.clone()),
+    ]
+    .into_iter()
+    .map(|(label, value)| (label.to_owned(), value))
+    .collect();
+    Page {
+        kind: PageKind::ReplayFailure,
+        severity: Severity::Warning,
+        event_action: EventAction::Trigger,
+        label: "REPLAY FAILURES",
+        sms_names_label: false,
+        topic: summary.queue.clone(),
+        about: Some(format!("{} failed", summary.failed)),
+        sentence: format!(
+            "replay of {} to {}: {} failed, {} replayed.",
+            summary.queue, summary.target, summary.failed, summary.replayed
+        ),
+        region: None,
+        summary: format!("DLQ replay {}: {} failed", summary.queue, summary.failed),
+        intro: vec!["A DLQ replay could not deliver every message. Nothing was lost: every message that was not delivered is still in the dead-letter queue.".into()],
+        facts,
+        tried: Vec::new(),
+        links: Vec::new(),
+        runbook: Some(RUNBOOK.into()),
+        dedup_key: format!(
+            "selfheal:{account}:{region}:dlq/{}:replay-failures",
+            summary.queue
+        ),
+        fields: match json!({
+            "queue": summary.queue, "target": summary.target, "failed": summary.failed,
+            "failure_reasons": summary.failure_reasons, "replayed": summary.replayed,
+            "remaining": summary.remaining,
+        }) {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        },
     }
 }

@@ -2,10 +2,10 @@
 //! delivered. The messages have moved already, so neither failing undoes the run; each failure is
 //! logged and returned, for the caller to see.
 
-use super::failure_page::render_replay_failure;
+use super::failure_page::replay_failure_page;
 use super::summary::ReplaySummary;
-use crate::escalation::{Notifier, NotifyError, Rendering, Route, Severity};
 use crate::ledger::{AuditRecord, AuditTrail, LedgerError};
+use crate::notify::{send, Notifier, NotifyError, Rendering, Route, Severity};
 use tracing::error;
 
 /// The function's name in audit records.
@@ -60,12 +60,7 @@ pub async fn follow_up<A: AuditTrail, N: Notifier>(
         error!(error = %e, "audit record of the replay not written");
     }
     let page = if page_due(summary) {
-        let page = render_replay_failure(
-            summary,
-            &context.rendering,
-            context.account_id,
-            context.region,
-        );
+        let page = replay_failure_page(summary, context.account_id, context.region);
         // The replay function serves its own account: its pages carry the same attributes, with
         // no owner and the function's own topic.
         let route = Route {
@@ -78,7 +73,9 @@ pub async fn follow_up<A: AuditTrail, N: Notifier>(
             reason: "replay-failures".into(),
             severity: Severity::Critical,
         };
-        let sent = topic.publish(&page, &route).await;
+        let sent = send(topic, &page, &context.rendering, &route)
+            .await
+            .map(|(message_id, _)| message_id);
         if let Err(e) = &sent {
             error!(error = %e, "replay failures could not be escalated");
         }

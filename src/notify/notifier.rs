@@ -1,6 +1,6 @@
 //! The page's way out: one capability, implemented over SNS in `crate::aws::sns`.
 
-use super::message::Notification;
+use super::render::Notification;
 use super::route::Route;
 use std::future::Future;
 
