@@ -89,6 +89,12 @@ pub fn desired_rule(
     now: i64,
 ) -> Result<DesiredRule, String> {
     let (expression, offset) = rule.expression_at(now)?;
+    let Some(pings) = rule.pings() else {
+        return Err(format!(
+            "rule {:?} is provisioned: it has no ping schedule",
+            rule.name
+        ));
+    };
     let name = rule_name(prefix, &rule.function, rule.qualifier.as_deref());
     let qualified = match &rule.qualifier {
         Some(q) => format!("{}:{q}", unqualified(function_arn)),
@@ -111,7 +117,7 @@ pub fn desired_rule(
     description.truncate(512);
     let tags = BTreeMap::from([(OWNER_TAG_KEY.to_owned(), OWNER_TAG_VALUE.to_owned())]);
     let (target_arn, input, direct) = if rule.concurrency == 1 {
-        (qualified, rule.payload.clone(), true)
+        (qualified, pings.payload.clone(), true)
     } else {
         let pinger = pinger_arn.ok_or_else(|| {
             format!(
@@ -123,8 +129,8 @@ pub fn desired_rule(
             function: unqualified(function_arn).to_owned(),
             qualifier: rule.qualifier.clone(),
             concurrency: rule.concurrency,
-            payload: rule.payload.clone(),
-            timeout_ms: rule.timeout_ms,
+            payload: pings.payload.clone(),
+            timeout_ms: pings.timeout_ms,
         };
         (pinger.to_owned(), json!({ PING_KEY: request }), false)
     };

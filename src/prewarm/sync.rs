@@ -76,7 +76,7 @@ impl<R: RuleApi, W: WarmApi, S: ScalingApi> Syncer<R, W, S> {
         let (pings, provisioned): (Vec<PrewarmRule>, Vec<PrewarmRule>) = config
             .iter()
             .cloned()
-            .partition(|rule| rule.mode == PrewarmMode::Pings);
+            .partition(|rule| matches!(rule.mode, PrewarmMode::Pings(_)));
         let (wanted, observed) = tokio::join!(self.resolve_all(&pings, now), self.observe());
         match observed {
             Ok(observed) => {

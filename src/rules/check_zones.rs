@@ -25,7 +25,8 @@ pub fn check_zones(rules: &RuleSet) -> Result<(), RulesError> {
                 continue;
             }
         };
-        if let (Some(schedule), Some(window)) = (&rule.rate, &rule.window) {
+        if let (Some(pings), Some(window)) = (rule.pings(), &rule.window) {
+            let schedule = &pings.rate;
             for (day, at) in CHECKED_AT {
                 if let Err(message) = fold(schedule, window, &zone, at) {
                     errors.push(error(format!("on {day}: {message}")));

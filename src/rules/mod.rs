@@ -25,6 +25,6 @@ pub use increase::Increase;
 pub use organization::{AccountEntry, Organization, OutOfReach};
 pub use pattern::glob_matches;
 pub use prewarm::{MAX_CONCURRENCY as MAX_PREWARM_CONCURRENCY, MAX_PROVISIONED};
-pub use prewarm_rule::{PrewarmMode, PrewarmRule};
+pub use prewarm_rule::{PingSchedule, PrewarmMode, PrewarmRule};
 pub use quota_rule::{Defaults, QuotaRule};
 pub use set::RuleSet;

@@ -1,7 +1,7 @@
 //! `[[prewarm]]` rules: which function to keep warm, how often, how many containers, when.
 
 use super::fields::{Fields, FileCheck};
-use super::prewarm_rule::{PrewarmMode, PrewarmRule};
+use super::prewarm_rule::{PingSchedule, PrewarmMode, PrewarmRule};
 use super::schedule::{ActiveWindow, Schedule};
 use super::zone;
 use toml::Value;
@@ -46,8 +46,7 @@ pub(super) fn parse_prewarm_rule(
     let name = fields.optional_str("name");
     let function = fields.required_str("function");
     let qualifier = fields.optional_str("qualifier");
-    let (mode, schedule_text) = prewarm_mode(&mut fields);
-    let provisioned = mode == PrewarmMode::Provisioned;
+    let (provisioned, schedule_text) = prewarm_mode(&mut fields);
     let most = if provisioned {
         MAX_PROVISIONED
     } else {
@@ -85,13 +84,11 @@ pub(super) fn parse_prewarm_rule(
         timezone.as_deref(),
         provisioned,
     );
-    let expression = ping_expression(
-        &mut fields,
-        schedule.as_ref(),
-        window.as_ref(),
-        zoned,
-        provisioned,
-    );
+    let expression = if provisioned {
+        Some(None)
+    } else {
+        ping_expression(&mut fields, schedule.as_ref(), window.as_ref(), zoned)
+    };
     if fields.errors() > before {
         return None;
     }
@@ -100,38 +97,43 @@ pub(super) fn parse_prewarm_rule(
         Some(q) => format!("{function}:{q}"),
         None => function.clone(),
     });
+    let mode = if provisioned {
+        PrewarmMode::Provisioned
+    } else {
+        PrewarmMode::Pings(PingSchedule {
+            schedule: schedule_text?,
+            rate: schedule?,
+            expression: expression?,
+            payload: payload?,
+            timeout_ms: timeout_ms? as u32,
+        })
+    };
     Some(PrewarmRule {
         name,
         function,
         qualifier,
-        schedule: schedule_text?,
-        expression: expression?,
         timezone,
         source: fields.check.file.to_owned(),
-        mode,
         window,
-        rate: schedule,
         concurrency: concurrency? as u32,
-        payload: payload?,
-        timeout_ms: timeout_ms? as u32,
+        mode,
     })
 }
 
-/// The rule's mode, and its ping schedule as written (empty for provisioned capacity, which refuses
-/// the fields only pings take).
-fn prewarm_mode(fields: &mut Fields<'_, '_>) -> (PrewarmMode, Option<String>) {
-    let mode = match fields.optional_str("mode").as_deref() {
-        None | Some("pings") => PrewarmMode::Pings,
-        Some("provisioned") => PrewarmMode::Provisioned,
+/// Whether the rule is for provisioned capacity (which refuses the fields only pings take), and the
+/// ping schedule as written otherwise.
+fn prewarm_mode(fields: &mut Fields<'_, '_>) -> (bool, Option<String>) {
+    let provisioned = match fields.optional_str("mode").as_deref() {
+        None | Some("pings") => false,
+        Some("provisioned") => true,
         Some(other) => {
             fields.error(
                 "mode",
                 format!("{other:?} is not a mode: \"pings\" (the default) or \"provisioned\""),
             );
-            PrewarmMode::Pings
+            false
         }
     };
-    let provisioned = mode == PrewarmMode::Provisioned;
     let schedule_text = if provisioned {
         fields.refuse(
             "schedule",
@@ -143,35 +145,32 @@ fn prewarm_mode(fields: &mut Fields<'_, '_>) -> (PrewarmMode, Option<String>) {
                 "only pings take it (mode = \"provisioned\" sends none)",
             );
         }
-        Some(String::new())
+        None
     } else {
         fields.required_str("schedule")
     };
-    (mode, schedule_text)
+    (provisioned, schedule_text)
 }
 
-/// What EventBridge runs for a pinged rule: the schedule with its window folded in (UTC), or empty
-/// where the sync folds it (a window in a zone) or no rule is made (provisioned capacity).
+/// What EventBridge runs for a pinged rule: the schedule with its window folded in (UTC), or `None`
+/// where the sync folds it (a window in a zone). The outer `None`: an error, recorded.
 fn ping_expression(
     fields: &mut Fields<'_, '_>,
     schedule: Option<&Schedule>,
     window: Option<&ActiveWindow>,
     zoned: bool,
-    provisioned: bool,
-) -> Option<String> {
+) -> Option<Option<String>> {
     match (schedule, window) {
-        // Provisioned: Application Auto Scaling reads the window in its zone itself.
-        _ if provisioned => Some(String::new()),
         // In a zone: folded by the sync for the offset in force (`PrewarmRule::expression_at`).
-        (Some(_), Some(_)) if zoned => Some(String::new()),
+        (Some(_), Some(_)) if zoned => Some(None),
         (Some(schedule), Some(window)) => match schedule.within(window) {
-            Ok(expression) => Some(expression.to_string()),
+            Ok(expression) => Some(Some(expression.to_string())),
             Err(message) => {
                 fields.error("schedule", message);
                 None
             }
         },
-        (Some(schedule), None) => Some(schedule.to_string()),
+        (Some(schedule), None) => Some(Some(schedule.to_string())),
         (None, _) => None,
     }
 }
@@ -342,10 +341,16 @@ mod tests {
         .unwrap();
         let rule = &set.prewarm[0];
         assert_eq!(rule.name, "checkout-api:live");
-        assert_eq!(rule.expression, "cron(0/5 8-17 ? * MON-FRI *)");
+        assert_eq!(
+            rule.pings().unwrap().expression.as_deref(),
+            Some("cron(0/5 8-17 ? * MON-FRI *)")
+        );
         assert_eq!(rule.concurrency, 3);
-        assert_eq!(rule.payload, serde_json::json!({"isPrewarm": true}));
-        assert_eq!(rule.timeout_ms, 10_000);
+        assert_eq!(
+            rule.pings().unwrap().payload,
+            serde_json::json!({"isPrewarm": true})
+        );
+        assert_eq!(rule.pings().unwrap().timeout_ms, 10_000);
     }
 
     #[test]
@@ -367,8 +372,11 @@ mod tests {
             ("search-api", Some("7"))
         );
         assert_eq!(rule.concurrency, 1);
-        assert_eq!(rule.expression, "cron(0/10 * * * ? *)");
-        assert_eq!(rule.payload["source"], "selfheal");
+        assert_eq!(
+            rule.pings().unwrap().expression.as_deref(),
+            Some("cron(0/10 * * * ? *)")
+        );
+        assert_eq!(rule.pings().unwrap().payload["source"], "selfheal");
     }
 
     #[test]

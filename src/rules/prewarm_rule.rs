@@ -1,40 +1,55 @@
-//! `[[prewarm]]` rules: the functions kept warm, when, and how.
+//! `[[prewarm]]` rules: the functions kept warm, when, and how (pings on a schedule, or provisioned
+//! concurrency in a window): each mode carries what it needs and nothing else.
 
 use super::schedule::{ActiveWindow, Schedule};
 use super::zone::{fold, zone};
 use serde::Serialize;
 
-/// A function kept warm by a schedule.
+/// A function kept warm.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PrewarmRule {
     /// Defaults to `function` or `function:qualifier`.
     pub name: String,
     /// The function's name (an ARN in the rules is reduced to it).
     pub function: String,
-    /// Alias or version; `None` is `$LATEST`.
+    /// Alias or version; `None` is `$LATEST` (provisioned concurrency needs one).
     pub qualifier: Option<String>,
-    /// The schedule as written.
-    pub schedule: String,
-    /// What EventBridge runs: the schedule with the active window folded in. Empty for a rule with a
-    /// `timezone` (the sync folds it for the offset in force: `PrewarmRule::expression_at`) and for a
-    /// provisioned one.
-    pub expression: String,
     /// The IANA zone of `active_hours` and `active_days`; `None`: UTC.
     pub timezone: Option<String>,
     /// The rules file it came from, for errors found after parsing.
     #[serde(skip)]
     pub source: String,
-    /// Pings, or provisioned concurrency on a schedule.
-    pub mode: PrewarmMode,
     /// The window as written (in `timezone`), kept to fold it again when the zone's offset changes and
-    /// to schedule provisioned capacity.
+    /// to schedule provisioned capacity (which always has one).
     #[serde(skip)]
     pub window: Option<ActiveWindow>,
-    /// The ping schedule as parsed; `None` in provisioned mode.
-    #[serde(skip)]
-    pub rate: Option<Schedule>,
     /// How many containers to keep warm.
     pub concurrency: u32,
+    pub mode: PrewarmMode,
+}
+
+/// How a `[[prewarm]]` rule keeps its target warm.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrewarmMode {
+    /// Scheduled EventBridge rules ping the function: about `concurrency` containers, best effort.
+    Pings(PingSchedule),
+    /// Application Auto Scaling scheduled actions set the alias's provisioned concurrency to
+    /// `concurrency` at the window's start and to 0 at its end: exact, and billed while configured.
+    Provisioned,
+}
+
+/// What a pinged rule runs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PingSchedule {
+    /// The schedule as written.
+    pub schedule: String,
+    /// The schedule as parsed.
+    #[serde(skip)]
+    pub rate: Schedule,
+    /// What EventBridge runs, the window folded in, when the window is in UTC; `None` for a window
+    /// in a time zone, which the sync folds for the offset in force (`PrewarmRule::expression_at`).
+    pub expression: Option<String>,
     /// The ping's payload, a JSON object.
     pub payload: serde_json::Value,
     /// How long one ping may take.
@@ -42,15 +57,31 @@ pub struct PrewarmRule {
 }
 
 impl PrewarmRule {
-    /// What EventBridge should run at `unix_secs`, and the offset a local window was folded for.
+    /// The ping schedule of a pinged rule.
+    pub fn pings(&self) -> Option<&PingSchedule> {
+        match &self.mode {
+            PrewarmMode::Pings(pings) => Some(pings),
+            PrewarmMode::Provisioned => None,
+        }
+    }
+
+    /// What EventBridge should run at `unix_secs`, and the offset a local window was folded for;
+    /// `Err` for a provisioned rule, which has no ping schedule.
     pub fn expression_at(&self, unix_secs: i64) -> Result<(String, Option<String>), String> {
-        let (Some(zone_name), Some(window), Some(schedule)) =
-            (&self.timezone, &self.window, &self.rate)
-        else {
-            return Ok((self.expression.clone(), None));
+        let pings = self.pings().ok_or_else(|| {
+            format!(
+                "rule {:?} is provisioned: it has no ping schedule",
+                self.name
+            )
+        })?;
+        if let Some(expression) = &pings.expression {
+            return Ok((expression.clone(), None));
+        }
+        let (Some(zone_name), Some(window)) = (&self.timezone, &self.window) else {
+            return Err(format!("rule {:?} has no window to fold", self.name));
         };
         let zone = zone(zone_name)?;
-        let folded = fold(schedule, window, &zone, unix_secs)?;
+        let folded = fold(&pings.rate, window, &zone, unix_secs)?;
         Ok((folded.expression, Some(folded.offset)))
     }
 
@@ -61,16 +92,4 @@ impl PrewarmRule {
             None => self.function.clone(),
         }
     }
-}
-
-/// How a `[[prewarm]]` rule keeps its target warm.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PrewarmMode {
-    /// Scheduled EventBridge rules ping the function: about `concurrency` containers, best effort.
-    #[default]
-    Pings,
-    /// Application Auto Scaling scheduled actions set the alias's provisioned concurrency to
-    /// `concurrency` at the window's start and to 0 at its end: exact, and billed while configured.
-    Provisioned,
 }
