@@ -1,8 +1,9 @@
-//! Pre-warming: scheduled EventBridge rules that keep functions' containers warm.
+//! Pre-warming: scheduled EventBridge rules that keep functions' containers warm, or provisioned
+//! concurrency set on a schedule by Application Auto Scaling.
 //!
-//! `sync` keeps the rules equal to `[[prewarm]]` (read, pure plan, minimal writes); `ping` is the
-//! pre-warm function's fan-out above concurrency 1; `guard` is what a warmed function wraps its handler
-//! in; `schedule` checks and shapes schedule expressions.
+//! `sync` keeps the rules and scheduled actions equal to `[[prewarm]]` (read, pure plan, minimal
+//! writes); `ping` is the pre-warm function's fan-out above concurrency 1; `guard` is what a warmed
+//! function wraps its handler in. Schedules and zones are checked and shaped below `rules/`.
 
 pub mod api;
 pub mod cost;

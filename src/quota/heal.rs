@@ -1,4 +1,6 @@
-//! Quota healing: read, decide, then act.
+//! Quota healing's run of one input: claim its identity (one decision per alarm transition), read and
+//! decide (`read.rs`, `decide/`), act (`act.rs`), audit; the claim settled, or released when the run
+//! fails so that Lambda's retry decides again.
 
 use super::access::{QuotaAccess, Reach};
 use super::api::AutoManagement;

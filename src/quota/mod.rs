@@ -1,4 +1,6 @@
-//! Quota healing: from an alarm to a raised quota or an escalation.
+//! Quota healing: from an alarm, a threshold notice or a sweep's finding to a raised quota or an
+//! escalation, once per input; in the function's own account or, in hub mode, through each spoke's role
+//! (`rules/accounts.toml`); then the fate of every request filed (`follow_up`).
 
 pub mod access;
 mod act;

@@ -1,5 +1,5 @@
 //! Quota healing's reads: the alarm's rule and quota, the quota's value and history, Automatic
-//! Management; then the pure decisions of `reading` and `plan` over them. Never writes.
+//! Management; then the pure decisions of `decide/` over them. Never writes.
 
 use super::access::QuotaAccess;
 use super::api::{AutoManagement, ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo};
