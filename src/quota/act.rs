@@ -8,7 +8,7 @@ use super::decide::{unreachable_account, Scope};
 use super::heal::{HealError, QuotaHealer};
 use super::outcome::{NotificationOutcome, Outcome, RequestOutcome};
 use super::plan::{Plan, RaisePlan, RuleTerms};
-use crate::alarm::AlarmNotice;
+use super::signal::QuotaSignal;
 use crate::escalation::{escalation_page, resolution_page, Escalation, QuotaSubject};
 use crate::ledger::{
     AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, OpenEscalation, OpenEscalations,
@@ -27,7 +27,7 @@ where
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn act(
         &self,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         scope: &Scope<'_>,
         own: bool,
         plan: Plan,
@@ -78,7 +78,7 @@ where
     async fn raise(
         &self,
         api: &A::Api,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         scope: &Scope<'_>,
         raise: RaisePlan,
         terms: &RuleTerms,
@@ -127,7 +127,7 @@ where
     /// that notice, not the request: logged, not failed.
     async fn filed(
         &self,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         scope: &Scope<'_>,
         raise: &RaisePlan,
         request: ChangeRequest,
@@ -144,7 +144,7 @@ where
             request_id: request.id.clone(),
             account_id: scope.account_id.to_owned(),
             region: scope.region.to_owned(),
-            alarm_name: notice.alarm_name.clone(),
+            alarm_name: notice.name().to_owned(),
             service_code: raise.service_code.clone(),
             quota_code: raise.quota_code.clone(),
             quota_name: raise.quota_name.clone(),
@@ -176,7 +176,7 @@ where
         raise: &RaisePlan,
         error: &QuotaApiError,
         steps: &mut Vec<String>,
-    ) -> Option<impl FnOnce(&AlarmNotice) -> Outcome> {
+    ) -> Option<impl FnOnce(QuotaSignal<'_>) -> Outcome> {
         steps.push(format!(
             "RequestServiceQuotaIncrease to {} refused: {error}; reading the quota again",
             number(raise.desired_value)
@@ -223,12 +223,12 @@ where
                 )
             }
         };
-        Some(move |notice: &AlarmNotice| Outcome::nothing(notice, reason, summary, false))
+        Some(move |notice: QuotaSignal<'_>| Outcome::nothing(notice, reason, summary, false))
     }
 
     async fn escalate(
         &self,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         scope: &Scope<'_>,
         escalation: &Escalation,
         terms: &RuleTerms,
@@ -290,7 +290,7 @@ where
         ));
         self.ledger
             .open_escalation(
-                &scope.alarm_key(&notice.alarm_name),
+                &scope.alarm_key(notice.name()),
                 &OpenEscalation {
                     dedup_key: notification.dedup_key,
                     summary: format!("{} {}", escalation.subject_key(), escalation.reason.short()),
@@ -303,7 +303,7 @@ where
 
     async fn resolve(
         &self,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         scope: &Scope<'_>,
         alarm_key: &str,
         now: u64,
@@ -319,10 +319,10 @@ where
             ));
         };
         let resolution = resolution_page(
-            &notice.alarm_name,
+            notice.name(),
             &open.dedup_key,
             &open.summary,
-            &notice.reason,
+            notice.reason(),
         );
         let route = self.route(
             scope.account_id,

@@ -4,14 +4,17 @@
 
 use super::follow_up::FollowUpRequest;
 use super::sweep::SweepRequest;
-use crate::alarm::{parse_alarm_event, AlarmEventError, AlarmNotice};
+use crate::alarm::{parse_alarm_event, AlarmEventError, AlarmNotice, Delivery};
 use serde_json::Value;
 
 /// One event, classified.
 #[derive(Debug, PartialEq)]
 pub enum QuotaEvent {
-    /// Alarm state changes and Service Quotas' threshold notices.
+    /// CloudWatch alarm state changes (alarm action, SNS, EventBridge).
     Alarms(Vec<AlarmNotice>),
+    /// Service Quotas' threshold notices (AWS Health events, direct or through SNS): one per quota
+    /// each names.
+    ThresholdNotices(Vec<AlarmNotice>),
     /// `{"selfheal": "sweep", ...}`.
     Sweep(SweepRequest),
     /// `{"selfheal": "follow-up", ...}`.
@@ -42,6 +45,10 @@ pub fn classify(event: &Value) -> Result<QuotaEvent, QuotaEventError> {
             .map_err(QuotaEventError::InvalidScheduledEvent);
     }
     match parse_alarm_event(event) {
+        // One event is one kind: an SNS delivery of a Health event carries threshold notices only.
+        Ok(notices) if notices.iter().any(|n| n.delivery == Delivery::HealthEvent) => {
+            Ok(QuotaEvent::ThresholdNotices(notices))
+        }
         Ok(notices) => Ok(QuotaEvent::Alarms(notices)),
         Err(AlarmEventError::Ignored(why)) => Ok(QuotaEvent::Ignored(why)),
         Err(e) => Err(QuotaEventError::Alarm(e)),
@@ -84,5 +91,12 @@ mod tests {
         ))
         .unwrap();
         assert!(matches!(classify(&alarm), Ok(QuotaEvent::Alarms(notices)) if notices.len() == 1));
+        let notice: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/health-quota-threshold.json"
+        ))
+        .unwrap();
+        assert!(
+            matches!(classify(&notice), Ok(QuotaEvent::ThresholdNotices(notices)) if notices.len() == 2)
+        );
     }
 }

@@ -138,7 +138,7 @@ impl QuotaFunction {
         invoked_function_arn: Option<&str>,
     ) -> Result<Vec<Outcome>, QuotaFunctionError> {
         match classify(event)? {
-            QuotaEvent::Alarms(notices) => {
+            QuotaEvent::Alarms(notices) | QuotaEvent::ThresholdNotices(notices) => {
                 self.handle_notices(&notices, request_id, invoked_function_arn)
                     .await
             }
@@ -199,7 +199,7 @@ impl QuotaFunction {
                 )
                 .await?,
             ),
-            QuotaEvent::Alarms(notices) => {
+            QuotaEvent::Alarms(notices) | QuotaEvent::ThresholdNotices(notices) => {
                 let outcomes = self
                     .handle_notices(&notices, request_id, invoked_function_arn)
                     .await?;

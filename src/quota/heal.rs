@@ -8,7 +8,7 @@ use super::catalog::QuotaCatalog;
 use super::decide::{Home, Scope};
 use super::outcome::Outcome;
 use super::plan::{Plan, RuleTerms};
-use crate::alarm::AlarmNotice;
+use super::signal::QuotaSignal;
 use crate::escalation::{EscalationReason, Notifier, NotifyError, Route, Severity};
 use crate::function_error::Retry;
 use crate::ledger::{
@@ -123,20 +123,20 @@ impl<
     }
 
     /// Handles one alarm notice; `now` is seconds since the epoch.
-    pub async fn handle(
+    pub async fn handle<'s>(
         &self,
-        notice: &AlarmNotice,
+        notice: impl Into<QuotaSignal<'s>>,
         request_id: &str,
         now: u64,
     ) -> Result<Outcome, HealError> {
-        self.handle_with(notice, request_id, now, self.settings.dry_run)
+        self.handle_with(notice.into(), request_id, now, self.settings.dry_run)
             .await
     }
 
     /// The same, planning only when `dry_run` (or the settings say so).
     pub async fn handle_with(
         &self,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         request_id: &str,
         now: u64,
         dry_run: bool,
@@ -144,15 +144,12 @@ impl<
         let dry_run = dry_run || self.settings.dry_run;
         let home = self.home();
         let scope = Scope {
-            account_id: home.account_of(notice.account_id.as_deref()),
-            region: notice
-                .region
-                .as_deref()
-                .unwrap_or(&self.settings.home_region),
+            account_id: home.account_of(notice.account_id()),
+            region: notice.region().unwrap_or(&self.settings.home_region),
         };
         let mut steps = Vec::new();
         // A dry run changes nothing, the claim included.
-        let claim = match (&notice.transition, dry_run) {
+        let claim = match (notice.transition(), dry_run) {
             (Some(transition), false) => Some(transition.id.as_str()),
             (None, false) => {
                 steps.push("the event does not say when the alarm changed state, so a second delivery of it cannot be recognised".into());
@@ -177,7 +174,7 @@ impl<
         }
         let own = home.owns(scope.account_id);
         let (plan, terms) = self.plan(notice, &scope, own, now as i64, &mut steps).await;
-        info!(function = FUNCTION, request_id, alarm = %notice.alarm_name, plan = plan_name(&plan), "planned");
+        info!(function = FUNCTION, request_id, alarm = %notice.name(), plan = plan_name(&plan), "planned");
         let acted = if dry_run {
             Ok(Outcome::planned(notice, &plan, terms.name.clone()))
         } else {
@@ -200,7 +197,7 @@ impl<
         info!(
             function = FUNCTION,
             request_id,
-            alarm = %notice.alarm_name,
+            alarm = %notice.name(),
             decision = outcome.decision.name(),
             reason = %outcome.reason,
             quota = outcome.quota.quota_code.as_deref().unwrap_or("-"),
@@ -236,7 +233,7 @@ impl<
         &self,
         claim: Option<&str>,
         request_id: &str,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         scope: &Scope<'_>,
         own: bool,
         plan: Plan,
@@ -262,7 +259,7 @@ impl<
     /// A delivery of an input another run claimed or decided: nothing is read, filed or paged.
     async fn duplicate(
         &self,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         key: &str,
         request_id: &str,
         now: u64,
@@ -276,7 +273,7 @@ impl<
         info!(
             function = FUNCTION,
             request_id,
-            alarm = %notice.alarm_name,
+            alarm = %notice.name(),
             decision = outcome.decision.name(),
             reason = %outcome.reason,
             "decided"
@@ -296,14 +293,14 @@ impl<
 
     async fn audit(
         &self,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         outcome: &Outcome,
         request_id: &str,
         now: u64,
     ) -> Result<(), HealError> {
         let record = AuditRecord {
             function: FUNCTION,
-            subject: notice.alarm_name.clone(),
+            subject: notice.name().to_owned(),
             at: now,
             expires: now + self.settings.audit_retention_secs,
             request_id: request_id.to_owned(),
@@ -318,7 +315,7 @@ impl<
     }
 }
 
-fn duplicate_outcome(notice: &AlarmNotice, key: &str) -> Outcome {
+fn duplicate_outcome(notice: QuotaSignal<'_>, key: &str) -> Outcome {
     Outcome::nothing(
         notice,
         "duplicate-delivery",

@@ -16,6 +16,7 @@ pub mod news;
 mod outcome;
 mod plan;
 mod read;
+pub mod signal;
 mod subject;
 pub mod sweep;
 

@@ -2,7 +2,8 @@
 
 use super::api::QuotaInfo;
 use super::plan::{Plan, RaisePlan};
-use crate::alarm::{AlarmNotice, AlarmState};
+use super::signal::QuotaSignal;
+use crate::alarm::AlarmState;
 use crate::escalation::Escalation;
 use crate::escalation::QuotaSubject;
 use serde::Serialize;
@@ -51,7 +52,8 @@ pub struct Outcome {
     pub reason: String,
     pub summary: String,
     pub alarm_name: String,
-    pub alarm_state: AlarmState,
+    /// The state the alarm entered; none for a sweep finding.
+    pub alarm_state: Option<AlarmState>,
     #[serde(flatten)]
     pub quota: QuotaSubject,
     pub rule: Option<String>,
@@ -65,7 +67,7 @@ pub struct Outcome {
 
 impl Outcome {
     fn base(
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         decision: Decision,
         reason: &str,
         summary: String,
@@ -75,8 +77,8 @@ impl Outcome {
             decision,
             reason: reason.to_owned(),
             summary,
-            alarm_name: notice.alarm_name.clone(),
-            alarm_state: notice.state,
+            alarm_name: notice.name().to_owned(),
+            alarm_state: notice.alarm_state(),
             quota: QuotaSubject::default(),
             rule: None,
             runbook: None,
@@ -87,13 +89,13 @@ impl Outcome {
         }
     }
 
-    pub fn nothing(notice: &AlarmNotice, reason: &str, summary: String, dry_run: bool) -> Self {
+    pub fn nothing(notice: QuotaSignal<'_>, reason: &str, summary: String, dry_run: bool) -> Self {
         Self::base(notice, Decision::None, reason, summary, dry_run)
     }
 
     /// Nothing to do about a known quota.
     pub fn nothing_about(
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         reason: &str,
         summary: String,
         quota: Option<&QuotaInfo>,
@@ -106,7 +108,7 @@ impl Outcome {
         outcome
     }
 
-    pub fn raise(notice: &AlarmNotice, plan: &RaisePlan, dry_run: bool) -> Self {
+    pub fn raise(notice: QuotaSignal<'_>, plan: &RaisePlan, dry_run: bool) -> Self {
         let verb = if dry_run {
             "would request"
         } else {
@@ -134,7 +136,7 @@ impl Outcome {
     }
 
     pub fn escalate(
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         escalation: &Escalation,
         rule: Option<String>,
         dry_run: bool,
@@ -153,7 +155,7 @@ impl Outcome {
     }
 
     /// The outcome of a plan that is not carried out (a dry run).
-    pub fn planned(notice: &AlarmNotice, plan: &Plan, rule: Option<String>) -> Self {
+    pub fn planned(notice: QuotaSignal<'_>, plan: &Plan, rule: Option<String>) -> Self {
         match plan {
             Plan::Raise(raise) => Self::raise(notice, raise, true),
             Plan::Escalate(escalation) => Self::escalate(notice, escalation, rule, true),

@@ -9,7 +9,8 @@ use super::decide::{
 };
 use super::heal::QuotaHealer;
 use super::plan::{Plan, RuleTerms};
-use crate::alarm::{AlarmNotice, NamedQuota};
+use super::signal::QuotaSignal;
+use crate::alarm::NamedQuota;
 use crate::escalation::Notifier;
 use crate::ledger::{AuditTrail, Claims, Cooldowns, FiledRequests, OpenEscalations};
 use crate::rules::QuotaRule;
@@ -24,7 +25,7 @@ where
     /// Reads what is needed, then decides (`reading`'s pure functions). Never writes.
     pub(super) async fn plan(
         &self,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         scope: &Scope<'_>,
         own: bool,
         now: i64,
@@ -80,20 +81,20 @@ where
     async fn find_quota(
         &self,
         api: &A::Api,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         scope: &Scope<'_>,
         steps: &mut Vec<String>,
     ) -> Result<(Option<&QuotaRule>, String, String), QuotaReading> {
         let account = scope.account_id;
-        if let Some(r) = self.rules.rule_for_alarm(&notice.alarm_name, account) {
+        if let Some(r) = self.rules.rule_for_alarm(notice.name(), account) {
             steps.push(format!(
                 "rule {:?} matches the alarm name: {} {}",
                 r.name, r.service_code, r.quota_code
             ));
             return Ok((Some(r), r.service_code.clone(), r.quota_code.clone()));
         }
-        let (service_code, quota_code) = if notice.named_quota.is_some() {
-            self.quota_by_name(api, scope.region, notice.named_quota.as_ref(), steps)
+        let (service_code, quota_code) = if notice.named_quota().is_some() {
+            self.quota_by_name(api, scope.region, notice.named_quota(), steps)
                 .await?
         } else {
             let Some(metric) = notice.usage_metric() else {
@@ -138,7 +139,7 @@ where
     async fn read(
         &self,
         api: &A::Api,
-        notice: &AlarmNotice,
+        notice: QuotaSignal<'_>,
         scope: &Scope<'_>,
         steps: &mut Vec<String>,
     ) -> (Option<&QuotaRule>, QuotaReading) {

@@ -7,7 +7,7 @@ use super::access::{AccessError, QuotaAccess, Reach};
 use super::api::{QuotaApiError, QuotaUsage, UtilizationReports};
 use super::heal::{HealError, QuotaHealer};
 use super::outcome::Outcome;
-use crate::alarm::{AlarmNotice, AlarmState, Delivery, NamedQuota, Transition};
+use super::signal::{QuotaSignal, SweepItem};
 use crate::escalation::Notifier;
 use crate::function_error::Retry;
 use crate::ledger::{AuditTrail, Claims, Cooldowns, FiledRequests, OpenEscalations};
@@ -121,30 +121,6 @@ pub fn over_threshold(
         .collect()
 }
 
-/// The notice a quota of the report stands for, in `region` (and `account_id`, when known: the report
-/// is of the caller's own account).
-pub fn sweep_notice(row: &QuotaUsage, account_id: Option<&str>, region: &str) -> AlarmNotice {
-    let named = NamedQuota::Coded {
-        service_code: row.service_code.clone(),
-        quota_code: row.quota_code.clone(),
-        utilization_percent: row.utilization,
-    };
-    AlarmNotice {
-        delivery: Delivery::UtilizationReport,
-        alarm_name: format!("Service Quotas utilization: {}", named.label()),
-        alarm_arn: None,
-        account_id: account_id.map(str::to_owned),
-        region: Some(region.to_owned()),
-        description: Some(row.quota_name.clone()),
-        state: AlarmState::Alarm,
-        previous_state: AlarmState::Other,
-        reason: named.reason(),
-        queries: Vec::new(),
-        named_quota: Some(named),
-        transition: None,
-    }
-}
-
 impl<A, N, L> QuotaHealer<A, N, L>
 where
     A: QuotaAccess,
@@ -176,18 +152,15 @@ where
         let over = over_threshold(&rows, &self.rules, account, default_threshold);
         let mut outcomes = Vec::with_capacity(over.len());
         for row in &over {
-            let mut notice = sweep_notice(
+            let item = SweepItem::new(
+                &report_id,
                 row,
                 self.settings.home_account_id.as_deref(),
                 &self.settings.home_region,
+                generated_at_ms,
             );
-            // AWS may hand a recent report out again (`StartQuotaUtilizationReport`'s `Message`: "an
-            // existing recent report is being reused"): a row is acted on once per report.
-            notice.transition = Some(Transition {
-                id: format!("sweep:{report_id}:{}/{}", row.service_code, row.quota_code),
-                at_ms: generated_at_ms,
-            });
-            outcomes.push(self.handle_with(&notice, request_id, now, dry_run).await?);
+            let signal = QuotaSignal::SweepItem(&item);
+            outcomes.push(self.handle_with(signal, request_id, now, dry_run).await?);
         }
         Ok(SweepReport {
             report_id,
@@ -297,12 +270,19 @@ threshold = 60
             .map(|r| r.quota_code)
             .collect();
         assert_eq!(over, ["L-B99A9384", "L-F678F1CE"]);
-        let notice = sweep_notice(&rows[2], Some("123456789012"), "us-east-1");
+        let item = SweepItem::new("r-1", &rows[2], Some("123456789012"), "us-east-1", None);
+        let signal = QuotaSignal::from(&item);
         assert_eq!(
-            notice.alarm_name,
+            signal.name(),
             "Service Quotas utilization: vpc / L-F678F1CE"
         );
-        assert_eq!(notice.state, AlarmState::Alarm);
+        assert_eq!(
+            signal.alarm_state(),
+            None,
+            "a finding is not dressed as an alarm"
+        );
+        assert_eq!(signal.transition().unwrap().id, "sweep:r-1:vpc/L-F678F1CE");
+        assert_eq!(signal.description(), Some("vpc L-F678F1CE"));
     }
 
     #[test]

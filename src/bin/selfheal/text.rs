@@ -18,11 +18,10 @@ pub fn outcome(outcome: &Outcome) -> String {
         if outcome.dry_run { ", dry run" } else { "" },
         outcome.summary
     );
-    let _ = writeln!(
-        text,
-        "  alarm {} ({:?})",
-        outcome.alarm_name, outcome.alarm_state
-    );
+    let _ = match outcome.alarm_state {
+        Some(state) => writeln!(text, "  alarm {} ({state:?})", outcome.alarm_name),
+        None => writeln!(text, "  {}", outcome.alarm_name),
+    };
     if let Some(request) = &outcome.request {
         let _ = writeln!(text, "  request {} {}", request.id, request.status);
     }

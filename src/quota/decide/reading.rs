@@ -3,12 +3,13 @@
 //! rest, from the reading, ending in `plan::decide` once the quota and its history are known.
 
 use super::situation::{decide, escalation_for, Situation};
-use crate::alarm::{AlarmNotice, AlarmState, MetricId};
+use crate::alarm::{AlarmState, MetricId};
 use crate::escalation::QuotaSubject;
 use crate::escalation::{Escalation, EscalationReason};
 use crate::quota::access::AccessError;
 use crate::quota::api::{AutoManagement, ChangeRequest, QuotaApiError, QuotaInfo};
 use crate::quota::plan::Plan;
+use crate::quota::signal::QuotaSignal;
 use crate::rules::{Defaults, Organization, OutOfReach, QuotaRule};
 
 /// Where the healer runs, and how far it reaches: an alarm of anywhere else is escalated, never acted on.
@@ -55,20 +56,22 @@ impl Scope<'_> {
 /// The decisions that need no read: an alarm back to OK resolves, a state other than ALARM is
 /// ignored, an alarm of an account or Region out of the hub's reach is escalated. `None`: read, then
 /// decide.
-pub fn decide_before_reading(
-    notice: &AlarmNotice,
+pub fn decide_before_reading<'s>(
+    notice: impl Into<QuotaSignal<'s>>,
     scope: &Scope<'_>,
     home: &Home<'_>,
     steps: &mut Vec<String>,
 ) -> Option<Plan> {
-    match notice.state {
-        AlarmState::Alarm => {}
-        AlarmState::Ok => {
+    let notice: QuotaSignal<'s> = notice.into();
+    match notice.alarm_state() {
+        // A sweep finding has no state: it is over its threshold, and read.
+        None | Some(AlarmState::Alarm) => {}
+        Some(AlarmState::Ok) => {
             return Some(Plan::Resolve {
-                alarm_key: scope.alarm_key(&notice.alarm_name),
+                alarm_key: scope.alarm_key(notice.name()),
             })
         }
-        other => {
+        Some(other) => {
             return Some(Plan::Nothing {
                 reason: "ignored-state",
                 summary: format!("alarm moved to {other:?}; only ALARM and OK are acted on"),
@@ -132,12 +135,13 @@ pub fn decide_before_reading(
 }
 
 /// The escalation for an account whose spoke role could not be assumed: nothing was read or requested.
-pub fn unreachable_account(
-    notice: &AlarmNotice,
+pub fn unreachable_account<'s>(
+    notice: impl Into<QuotaSignal<'s>>,
     scope: &Scope<'_>,
     error: &AccessError,
     steps: &mut Vec<String>,
 ) -> Escalation {
+    let notice: QuotaSignal<'s> = notice.into();
     let detail = format!(
         "The hub could not assume {} for account {} ({}: {}); nothing was read or requested there.",
         error.role_arn, scope.account_id, error.code, error.message
@@ -191,7 +195,7 @@ pub enum QuotaReading {
 
 /// Everything known once the reads are done.
 pub struct AlarmReading<'a> {
-    pub notice: &'a AlarmNotice,
+    pub notice: QuotaSignal<'a>,
     pub scope: &'a Scope<'a>,
     pub rule: Option<&'a QuotaRule>,
     pub defaults: &'a Defaults,
@@ -329,6 +333,7 @@ pub fn reason_for(error: &QuotaApiError) -> EscalationReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alarm::AlarmNotice;
     use crate::alarm::Delivery;
 
     const SINGLE_ACCOUNT: Organization = Organization {
@@ -384,7 +389,7 @@ mod tests {
 
     fn after(reading: &QuotaReading) -> Plan {
         decide_after_reading(&AlarmReading {
-            notice: &notice(AlarmState::Alarm),
+            notice: (&notice(AlarmState::Alarm)).into(),
             scope: &HERE,
             rule: None,
             defaults: &Defaults::default(),

@@ -3,10 +3,10 @@
 
 use super::reading::{reason_for, Scope};
 use super::situation::escalation_for;
-use crate::alarm::AlarmNotice;
 use crate::escalation::{Escalation, QuotaSubject};
 use crate::quota::api::{ChangeRequest, QuotaApiError};
 use crate::quota::plan::{RaisePlan, RuleTerms};
+use crate::quota::signal::QuotaSignal;
 
 /// What the answer to `RequestServiceQuotaIncrease` means.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,11 +21,11 @@ pub enum AfterRequest {
 }
 
 /// What `RequestServiceQuotaIncrease` answered, decided.
-pub fn after_request(
+pub fn after_request<'s>(
     result: Result<ChangeRequest, QuotaApiError>,
     raise: &RaisePlan,
     terms: &RuleTerms,
-    notice: &AlarmNotice,
+    notice: impl Into<QuotaSignal<'s>>,
     scope: &Scope<'_>,
     tried: &[String],
 ) -> AfterRequest {
@@ -41,11 +41,11 @@ pub fn after_request(
 }
 
 /// The escalation of a request AWS refused: its reason from the error, the rule's runbook.
-pub fn refused(
+pub fn refused<'s>(
     error: &QuotaApiError,
     raise: &RaisePlan,
     terms: &RuleTerms,
-    notice: &AlarmNotice,
+    notice: impl Into<QuotaSignal<'s>>,
     scope: &Scope<'_>,
     tried: &[String],
 ) -> Escalation {
@@ -104,6 +104,7 @@ pub fn after_lost_race(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alarm::AlarmNotice;
     use crate::alarm::{AlarmState, Delivery};
     use crate::escalation::EscalationReason;
     use crate::quota::api::RequestStatus;

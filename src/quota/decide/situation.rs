@@ -1,9 +1,9 @@
 //! The decision once the quota and its history are read: raise (how far), wait, or escalate (why).
 
-use crate::alarm::AlarmNotice;
 use crate::escalation::{Escalation, EscalationReason, QuotaSubject};
 use crate::quota::api::{ChangeRequest, QuotaInfo, RequestStatus};
 use crate::quota::plan::{Plan, RaisePlan, MAX_DESIRED_VALUE};
+use crate::quota::signal::QuotaSignal;
 use crate::rules::{Defaults, Increase, QuotaRule};
 use crate::text::number;
 
@@ -12,7 +12,7 @@ const REFUSAL_MEMORY_SECS: i64 = 30 * 24 * 3600;
 
 /// What is known about the alarm's quota once the reads are done.
 pub struct Situation<'a> {
-    pub notice: &'a AlarmNotice,
+    pub notice: QuotaSignal<'a>,
     pub account_id: &'a str,
     pub region: &'a str,
     pub rule: Option<&'a QuotaRule>,
@@ -50,19 +50,20 @@ impl Situation<'_> {
 }
 
 /// An escalation about an alarm whose quota may be unknown.
-pub fn escalation_for(
-    notice: &AlarmNotice,
+pub fn escalation_for<'s>(
+    notice: impl Into<QuotaSignal<'s>>,
     account_id: &str,
     region: &str,
     reason: EscalationReason,
     detail: String,
     tried: &[String],
 ) -> Escalation {
+    let notice: QuotaSignal<'s> = notice.into();
     Escalation {
         reason,
-        alarm_name: notice.alarm_name.clone(),
-        alarm_reason: notice.reason.clone(),
-        alarm_description: notice.description.clone(),
+        alarm_name: notice.name().to_owned(),
+        alarm_reason: notice.reason().to_owned(),
+        alarm_description: notice.description().map(str::to_owned),
         account_id: account_id.to_owned(),
         region: region.to_owned(),
         quota: QuotaSubject::default(),
@@ -204,7 +205,7 @@ fn raise_terms(s: &Situation<'_>) -> Result<(Increase, f64, bool), Box<Plan>> {
 /// first one made. The summary names both values: the applied one, and the one the alarm was
 /// evaluated against (the request before, else the AWS default, when known).
 fn raised_since(s: &Situation<'_>, current: f64) -> Option<String> {
-    let since = s.notice.transition.as_ref()?.at_ms?;
+    let since = s.notice.transition().as_ref()?.at_ms?;
     let raised = |r: &&ChangeRequest| {
         matches!(
             r.status,
@@ -290,6 +291,7 @@ fn after_latest_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alarm::AlarmNotice;
     use crate::alarm::{AlarmState, Delivery};
 
     const NOW: i64 = 1_800_000_000;
@@ -363,7 +365,7 @@ mod tests {
         let notice = notice();
         let defaults = Defaults::default();
         decide(&Situation {
-            notice: &notice,
+            notice: (&notice).into(),
             account_id: "123456789012",
             region: "us-east-1",
             rule,
@@ -579,7 +581,7 @@ mod tests {
         let defaults = Defaults::default();
         let rule = rule("50%", 10_000.0);
         decide(&Situation {
-            notice,
+            notice: notice.into(),
             account_id: "123456789012",
             region: "us-east-1",
             rule: Some(&rule),
