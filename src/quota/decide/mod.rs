@@ -12,3 +12,23 @@ pub use reading::{
 };
 pub use request::{after_lost_race, after_request, refused, AfterRequest, LostRace};
 pub use situation::{decide, escalation_for, Situation};
+
+/// The alarm the decision tests decide about: `lambda-concurrency` of 123456789012 in us-east-1,
+/// entering `state` from OK.
+#[cfg(test)]
+pub(crate) fn test_alarm(state: crate::alarm::AlarmState) -> crate::alarm::AlarmNotice {
+    crate::alarm::AlarmNotice {
+        delivery: crate::alarm::Delivery::AlarmAction,
+        alarm_name: "lambda-concurrency".into(),
+        alarm_arn: None,
+        account_id: Some("123456789012".into()),
+        region: Some("us-east-1".into()),
+        description: None,
+        state,
+        previous_state: crate::alarm::AlarmState::Ok,
+        reason: "Threshold Crossed".into(),
+        queries: Vec::new(),
+        named_quota: None,
+        transition: None,
+    }
+}

@@ -334,7 +334,6 @@ pub fn reason_for(error: &QuotaApiError) -> EscalationReason {
 mod tests {
     use super::*;
     use crate::alarm::AlarmNotice;
-    use crate::alarm::Delivery;
 
     const SINGLE_ACCOUNT: Organization = Organization {
         spoke_role: None,
@@ -353,20 +352,7 @@ mod tests {
     };
 
     fn notice(state: AlarmState) -> AlarmNotice {
-        AlarmNotice {
-            delivery: Delivery::AlarmAction,
-            alarm_name: "lambda-concurrency".into(),
-            alarm_arn: None,
-            account_id: Some("123456789012".into()),
-            region: Some("us-east-1".into()),
-            description: None,
-            state,
-            previous_state: AlarmState::Ok,
-            reason: "Threshold Crossed".into(),
-            queries: Vec::new(),
-            named_quota: None,
-            transition: None,
-        }
+        super::super::test_alarm(state)
     }
 
     fn quota(adjustable: bool) -> QuotaInfo {

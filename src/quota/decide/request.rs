@@ -104,8 +104,8 @@ pub fn after_lost_race(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alarm::AlarmNotice;
-    use crate::alarm::{AlarmState, Delivery};
+
+    use crate::alarm::AlarmState;
     use crate::escalation::EscalationReason;
     use crate::quota::api::RequestStatus;
     use crate::rules::Increase;
@@ -168,20 +168,7 @@ mod tests {
 
     #[test]
     fn a_request_is_filed_read_again_or_escalated_with_the_rules_runbook() {
-        let notice = AlarmNotice {
-            delivery: Delivery::AlarmAction,
-            alarm_name: "lambda-concurrency".into(),
-            alarm_arn: None,
-            account_id: Some("123456789012".into()),
-            region: Some("us-east-1".into()),
-            description: None,
-            state: AlarmState::Alarm,
-            previous_state: AlarmState::Ok,
-            reason: "Threshold Crossed".into(),
-            queries: Vec::new(),
-            named_quota: None,
-            transition: None,
-        };
+        let notice = super::super::test_alarm(AlarmState::Alarm);
         let scope = Scope {
             account_id: "123456789012",
             region: "us-east-1",

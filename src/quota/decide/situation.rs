@@ -292,25 +292,12 @@ fn after_latest_request(
 mod tests {
     use super::*;
     use crate::alarm::AlarmNotice;
-    use crate::alarm::{AlarmState, Delivery};
+    use crate::alarm::AlarmState;
 
     const NOW: i64 = 1_800_000_000;
 
     fn notice() -> AlarmNotice {
-        AlarmNotice {
-            delivery: Delivery::AlarmAction,
-            alarm_name: "lambda-concurrency".into(),
-            alarm_arn: None,
-            account_id: Some("123456789012".into()),
-            region: Some("us-east-1".into()),
-            description: None,
-            state: AlarmState::Alarm,
-            previous_state: AlarmState::Ok,
-            reason: "Threshold Crossed".into(),
-            queries: Vec::new(),
-            named_quota: None,
-            transition: None,
-        }
+        super::super::test_alarm(AlarmState::Alarm)
     }
 
     fn quota(value: f64, adjustable: bool) -> QuotaInfo {
