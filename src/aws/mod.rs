@@ -4,6 +4,7 @@ pub mod autoscaling;
 pub mod cfn_response;
 pub mod dynamodb;
 pub mod eventbridge;
+pub mod identity;
 pub mod lambda;
 mod lambda_warm;
 pub mod service_quotas;

@@ -194,19 +194,45 @@ async fn a_real_run_raises_then_waits_with_rules_from_a_folder() {
 fn an_alarm_of_an_account_it_was_not_given_is_escalated_not_acted_on() {
     let account_id = common::unique_account_id();
     let event = event_of(&account_id, "alarm-action-lambda-concurrency.json");
-    for own in [None, Some("999988887777")] {
-        let mut env = sandbox_env(&account_id);
-        env.retain(|(name, _)| *name != "SELFHEAL_ACCOUNT_ID");
-        if let Some(own) = own {
-            env.push(("SELFHEAL_ACCOUNT_ID", own.into()));
-        }
-        let outcome = run_alarm(&["alarm", &event, "--dry-run"], &env);
-        assert_eq!(
-            (outcome["decision"].as_str(), outcome["reason"].as_str()),
-            (Some("escalate"), Some("other-account")),
-            "own account {own:?}: {outcome:#}"
-        );
-    }
+    let mut env = sandbox_env(&account_id);
+    env.retain(|(name, _)| *name != "SELFHEAL_ACCOUNT_ID");
+    env.push(("SELFHEAL_ACCOUNT_ID", "999988887777".into()));
+    let outcome = run_alarm(&["alarm", &event, "--dry-run"], &env);
+    assert_eq!(
+        (outcome["decision"].as_str(), outcome["reason"].as_str()),
+        (Some("escalate"), Some("other-account")),
+        "{outcome:#}"
+    );
+}
+
+#[test]
+fn without_selfheal_account_id_the_credentials_name_the_account() {
+    let account_id = common::unique_account_id();
+    let event = event_of(&account_id, "alarm-action-lambda-concurrency.json");
+    let mut env = sandbox_env(&account_id);
+    env.retain(|(name, _)| *name != "SELFHEAL_ACCOUNT_ID");
+    // As a new user runs it: their credentials, no variable only we know about. STS's
+    // GetCallerIdentity names the account (the sandbox answers with the caller's).
+    let outcome = run_alarm(&["alarm", &event, "--dry-run"], &env);
+    assert_eq!(
+        (
+            outcome["decision"].as_str(),
+            outcome["desired_value"].as_f64()
+        ),
+        (Some("raise"), Some(1500.0)),
+        "{outcome:#}"
+    );
+    // STS out of reach: a clear error naming what to set, not an escalation of every alarm.
+    env.push(("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let failed = selfheal(&["alarm", &event, "--dry-run"], &env);
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    assert!(
+        stderr(&failed).contains("set SELFHEAL_ACCOUNT_ID"),
+        "{}",
+        stderr(&failed)
+    );
+    assert!(failed.stdout.is_empty(), "no outcome printed");
 }
 
 #[tokio::test]

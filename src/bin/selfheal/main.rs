@@ -45,9 +45,9 @@ enum Command {
     /// Run the quota function on an alarm event and print the outcome.
     ///
     /// The event is a CloudWatch alarm action, an SNS notification or an EventBridge alarm event. A real
-    /// run needs SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE. Acts only on alarms of SELFHEAL_ACCOUNT_ID in
-    /// AWS_REGION; any other account's or Region's alarm (or any, without SELFHEAL_ACCOUNT_ID) is
-    /// escalated.
+    /// run needs SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE. Acts only on alarms of its own account
+    /// (SELFHEAL_ACCOUNT_ID, else the credentials' own, from STS GetCallerIdentity) in AWS_REGION; any
+    /// other account's or Region's alarm is escalated.
     #[command(after_help = EXIT_STATUS)]
     Alarm {
         /// The event, as a JSON file.
@@ -81,8 +81,9 @@ enum QuotaCommand {
     /// Read Service Quotas' utilization report and plan every quota at or above its threshold as an
     /// alarm of it would be; print the report.
     ///
-    /// A quota's rule may set its own `threshold`; the others use --threshold. Acts in the account
-    /// of SELFHEAL_ACCOUNT_ID in AWS_REGION. A real run needs SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE.
+    /// A quota's rule may set its own `threshold`; the others use --threshold. Acts in its own account
+    /// (SELFHEAL_ACCOUNT_ID, else the credentials') in AWS_REGION. A real run needs
+    /// SELFHEAL_TOPIC_ARN and SELFHEAL_TABLE.
     #[command(after_help = EXIT_STATUS)]
     Sweep {
         #[command(flatten)]
@@ -370,8 +371,19 @@ fn print<T: Serialize>(format: Format, value: &T, text: impl FnOnce(&T) -> Strin
 /// The quota function over the SDK's standard environment, with `--rules DIR` if given; `dry_run`: no
 /// topic or table needed.
 async fn quota_function(run: &RunOptions, dry_run: bool) -> Result<QuotaFunction, Failure> {
-    let environment = environment(dry_run, |lookup| quota_environment(lookup))?;
+    let mut environment = environment(dry_run, |lookup| quota_environment(lookup))?;
     let sdk = selfheal::aws::load_config().await;
+    // In Lambda the invoked function's ARN names the account; here the credentials do.
+    if environment.settings.home_account_id.is_none() {
+        let account = selfheal::aws::identity::caller_account(&sdk)
+            .await
+            .map_err(|e| {
+                Failure::Failed(format!(
+                    "selfheal: cannot learn the account of these credentials ({e}); set SELFHEAL_ACCOUNT_ID"
+                ))
+            })?;
+        environment.settings.home_account_id = Some(account);
+    }
     Ok(match &run.rules {
         Some(dir) => QuotaFunction::with_rules(sdk, environment, rules_in(dir)?),
         None => QuotaFunction::new(sdk, environment),
@@ -405,10 +417,21 @@ async fn alarm(event_file: &Path, run: &RunOptions) -> Result<(), Failure> {
         .map_err(|e| Failure::Input(format!("selfheal: cannot read {shown}: {e}")))?;
     let event: Value = serde_json::from_str(&text)
         .map_err(|e| Failure::Input(format!("selfheal: {shown} is not JSON: {e}")))?;
+    // An event that is no alarm is refused before anything is asked of AWS.
+    selfheal::quota::event::classify(&event)
+        .map_err(|e| Failure::Input(format!("selfheal: {e} ({shown})")))?;
     let function = quota_function(run, run.dry_run).await?;
+    // Each run its own name on the claims it takes: two runs are two deliveries.
+    let request_id = format!(
+        "cli-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    );
     let outcomes =
         function
-            .handle(&event, "local", None)
+            .handle(&event, &request_id, None)
             .await
             .map_err(|e| match Failure::of(e) {
                 Failure::Input(message) => Failure::Input(format!("{message} ({shown})")),
