@@ -50,6 +50,10 @@ struct Detail {
     event_arn: Option<String>,
     #[serde(default)]
     event_region: Option<String>,
+    /// The account the event is about, in AWS Health's organizational view (received in the
+    /// management or delegated administrator account).
+    #[serde(default)]
+    affected_account: Option<String>,
     #[serde(default)]
     affected_entities: Vec<Value>,
 }
@@ -81,10 +85,12 @@ pub fn read_health_event(event: &Value) -> Result<HealthEvent, String> {
             entries.push(text);
         }
     }
-    let region = envelope
-        .region
+    // `region` is where the event was delivered, `detail.eventRegion` the Region it is about (AWS
+    // Health user guide, "AWS Health event schema"): the quota is the latter's.
+    let region = detail
+        .event_region
         .clone()
-        .or_else(|| detail.event_region.clone());
+        .or_else(|| envelope.region.clone());
     Ok(HealthEvent::Threshold(
         entries
             .into_iter()
@@ -111,7 +117,13 @@ fn notice(envelope: &Envelope, region: Option<String>, entry: String) -> AlarmNo
         delivery: Delivery::HealthEvent,
         alarm_name,
         alarm_arn: envelope.detail.event_arn.clone(),
-        account_id: envelope.account.clone(),
+        // `account` is the account the event was sent to; in the organizational view the account it
+        // is about is `detail.affectedAccount` (same schema).
+        account_id: envelope
+            .detail
+            .affected_account
+            .clone()
+            .or_else(|| envelope.account.clone()),
         region,
         description: None,
         state: AlarmState::Alarm,
@@ -212,6 +224,30 @@ mod tests {
         );
         assert_eq!(transition.at_ms, Some(1_757_643_516_000));
         assert_ne!(notices[0].transition, notices[1].transition);
+    }
+
+    #[test]
+    fn in_the_organizational_view_the_affected_account_and_event_region_are_acted_on() {
+        // Received in the management account (`account`) and Region (`region`), about a member
+        // account's quota in another Region.
+        let mut event = example();
+        event["account"] = json!("111111111111");
+        event["region"] = json!("us-east-1");
+        event["detail"]["affectedAccount"] = json!("222222222222");
+        event["detail"]["eventRegion"] = json!("eu-west-1");
+        let HealthEvent::Threshold(notices) = read_health_event(&event).unwrap() else {
+            panic!("a threshold breach");
+        };
+        assert!(notices
+            .iter()
+            .all(|n| n.account_id.as_deref() == Some("222222222222")
+                && n.region.as_deref() == Some("eu-west-1")));
+        // The example as AWS documents it (one account, `region` = `eventRegion`) reads as before.
+        let HealthEvent::Threshold(plain) = read_health_event(&example()).unwrap() else {
+            panic!("a threshold breach");
+        };
+        assert_eq!(plain[0].account_id.as_deref(), Some("123456789012"));
+        assert_eq!(plain[0].region.as_deref(), Some("ca-central-1"));
     }
 
     #[test]

@@ -379,3 +379,31 @@ async fn a_subscription_filtered_on_its_account_receives_that_accounts_pages_onl
     assert_eq!(body["reason"], "ceiling-reached", "{body:#}");
     assert!(body["dedup_key"].as_str().unwrap().contains(&org.spoke));
 }
+
+#[tokio::test]
+async fn a_threshold_notice_of_the_organizational_view_acts_on_the_affected_account_and_region() {
+    let org = organization().await;
+    // Received by the hub (the management or delegated administrator account) in us-east-1, about
+    // the spoke's quota in eu-west-1 (AWS Health user guide, "AWS Health event schema").
+    let mut event = common::fixture("health-quota-threshold.json");
+    event["account"] = serde_json::json!(org.hub.id);
+    event["region"] = serde_json::json!(REGION);
+    event["detail"]["affectedAccount"] = serde_json::json!(org.spoke);
+    event["detail"]["eventRegion"] = serde_json::json!("eu-west-1");
+    let notices = selfheal::alarm::parse_alarm_event(&event).unwrap();
+    let lambda = notices
+        .iter()
+        .find(|n| n.alarm_name.contains("Concurrent executions"))
+        .unwrap();
+    let outcome = org
+        .healer()
+        .handle(lambda, "r-health", 1_800_000_000)
+        .await
+        .unwrap();
+    assert_eq!(outcome.decision, Decision::Raise, "{:#?}", outcome.steps);
+    let filed = outcome.request.unwrap().id;
+    assert_eq!(requests_in(&org.spoke, "eu-west-1").await, [filed]);
+    assert!(requests_in(&org.spoke, REGION).await.is_empty());
+    assert!(requests_in(&org.hub.id, REGION).await.is_empty());
+    assert!(requests_in(&org.hub.id, "eu-west-1").await.is_empty());
+}
