@@ -407,3 +407,62 @@ async fn a_threshold_notice_of_the_organizational_view_acts_on_the_affected_acco
     assert!(requests_in(&org.hub.id, REGION).await.is_empty());
     assert!(requests_in(&org.hub.id, "eu-west-1").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_team_topic_of_another_region_receives_its_pages_and_one_that_refuses_leaves_them_with_the_hub(
+) {
+    let hub = Account::new().await;
+    // The team's topic lives in eu-west-1; the hub runs in us-east-1.
+    let eu = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::config::Builder::from(&hub.sdk)
+            .region(aws_sdk_sns::config::Region::new("eu-west-1"))
+            .build(),
+    );
+    let team_topic = eu
+        .create_topic()
+        .name("team-pages")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    eu.subscribe()
+        .topic_arn(&team_topic)
+        .protocol("email")
+        .endpoint("team-oncall@example.com")
+        .send()
+        .await
+        .unwrap();
+    let gone = team_topic.replace("team-pages", "team-pages-deleted");
+    for (topic, delivered_to_team) in [(&team_topic, true), (&gone, false)] {
+        // A team account of its own each time: its page is a cause of its own (no cooldown shared).
+        let team = common::unique_account_id();
+        let accounts = format!(
+            "[hub]\nspoke_role = \"selfheal-spoke\"\n[[account]]\nid = \"{team}\"\nowner = \"team-a\"\ntopic_arn = \"{topic}\"\n"
+        );
+        let healer = hub.healer_with_rule_files(&[
+            ("quotas.toml", include_str!("../../rules/quotas.toml")),
+            ("accounts.toml", &accounts),
+        ]);
+        // The team's account has no spoke role: an escalation, routed to the team's topic.
+        let mut alarm = hub.notice("alarm-action-lambda-concurrency.json");
+        alarm.account_id = Some(team.clone());
+        let outcome = healer.handle(&alarm, "r1", 1_800_000_000).await.unwrap();
+        assert_eq!(outcome.reason, "spoke-role-unavailable");
+        assert!(outcome.notification.unwrap().sent, "{:#?}", outcome.steps);
+        let to_team = deliveries_to(&team_topic).await;
+        let to_hub = deliveries_to(&hub.topic_arn).await;
+        if delivered_to_team {
+            assert_eq!((to_team.len(), to_hub.len()), (1, 0), "{to_team:#?}");
+        } else {
+            // The deleted topic refused it: the hub's topic has it, naming the topic and why.
+            assert_eq!(to_hub.len(), 1, "{to_hub:#?}");
+            let email = to_hub[0]["message"].as_str().unwrap();
+            assert!(
+                email.contains(&format!("meant for the team topic {gone}")),
+                "{email}"
+            );
+            assert!(email.contains("NotFound"), "{email}");
+        }
+    }
+}

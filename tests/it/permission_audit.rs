@@ -229,7 +229,7 @@ fn the_quota_function_is_granted_exactly_what_it_calls() {
                     "UtilizationReports for ServiceQuotas",
                 ],
             ),
-            ("sns", "sns.rs", &["Notifier for SnsTopic"]),
+            ("sns", "sns.rs", &["SnsTopic"]),
             ("sts", "spokes.rs", &["SpokeAccess"]),
             (
                 "dynamodb",
@@ -276,7 +276,7 @@ fn the_replay_function_is_granted_exactly_what_it_calls() {
                     "AuditTrail for DynamoLedger",
                 ],
             ),
-            ("sns", "sns.rs", &["Notifier for SnsTopic"]),
+            ("sns", "sns.rs", &["SnsTopic"]),
         ],
     );
 }
@@ -341,7 +341,7 @@ const BAD_ROLE: &str = "Resources:
 
 #[test]
 fn the_audit_catches_an_action_the_code_never_calls() {
-    let adapters: [Adapter<'_>; 1] = [("sns", "sns.rs", &["Notifier for SnsTopic"])];
+    let adapters: [Adapter<'_>; 1] = [("sns", "sns.rs", &["SnsTopic"])];
     let caught = std::panic::catch_unwind(|| audit_template(BAD_ROLE, "BadRole", &adapters));
     assert!(caught.is_err(), "sns:DeleteTopic passed the audit");
     let fixed = BAD_ROLE.replace("                  - sns:DeleteTopic\n", "");
@@ -377,7 +377,7 @@ fn the_quota_function_may_create_only_service_quotas_linked_role() {
 #[test]
 fn the_audit_catches_a_call_the_role_does_not_grant() {
     let adapters: [Adapter<'_>; 2] = [
-        ("sns", "sns.rs", &["Notifier for SnsTopic"]),
+        ("sns", "sns.rs", &["SnsTopic"]),
         ("dynamodb", "dynamodb.rs", &["AuditTrail for DynamoLedger"]),
     ];
     let template = BAD_ROLE.replace("                  - sns:DeleteTopic\n", "");
