@@ -6,7 +6,7 @@
 use super::access::QuotaAccess;
 use super::api::{ChangeRequest, QuotaApi, RequestStatus};
 use super::decide::Scope;
-use super::heal::{HealError, QuotaHealer};
+use super::heal::{HealError, QuotaHealer, CLAIM_LEASE_SECS, CLAIM_MEMORY_SECS};
 use super::news::{request_news_page, RequestNews};
 use crate::escalation::{escalation_page, Escalation, EscalationReason, QuotaSubject};
 use crate::ledger::{AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, OpenEscalations};
@@ -301,7 +301,13 @@ where
         );
         if !self
             .ledger
-            .claim(&claim, holder, now, now + 900, now + 30 * 24 * 3600)
+            .claim(
+                &claim,
+                holder,
+                now,
+                now + CLAIM_LEASE_SECS,
+                now + CLAIM_MEMORY_SECS,
+            )
             .await?
         {
             item.error = Some("another follow-up run is telling this; not told twice".into());

@@ -22,10 +22,10 @@ use tracing::{error, info, warn};
 const FUNCTION: &str = "quota-alarm";
 /// How long a run holds its claim on an input before another delivery may take it over: Lambda's
 /// longest timeout (900 s, Lambda developer guide, "Lambda quotas"), so no live run is overtaken.
-const CLAIM_LEASE_SECS: u64 = 900;
+pub(super) const CLAIM_LEASE_SECS: u64 = 900;
 /// How long a decided input is remembered: SNS retries a delivery to Lambda for up to 23 days
 /// (SNS developer guide, "Amazon SNS message delivery retries"), EventBridge and Lambda for less.
-const CLAIM_MEMORY_SECS: u64 = 30 * 24 * 3600;
+pub(super) const CLAIM_MEMORY_SECS: u64 = 30 * 24 * 3600;
 
 /// The failures that make the invocation fail, so that Lambda retries it.
 #[derive(Debug, thiserror::Error)]
@@ -194,16 +194,7 @@ impl<
             self.access.forget(scope.account_id);
         }
         outcome.steps = steps;
-        info!(
-            function = FUNCTION,
-            request_id,
-            alarm = %notice.name(),
-            decision = outcome.decision.name(),
-            reason = %outcome.reason,
-            quota = outcome.quota.quota_code.as_deref().unwrap_or("-"),
-            dry_run = outcome.dry_run,
-            "decided"
-        );
+        log_decided(request_id, notice, &outcome);
         if !dry_run {
             if let Err(e) = self.audit(notice, &outcome, request_id, now).await {
                 // Lambda's retry decides again; what was filed or paged stops it from doing it twice
@@ -270,14 +261,7 @@ impl<
         ));
         let mut outcome = duplicate_outcome(notice, key);
         outcome.steps = steps;
-        info!(
-            function = FUNCTION,
-            request_id,
-            alarm = %notice.name(),
-            decision = outcome.decision.name(),
-            reason = %outcome.reason,
-            "decided"
-        );
+        log_decided(request_id, notice, &outcome);
         self.audit(notice, &outcome, request_id, now).await?;
         Ok(outcome)
     }
@@ -313,6 +297,20 @@ impl<
             HealError::from(e)
         })
     }
+}
+
+/// The one log line of every decision.
+fn log_decided(request_id: &str, notice: QuotaSignal<'_>, outcome: &Outcome) {
+    info!(
+        function = FUNCTION,
+        request_id,
+        alarm = %notice.name(),
+        decision = outcome.decision.name(),
+        reason = %outcome.reason,
+        quota = outcome.quota.quota_code.as_deref().unwrap_or("-"),
+        dry_run = outcome.dry_run,
+        "decided"
+    );
 }
 
 fn duplicate_outcome(notice: QuotaSignal<'_>, key: &str) -> Outcome {
