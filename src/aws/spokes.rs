@@ -24,6 +24,8 @@ pub struct SpokeAccess {
     spoke_role: Option<String>,
     /// Built at the first spoke: a single-account function never pays for it.
     sts: OnceLock<aws_sdk_sts::Client>,
+    /// The hub's partition, learned at the first spoke from its own identity (see `identity`).
+    partition: OnceLock<String>,
     sessions: Mutex<HashMap<String, Session>>,
     own_clients: Mutex<HashMap<String, ServiceQuotas>>,
 }
@@ -41,6 +43,7 @@ impl SpokeAccess {
             sdk,
             spoke_role,
             sts: OnceLock::new(),
+            partition: OnceLock::new(),
             sessions: Mutex::new(HashMap::new()),
             own_clients: Mutex::new(HashMap::new()),
         }
@@ -80,23 +83,40 @@ impl SpokeAccess {
         )
     }
 
+    /// The hub's partition: a spoke's role is in the same one (roles are assumed only within a
+    /// partition), and the hub's own ARN states it (one `GetCallerIdentity`, no permission needed).
+    async fn partition(&self) -> Result<String, String> {
+        if let Some(known) = self.partition.get() {
+            return Ok(known.clone());
+        }
+        let identity = super::identity::caller_identity(&self.sdk).await?;
+        let partition = identity
+            .partition()
+            .ok_or_else(|| format!("no partition in {}", identity.arn))?
+            .to_owned();
+        Ok(self.partition.get_or_init(|| partition).clone())
+    }
+
     async fn assume(&self, account_id: &str, region: &str) -> Result<ServiceQuotas, AccessError> {
         let role = self.spoke_role.as_deref().unwrap_or_default();
-        let role_arn = format!(
-            "arn:{}:iam::{account_id}:role/{role}",
-            partition(self.sdk.region().map_or("", |r| r.as_ref()))
-        );
+        if self.spoke_role.is_none() {
+            return Err(AccessError {
+                role_arn: format!("arn:aws:iam::{account_id}:role/"),
+                code: "NoSpokeRole".into(),
+                message: "rules/accounts.toml sets no [hub] spoke_role".into(),
+            });
+        }
+        let partition = self.partition().await.map_err(|message| AccessError {
+            role_arn: format!("role/{role} of {account_id}"),
+            code: "UnknownPartition".into(),
+            message,
+        })?;
+        let role_arn = format!("arn:{partition}:iam::{account_id}:role/{role}");
         let refused = |code: String, message: String| AccessError {
             role_arn: role_arn.clone(),
             code,
             message,
         };
-        if self.spoke_role.is_none() {
-            return Err(refused(
-                "NoSpokeRole".into(),
-                "rules/accounts.toml sets no [hub] spoke_role".into(),
-            ));
-        }
         // The SDK's own Region, so STS answers from its regional endpoint (aws-sdk-sts 1.124's endpoint
         // rules: sts.<region>.amazonaws.com for every Region but aws-global).
         let client = self.sts.get_or_init(|| aws_sdk_sts::Client::new(&self.sdk));
@@ -167,17 +187,6 @@ fn still_fresh(expires: SystemTime, now: SystemTime) -> bool {
     expires > now + RENEW_BEFORE
 }
 
-/// The partition of a Region's ARNs (`aws-cn` for China, `aws-us-gov` for GovCloud).
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,12 +198,5 @@ mod tests {
         assert!(still_fresh(now + Duration::from_secs(301), now));
         assert!(!still_fresh(now + Duration::from_secs(300), now));
         assert!(!still_fresh(now - Duration::from_secs(1), now));
-    }
-
-    #[test]
-    fn role_arns_carry_the_regions_partition() {
-        assert_eq!(partition("eu-west-1"), "aws");
-        assert_eq!(partition("cn-north-1"), "aws-cn");
-        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
     }
 }
