@@ -9,8 +9,11 @@ for a target never registered and keeps a deregistered target's actions. The san
   target deletes the scaling policies and the scheduled actions that are associated with it",
   DeregisterScalableTarget);
 - `RegisterScalableTarget` on a Lambda alias moves its provisioned concurrency into the new bounds (a
-  maximum below it scales in): the effect AWS documents for a changed minimum or maximum, applied at once
-  here (AWS applies it shortly after; how shortly is not documented);
+  maximum below it scales in): the effect AWS documents for a changed minimum or maximum. AWS applies it
+  some time after the call (how long is not documented), so the sandbox applies it at `settle` (a control
+  route, `POST /moto-api/selfheal/autoscaling/settle`), to the targets still registered then: a target
+  deregistered at once after its bounds were lowered leaves the alias's configuration as it was, since no
+  document says deregistering removes it (DeregisterScalableTarget names policies and scheduled actions);
 - `fire` (a control route, `POST /moto-api/selfheal/autoscaling/fire`) runs one scheduled action now, as
   its schedule would: the target's bounds become the action's, and the alias's provisioned concurrency
   is moved into them (Application Auto Scaling user guide, scheduled scaling: below the new minimum it
@@ -83,14 +86,21 @@ def install() -> None:
         ]
 
     def register_scalable_target(self: Any, namespace: str, r_id: str, dimension: str, **kwargs: Any) -> Any:
-        target = original_register(self, namespace, r_id, dimension, **kwargs)
-        if dimension == LAMBDA_DIMENSION:
-            _set_capacity(self.account_id, self.region_name, r_id, kwargs.get("min_capacity"), kwargs.get("max_capacity"))
-        return target
+        return original_register(self, namespace, r_id, dimension, **kwargs)
 
     backend_class.put_scheduled_action = put_scheduled_action
     backend_class.deregister_scalable_target = deregister_scalable_target
     backend_class.register_scalable_target = register_scalable_target
+
+
+def settle(body: dict[str, Any]) -> dict[str, Any]:
+    """Moves the provisioned concurrency of each Lambda target of `AccountId` in `Region` into its bounds."""
+    account, region = str(body["AccountId"]), str(body["Region"])
+    backend = aas_models.applicationautoscaling_backends[account][region]
+    settled = {}
+    for resource_id, target in backend.targets.get(LAMBDA_DIMENSION, {}).items():
+        settled[resource_id] = _set_capacity(account, region, resource_id, target.min_capacity, target.max_capacity)
+    return {"Capacities": settled}
 
 
 def fire(body: dict[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,11 @@ The sandbox answers `ResourceNotFoundException` (404) for a missing function or 
 and keeps what each function was sent: `GET /moto-api/selfheal/lambda/invocations`.
 
 moto lacks provisioned concurrency: the sandbox adds `PutProvisionedConcurrencyConfig`,
-`GetProvisionedConcurrencyConfig` and `DeleteProvisionedConcurrencyConfig` with Lambda's errors. A config is
-`READY` at once (Lambda takes minutes to allocate it).
+`GetProvisionedConcurrencyConfig`, `DeleteProvisionedConcurrencyConfig` and
+`ListProvisionedConcurrencyConfigs` (`GET .../provisioned-concurrency?List=ALL`, each config with the
+`FunctionArn` of its alias or version: botocore `lambda` model, ProvisionedConcurrencyConfigListItem) with
+Lambda's errors. A config is `READY` at once (Lambda takes minutes to allocate it). Deleting a
+configuration that is not there answers 204 like one that is: what Lambda answers then is not documented.
 
 `POST /moto-api/selfheal/lambda/behaviour` makes one function slow or failing, as a real function or Lambda
 itself can be: `{"account_id": ..., "function": name, "delay_ms": 200, "fail": "throttle" | "error", "times": n}`
@@ -175,6 +178,18 @@ def install() -> None:
             raise ProvisionedConcurrencyConfigNotFoundException()
         return 200, {"Content-Type": "application/json", "status": 200}, json.dumps(config)
 
+    def list_provisioned_concurrency_configs(self: Any) -> Any:
+        function_name = unquote(self.path.split("/")[-2])
+        function = self.backend.get_function(function_name, None)
+        unqualified = ":".join(function.function_arn.split(":")[:7])
+        with _lock:
+            configs = [
+                dict(config, FunctionArn=f"{unqualified}:{qualifier}")
+                for (account, region, name, qualifier), config in sorted(PROVISIONED.items())
+                if (account, region, name) == (self.current_account, self.region, function.function_name)
+            ]
+        return 200, {"Content-Type": "application/json", "status": 200}, json.dumps({"ProvisionedConcurrencyConfigs": configs})
+
     def delete_provisioned_concurrency_config(self: Any) -> Any:
         key, _ = _provisioned_key(self)
         with _lock:
@@ -185,6 +200,7 @@ def install() -> None:
     lambda_responses.LambdaResponse.put_provisioned_concurrency_config = put_provisioned_concurrency_config
     lambda_responses.LambdaResponse.get_provisioned_concurrency_config = get_provisioned_concurrency_config
     lambda_responses.LambdaResponse.delete_provisioned_concurrency_config = delete_provisioned_concurrency_config
+    lambda_responses.LambdaResponse.list_provisioned_concurrency_configs = list_provisioned_concurrency_configs
 
 
 def set_behaviour(request: dict[str, Any]) -> dict[str, Any]:

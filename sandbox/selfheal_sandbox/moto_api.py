@@ -56,6 +56,7 @@ set_account = _control(servicequotas.set_account, "Account")
 set_usage = _control(servicequotas.set_usage)
 expire_reports = _control(servicequotas.expire_reports)
 fire_scheduled_action = _control(autoscaling.fire)
+settle_scalable_targets = _control(autoscaling.settle)
 
 
 def deliveries(request: Any, full_url: str, headers: Any) -> Any:
@@ -130,3 +131,4 @@ def install() -> None:
     api_urls.url_paths["{0}/moto-api/selfheal/lambda/invocations"] = invocations
     api_urls.url_paths["{0}/moto-api/selfheal/lambda/behaviour"] = behaviour
     api_urls.url_paths["{0}/moto-api/selfheal/autoscaling/fire"] = fire_scheduled_action
+    api_urls.url_paths["{0}/moto-api/selfheal/autoscaling/settle"] = settle_scalable_targets

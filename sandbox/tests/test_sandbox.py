@@ -352,11 +352,17 @@ class ApplicationAutoScalingTest(unittest.TestCase):
         self.assertEqual(fired["Capacity"], 4)
         key = (account, "us-east-1", "api", "live")
         self.assertEqual(awslambda.PROVISIONED[key]["AllocatedProvisionedConcurrentExecutions"], 4)
-        # A lower maximum scales in at once; deregistering takes the actions along.
+        # A lower maximum scales in when Application Auto Scaling gets to it (settle).
+        scaling.register_scalable_target(**target, MinCapacity=0, MaxCapacity=2)
+        self.assertEqual(awslambda.PROVISIONED[key]["AllocatedProvisionedConcurrentExecutions"], 4)
+        post("/moto-api/selfheal/autoscaling/settle", {"AccountId": account, "Region": "us-east-1"})
+        self.assertEqual(awslambda.PROVISIONED[key]["AllocatedProvisionedConcurrentExecutions"], 2)
+        # Lowered and deregistered at once: the actions go, the configuration stays until deleted.
         scaling.register_scalable_target(**target, MinCapacity=0, MaxCapacity=0)
-        self.assertNotIn(key, awslambda.PROVISIONED)
         scaling.deregister_scalable_target(**target)
+        post("/moto-api/selfheal/autoscaling/settle", {"AccountId": account, "Region": "us-east-1"})
         self.assertEqual(scaling.describe_scheduled_actions(ServiceNamespace="lambda")["ScheduledActions"], [])
+        self.assertIn(key, awslambda.PROVISIONED)
 
 
 class SqsAtDepthTest(unittest.TestCase):
@@ -505,9 +511,12 @@ class SnsAndMotoApiTest(unittest.TestCase):
         lam.put_provisioned_concurrency_config(FunctionName="warm", Qualifier="live", ProvisionedConcurrentExecutions=5)
         config = lam.get_provisioned_concurrency_config(FunctionName="warm", Qualifier="live")
         self.assertEqual((config["AllocatedProvisionedConcurrentExecutions"], config["Status"]), (5, "READY"))
+        listed = lam.list_provisioned_concurrency_configs(FunctionName="warm")["ProvisionedConcurrencyConfigs"]
+        self.assertEqual([c["FunctionArn"].rsplit(":", 2)[-2:] for c in listed], [["warm", "live"]])
         lam.delete_provisioned_concurrency_config(FunctionName="warm", Qualifier="live")
         with self.assertRaises(ClientError):
             lam.get_provisioned_concurrency_config(FunctionName="warm", Qualifier="live")
+        self.assertEqual(lam.list_provisioned_concurrency_configs(FunctionName="warm")["ProvisionedConcurrencyConfigs"], [])
 
     def test_invoke_faults_are_lambdas_own(self) -> None:
         account = str(next(_accounts))

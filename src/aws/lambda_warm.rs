@@ -3,6 +3,7 @@
 use super::call_error;
 use super::lambda::Lambda;
 use crate::prewarm::api::{AwsCallError, Invoked, Provisioned, WarmApi, WarmTarget};
+use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, InvocationType, ProvisionedConcurrencyStatusEnum};
 
@@ -53,6 +54,36 @@ impl WarmApi for Lambda {
                 Ok(None)
             }
             Err(e) => Err(call_error("GetProvisionedConcurrencyConfig")(e)),
+        }
+    }
+
+    async fn release_provisioned(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<(), AwsCallError> {
+        match self
+            .client
+            .delete_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier(qualifier)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // The function or alias is gone, and its configuration with it (botocore `lambda` model:
+            // ResourceNotFoundException is the modelled "does not exist"). Lambda's answer for an alias
+            // without a configuration is not documented for this operation; Get answers
+            // ProvisionedConcurrencyConfigNotFoundException, so that code is taken as "gone" too.
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_resource_not_found_exception()
+                        || s.code() == Some("ProvisionedConcurrencyConfigNotFoundException")
+                }) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(call_error("DeleteProvisionedConcurrencyConfig")(e)),
         }
     }
 

@@ -126,6 +126,12 @@ pub trait WarmApi: Send + Sync {
         function: &str,
         qualifier: &str,
     ) -> impl Future<Output = Result<Option<Provisioned>, AwsCallError>> + Send;
+    /// `DeleteProvisionedConcurrencyConfig`; one already gone (or its function) is fine.
+    fn release_provisioned(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> impl Future<Output = Result<(), AwsCallError>> + Send;
     /// `AddPermission` for EventBridge's rule to invoke the function; one already there is fine.
     fn allow_rule(
         &self,

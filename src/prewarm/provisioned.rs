@@ -15,6 +15,13 @@ pub fn resource_id(function: &str, qualifier: &str) -> String {
     format!("function:{function}:{qualifier}")
 }
 
+/// The function and qualifier of a resource id `function:<name>:<qualifier>`.
+pub fn lambda_alias(resource_id: &str) -> Option<(&str, &str)> {
+    let rest = resource_id.strip_prefix("function:")?;
+    rest.rsplit_once(':')
+        .filter(|(name, qualifier)| !name.is_empty() && !qualifier.is_empty())
+}
+
 /// The two actions a provisioned rule wants, start first.
 pub fn wanted_actions(rule: &PrewarmRule, prefix: &str) -> Result<[ScheduledAction; 2], String> {
     let (Some(qualifier), Some(window)) = (&rule.qualifier, &rule.window) else {
@@ -70,7 +77,8 @@ pub enum ScalingChange {
     /// `DeleteScheduledAction`: ours, on a target still wanted, under a name no rule gives.
     Delete { name: String, resource_id: String },
     /// The rule is gone: capacity bounds set to 0 (Application Auto Scaling scales in to a lower
-    /// maximum), then `DeregisterScalableTarget`, which deletes its scheduled actions.
+    /// maximum), then `DeregisterScalableTarget`, which deletes its scheduled actions, then
+    /// `DeleteProvisionedConcurrencyConfig` on the alias, so that no configuration is left billing.
     Retire { resource_id: String },
 }
 
@@ -144,6 +152,17 @@ pub fn hours_per_week(window: &ActiveWindow) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_ids_name_the_function_and_its_qualifier() {
+        assert_eq!(
+            lambda_alias("function:checkout-api:live"),
+            Some(("checkout-api", "live"))
+        );
+        assert_eq!(lambda_alias(&resource_id("f", "7")), Some(("f", "7")));
+        assert_eq!(lambda_alias("function:checkout-api"), None);
+        assert_eq!(lambda_alias("table/orders"), None);
+    }
     use crate::rules::RuleSet;
 
     const PREFIX: &str = "selfheal-prewarm-";

@@ -8,7 +8,7 @@ use super::desired::{
     desired_rule, rule_arn, rule_name, unqualified, DesiredRule, OWNER_TAG_KEY, OWNER_TAG_VALUE,
 };
 use super::provisioned::{
-    hours_per_week, plan_scaling, resource_id, wanted_actions, ScalingChange,
+    hours_per_week, lambda_alias, plan_scaling, resource_id, wanted_actions, ScalingChange,
 };
 use super::sync_plan::{plan, Action, Observed, Resolution};
 use super::sync_report::{Calls, Skipped, SyncProblem, SyncReport};
@@ -243,6 +243,14 @@ impl<R: RuleApi, W: WarmApi, S: ScalingApi> Syncer<R, W, S> {
                 self.scaling.register_target(resource_id, 0, 0).await?;
                 self.count_write();
                 self.scaling.deregister_target(resource_id).await?;
+                // Neither the lower bounds nor the deregistration is documented to remove the
+                // configuration already on the alias (Application Auto Scaling API reference,
+                // DeregisterScalableTarget: it deletes the scaling policies and scheduled actions), so
+                // the configuration is deleted here, once its actions can no longer put it back.
+                if let Some((function, qualifier)) = lambda_alias(resource_id) {
+                    self.count_write();
+                    self.lambda.release_provisioned(function, qualifier).await?;
+                }
                 info!(target = %resource_id, decision = "retired", "prewarm provisioned target");
                 Ok(())
             }

@@ -146,7 +146,7 @@ pub fn sync_report(report: &SyncReport) -> String {
             }
             ScalingChange::Retire { resource_id } => writeln!(
                 text,
-                "  retire {resource_id}: capacity to 0, target and actions removed"
+                "  retire {resource_id}: capacity to 0, target and actions removed, provisioned concurrency configuration deleted"
             ),
         };
     }
