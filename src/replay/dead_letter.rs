@@ -11,6 +11,13 @@
 //! - EventBridge rule-target DLQ: the body is the event; attributes `RULE_ARN`, `TARGET_ARN`,
 //!   `ERROR_CODE`, `ERROR_MESSAGE` (EventBridge user guide, "Event retry policy and using dead-letter
 //!   queues").
+//! - EventBridge Custom Event Bus subscriber (event-busv2) dead-letter queue: "The record is a JSON
+//!   document, not the event" `{version, busArn, subscriberArn, targetArn, errorCode, errorMessage,
+//!   exhaustedRetryCondition, retryAttempts, failedMessages [{eventId, eventGroupId, deduplicationId,
+//!   timestamp, targetRequestId}]}` (EventBridge user guide, "Retry policies and dead-letter queues",
+//!   the dead-letter record); `failedMessages` "does not carry the payload" (AWS's own EventBridge
+//!   skill, aws/agent-toolkit-for-aws, delivery-troubleshooting.md). Nothing in it can be delivered:
+//!   it stays in the DLQ, counted under its own failure (`CustomBusRecordWithoutEvent`).
 //! - Anything else (an SQS queue's DLQ): the body is the message.
 
 use super::api::DlqMessage;
@@ -26,6 +33,7 @@ pub enum Shape {
     LambdaDlq,
     OnFailureRecord,
     EventBridgeDlq,
+    CustomBusRecord,
     Plain,
 }
 
@@ -35,6 +43,7 @@ impl Shape {
             Shape::LambdaDlq => "lambdaDlq",
             Shape::OnFailureRecord => "onFailureRecord",
             Shape::EventBridgeDlq => "eventBridgeDlq",
+            Shape::CustomBusRecord => "customBusRecord",
             Shape::Plain => "plain",
         }
     }
@@ -91,6 +100,23 @@ struct ResponseContext {
     function_error: Option<String>,
 }
 
+/// A Custom Event Bus subscriber's dead-letter record: the fields that tell it from an event.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CustomBusRecord {
+    // Required, with `failedMessages`, so that an event merely carrying a `busArn` is not taken
+    // for a record.
+    #[allow(dead_code)]
+    bus_arn: String,
+    #[allow(dead_code)]
+    subscriber_arn: String,
+    #[serde(default)]
+    target_arn: Option<String>,
+    #[serde(default)]
+    error_code: Option<String>,
+    failed_messages: Vec<serde::de::IgnoredAny>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ErrorPayload {
@@ -129,6 +155,20 @@ pub fn read_dead_letter(message: &DlqMessage) -> DeadLetter {
             payload: Ok(message.body.clone()),
             error_codes: string_attribute(message, "ErrorCode").into_iter().collect(),
             named_target: None,
+        };
+    }
+    if let Ok(record) = serde_json::from_str::<CustomBusRecord>(&message.body) {
+        return DeadLetter {
+            shape: Shape::CustomBusRecord,
+            payload: Err(Failure::CustomBusRecordWithoutEvent),
+            error_codes: record
+                .error_code
+                .filter(|code| !code.is_empty())
+                .into_iter()
+                .collect(),
+            named_target: record
+                .target_arn
+                .filter(|_| !record.failed_messages.is_empty()),
         };
     }
     if let Ok(record) = serde_json::from_str::<InvocationRecord<'_>>(&message.body) {
@@ -296,6 +336,30 @@ mod tests {
             account_id: Some("123456789012".into()),
             region: Some("us-east-2".into()),
         }
+    }
+
+    #[test]
+    fn a_custom_bus_record_names_events_it_does_not_carry() {
+        // The EventBridge user guide's example record ("Retry policies and dead-letter queues").
+        let body = r#"{"version":"1.0",
+            "busArn":"arn:aws:events:us-east-1:111122223333:event-busv2/orders/EXAMPLE1234567890abcdef",
+            "subscriberArn":"arn:aws:events:us-east-1:111122223333:subscriber/large-orders/EXAMPLEabcdef1234567890",
+            "targetArn":"arn:aws:sqs:us-east-1:111122223333:large-orders",
+            "errorCode":"ACCESS_DENIED","errorMessage":"The delivery role is not authorized.",
+            "exhaustedRetryCondition":"MaximumEventAgeInSeconds","retryAttempts":4,
+            "failedMessages":[{"eventId":"a1b2c3d4-","eventGroupId":"order-1001","deduplicationId":null,
+                "timestamp":"2026-09-16T18:40:12Z","targetRequestId":"x"}]}"#;
+        let letter = read_dead_letter(&message(body, &[]));
+        assert_eq!(letter.shape, Shape::CustomBusRecord);
+        assert_eq!(letter.payload, Err(Failure::CustomBusRecordWithoutEvent));
+        assert_eq!(letter.error_codes, ["ACCESS_DENIED"]);
+        assert_eq!(
+            letter.named_target.as_deref(),
+            Some("arn:aws:sqs:us-east-1:111122223333:large-orders")
+        );
+        // An event that merely mentions a bus is an event.
+        let event = r#"{"busArn":"arn:aws:events:us-east-1:1:event-bus/x","detail":{}}"#;
+        assert_eq!(read_dead_letter(&message(event, &[])).shape, Shape::Plain);
     }
 
     #[test]

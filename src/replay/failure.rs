@@ -22,6 +22,8 @@ pub enum Failure {
     TargetNotReplayable,
     /// An on-failure invocation record without the event to replay.
     RecordWithoutRequestPayload,
+    /// A Custom Event Bus subscriber's dead-letter record: it names the events, it does not carry them.
+    CustomBusRecordWithoutEvent,
     /// The named function or queue does not exist.
     TargetMissing,
     /// An AWS error code that outlived the SDK's retries (`ThrottlingException`, `AccessDenied...`).
@@ -30,7 +32,7 @@ pub enum Failure {
 
 impl Failure {
     /// Every code of selfheal's own, for the runbook check.
-    pub const OWN: [Failure; 10] = [
+    pub const OWN: [Failure; 11] = [
         Failure::EarlierMessageOfGroupFailed,
         Failure::MessageTooLarge,
         Failure::NotAcknowledged,
@@ -40,6 +42,7 @@ impl Failure {
         Failure::TargetNotAllowed,
         Failure::TargetNotReplayable,
         Failure::RecordWithoutRequestPayload,
+        Failure::CustomBusRecordWithoutEvent,
         Failure::TargetMissing,
     ];
 
@@ -55,6 +58,7 @@ impl Failure {
             Failure::TargetNotAllowed => "TargetNotAllowed",
             Failure::TargetNotReplayable => "TargetNotReplayable",
             Failure::RecordWithoutRequestPayload => "RecordWithoutRequestPayload",
+            Failure::CustomBusRecordWithoutEvent => "CustomBusRecordWithoutEvent",
             Failure::TargetMissing => "TargetMissing",
             Failure::Aws(code) => code,
         }

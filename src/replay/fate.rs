@@ -85,7 +85,8 @@ pub fn message_fate(facts: &MessageFacts<'_>) -> MessageFate {
             keep_attributes: facts.letter.shape != Shape::EventBridgeDlq,
             replays: facts.replays,
         },
-        (Err(failure), _) | (_, Err(failure)) => return MessageFate::Unroutable(failure.clone()),
+        // Nothing to deliver is the first thing to say of a message, wherever it would have gone.
+        (_, Err(failure)) | (Err(failure), _) => return MessageFate::Unroutable(failure.clone()),
     };
     if facts.request.dry_run {
         MessageFate::WouldDeliver(routed)

@@ -1,5 +1,5 @@
 //! Every shape of dead letter against the sandbox, through the real SDK clients: Lambda on-failure
-//! records, EventBridge rule-target dead letters, messages too large for one request, queues named in
+//! records, EventBridge rule-target dead letters, Custom Event Bus dead-letter records, messages too large for one request, queues named in
 //! another account or Region, and a run that goes on past its deadline.
 
 use crate::replay_sandbox::{bodies, now_ms, Sandbox};
@@ -223,6 +223,55 @@ async fn an_eventbridge_dlq_goes_back_to_each_allowed_target_and_nowhere_else() 
     }
     assert_eq!(s.depth(&dlq).await, 3, "what may not go stays");
     assert!(s.invocations("payroll").await.is_empty());
+}
+
+/// A Custom Event Bus subscriber's dead-letter record, as the EventBridge user guide shows one ("Retry
+/// policies and dead-letter queues"): it names two failed events and carries neither.
+fn custom_bus_record(account: &str) -> String {
+    json!({
+        "version": "1.0",
+        "busArn": format!("arn:aws:events:{REGION}:{account}:event-busv2/orders/EXAMPLE1234567890abcdef"),
+        "subscriberArn": format!("arn:aws:events:{REGION}:{account}:subscriber/large-orders/EXAMPLEabcdef1234567890"),
+        "targetArn": format!("arn:aws:sqs:{REGION}:{account}:large-orders"),
+        "errorCode": "ACCESS_DENIED",
+        "errorMessage": "The delivery role is not authorized to perform sqs:SendMessage on the target.",
+        "exhaustedRetryCondition": "MaximumEventAgeInSeconds",
+        "retryAttempts": 4,
+        "failedMessages": [
+            {"eventId": "a1b2c3d4", "eventGroupId": "order-1001", "deduplicationId": null,
+             "timestamp": "2026-09-16T18:40:12Z", "targetRequestId": "r1"},
+            {"eventId": "e5f6a7b8", "eventGroupId": "order-1002", "deduplicationId": null,
+             "timestamp": "2026-09-16T18:40:12Z", "targetRequestId": "r2"}
+        ]
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_custom_bus_record_is_not_delivered_as_if_it_were_the_event() {
+    let s = Sandbox::new().await;
+    let target = s.queue("large-orders", &[]).await;
+    let dlq = s.queue("large-orders-failures", &[]).await;
+    let mut messages = bodies("order", 2);
+    messages.push(custom_bus_record(&s.account.id));
+    s.put(&dlq, &messages, &[], None).await;
+    let rules = "[[dlq]]\nname = \"large-orders\"\nqueue = \"large-orders-failures\"\ntarget_queue = \"large-orders\"\n";
+    let summary = replay(&s, rules, json!({"queue": "large-orders-failures"}))
+        .await
+        .unwrap();
+    assert_eq!((summary.replayed, summary.failed), (2, 1), "{summary:#?}");
+    assert_eq!(
+        summary.failure_reasons,
+        BTreeMap::from([("CustomBusRecordWithoutEvent".to_owned(), 1)])
+    );
+    assert_eq!(summary.shapes["customBusRecord"], 1);
+    assert_eq!(summary.error_codes["ACCESS_DENIED"], 1);
+    let arrived = s.drain(&target).await;
+    assert_eq!(arrived.len(), 2, "only the events");
+    assert!(arrived
+        .iter()
+        .all(|m| !m.body().unwrap_or_default().contains("failedMessages")));
+    assert_eq!(s.depth(&dlq).await, 1, "the record stays for the operator");
 }
 
 #[tokio::test]
