@@ -145,6 +145,7 @@ pub const PREWARM_PREFIX: &str = "SELFHEAL_PREWARM_PREFIX";
 /// The name every EventBridge rule of selfheal's pre-warming starts with, unless `PREWARM_PREFIX` says.
 pub const DEFAULT_PREWARM_PREFIX: &str = "selfheal-prewarm-";
 pub const PREWARM_FUNCTION_ARN: &str = "SELFHEAL_PREWARM_FUNCTION_ARN";
+pub const PREWARM_FAILURE_QUEUE_ARN: &str = "SELFHEAL_PREWARM_FAILURE_QUEUE_ARN";
 
 /// The pre-warm function's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,6 +154,8 @@ pub struct PrewarmEnvironment {
     pub prefix: String,
     /// The pre-warm function's ARN; in Lambda, the ARN it was invoked with when unset.
     pub pinger_arn: Option<String>,
+    /// The queue each ping rule's target sends what EventBridge could not deliver to.
+    pub failure_queue_arn: Option<String>,
     pub dry_run: bool,
 }
 
@@ -176,6 +179,7 @@ pub fn prewarm_environment(
     Ok(PrewarmEnvironment {
         prefix,
         pinger_arn: lookup(PREWARM_FUNCTION_ARN).filter(|v| !v.is_empty()),
+        failure_queue_arn: lookup(PREWARM_FAILURE_QUEUE_ARN).filter(|v| !v.is_empty()),
         dry_run: dry_run(&lookup)?,
     })
 }

@@ -1,8 +1,10 @@
 //! `RuleApi` over the EventBridge SDK client.
 
 use super::call_error;
-use crate::prewarm::api::{AwsCallError, ListedRule, RuleApi, RuleDefinition, RuleTarget};
-use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
+use crate::prewarm::api::{
+    AwsCallError, ListedRule, RuleApi, RuleDefinition, RuleTarget, TargetRetry,
+};
+use aws_sdk_eventbridge::types::{DeadLetterConfig, RetryPolicy, RuleState, Tag, Target};
 use aws_sdk_eventbridge::Client;
 use std::collections::BTreeMap;
 
@@ -80,10 +82,21 @@ impl RuleApi for EventBridge {
                 .send()
                 .await
                 .map_err(call_error("ListTargetsByRule"))?;
-            targets.extend(page.targets().iter().map(|t| RuleTarget {
-                id: t.id().to_owned(),
-                arn: t.arn().to_owned(),
-                input: t.input().map(str::to_owned),
+            targets.extend(page.targets().iter().map(|t| {
+                RuleTarget {
+                    id: t.id().to_owned(),
+                    arn: t.arn().to_owned(),
+                    input: t.input().map(str::to_owned),
+                    retry: t.retry_policy().map(|r| TargetRetry {
+                        attempts: r.maximum_retry_attempts().unwrap_or_default().max(0) as u32,
+                        max_age_secs: r.maximum_event_age_in_seconds().unwrap_or_default().max(0)
+                            as u32,
+                    }),
+                    dead_letter_arn: t
+                        .dead_letter_config()
+                        .and_then(|d| d.arn())
+                        .map(str::to_owned),
+                }
             }));
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
@@ -118,6 +131,18 @@ impl RuleApi for EventBridge {
             .id(&target.id)
             .arn(&target.arn)
             .set_input(target.input.clone())
+            .set_retry_policy(target.retry.map(|r| {
+                RetryPolicy::builder()
+                    .maximum_retry_attempts(r.attempts as i32)
+                    .maximum_event_age_in_seconds(r.max_age_secs as i32)
+                    .build()
+            }))
+            .set_dead_letter_config(
+                target
+                    .dead_letter_arn
+                    .as_ref()
+                    .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
+            )
             .build()
             .map_err(|e| invalid("PutTargets", e))?;
         let output = self

@@ -24,6 +24,18 @@ pub struct RuleTarget {
     pub arn: String,
     /// Constant JSON input, as text.
     pub input: Option<String>,
+    /// How long and how often EventBridge retries delivery (`RetryPolicy`).
+    pub retry: Option<TargetRetry>,
+    /// Where an event goes after the retries (`DeadLetterConfig.Arn`): an SQS queue.
+    pub dead_letter_arn: Option<String>,
+}
+
+/// A target's `RetryPolicy`: `MaximumRetryAttempts` 0 to 185, `MaximumEventAgeInSeconds` 60 to 86,400
+/// (botocore `events` 2015-10-07 model, shapes MaximumRetryAttempts and MaximumEventAgeInSeconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct TargetRetry {
+    pub attempts: u32,
+    pub max_age_secs: u32,
 }
 
 /// What `PutRule` is given.

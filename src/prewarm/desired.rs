@@ -1,7 +1,7 @@
 //! What EventBridge should hold for one `[[prewarm]]` rule: the rule's name, schedule, description and
 //! its one target.
 
-use super::api::{RuleDefinition, RuleTarget};
+use super::api::{RuleDefinition, RuleTarget, TargetRetry};
 use super::ping::{PingRequest, PING_KEY};
 use crate::rules::PrewarmRule;
 use serde_json::{json, Value};
@@ -66,7 +66,17 @@ pub struct DesiredRule {
     pub function: String,
     pub qualifier: Option<String>,
     pub label: String,
+    /// The pre-warm failure queue, where EventBridge puts a ping it could not deliver.
+    pub dead_letter_arn: Option<String>,
 }
+
+/// A ping is worth little late: the next one is at most an hour away and usually minutes, so
+/// EventBridge retries for 5 minutes, twice, instead of its default 24 hours and 185 times
+/// (EventBridge user guide, "Event retry policy and using dead-letter queues").
+pub const PING_RETRY: TargetRetry = TargetRetry {
+    attempts: 2,
+    max_age_secs: 300,
+};
 
 impl DesiredRule {
     pub fn target(&self) -> RuleTarget {
@@ -74,6 +84,8 @@ impl DesiredRule {
             id: TARGET_ID.into(),
             arn: self.target_arn.clone(),
             input: Some(self.input.to_string()),
+            retry: Some(PING_RETRY),
+            dead_letter_arn: self.dead_letter_arn.clone(),
         }
     }
 }
@@ -147,6 +159,7 @@ pub fn desired_rule(
         function: rule.function.clone(),
         qualifier: rule.qualifier.clone(),
         label: rule.target_label(),
+        dead_letter_arn: None,
     })
 }
 

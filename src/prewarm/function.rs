@@ -183,6 +183,7 @@ impl PrewarmFunction {
                 .pinger_arn
                 .clone()
                 .or_else(|| invoked_arn.map(str::to_owned)),
+            failure_queue_arn: self.environment.failure_queue_arn.clone(),
             dry_run: dry_run || self.environment.dry_run,
         };
         syncer(&self.sdk, settings).sync(rules).await

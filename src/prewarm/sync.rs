@@ -25,6 +25,8 @@ pub struct SyncSettings {
     pub prefix: String,
     /// The pre-warm function, the target of rules above concurrency 1.
     pub pinger_arn: Option<String>,
+    /// The pre-warm failure queue: each rule target's dead-letter queue.
+    pub failure_queue_arn: Option<String>,
     pub dry_run: bool,
 }
 
@@ -313,7 +315,10 @@ impl<R: RuleApi, W: WarmApi, S: ScalingApi> Syncer<R, W, S> {
             self.settings.pinger_arn.as_deref(),
             now,
         ) {
-            Ok(desired) => Resolution::Want(Box::new(desired)),
+            Ok(mut desired) => {
+                desired.dead_letter_arn = self.settings.failure_queue_arn.clone();
+                Resolution::Want(Box::new(desired))
+            }
             Err(message) => problem(message),
         }
     }

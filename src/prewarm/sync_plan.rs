@@ -1,7 +1,7 @@
 //! The pure half of the sync: from the rules wanted and the rules found, the writes to make.
 
 use super::api::{ListedRule, RuleTarget};
-use super::desired::{DesiredRule, OWNER_TAG_KEY, OWNER_TAG_VALUE, TARGET_ID};
+use super::desired::{DesiredRule, OWNER_TAG_KEY, OWNER_TAG_VALUE, PING_RETRY, TARGET_ID};
 use super::sync_report::{RuleChange, Skipped, SyncProblem, SyncReport};
 
 /// How one `[[prewarm]]` rule resolved against Lambda.
@@ -208,6 +208,14 @@ fn diff(desired: &DesiredRule, o: &Observed) -> Option<(Vec<String>, Action)> {
             changes.push("target input".into());
             true
         }
+        Some(t) if t.retry != Some(PING_RETRY) => {
+            changes.push("target retry policy".into());
+            true
+        }
+        Some(t) if t.dead_letter_arn != desired.dead_letter_arn => {
+            changes.push("target dead-letter queue".into());
+            true
+        }
         Some(_) => false,
     };
     let remove: Vec<String> = o
@@ -271,6 +279,44 @@ mod tests {
     }
 
     #[test]
+    fn a_target_without_its_retry_policy_or_dead_letter_queue_is_put_again() {
+        let mut desired = wanted(3);
+        desired.dead_letter_arn =
+            Some("arn:aws:sqs:us-east-1:123456789012:prewarm-failures".into());
+        for (edit, change) in [
+            (
+                (|t: &mut RuleTarget| t.retry = None) as fn(&mut RuleTarget),
+                "target retry policy",
+            ),
+            (
+                |t: &mut RuleTarget| t.dead_letter_arn = None,
+                "target dead-letter queue",
+            ),
+        ] {
+            let mut seen = observed(&desired, true);
+            edit(&mut seen.targets[0]);
+            let mut report = SyncReport::default();
+            let actions = plan(
+                &[Resolution::Want(Box::new(desired.clone()))],
+                &[seen],
+                &mut report,
+            );
+            assert!(
+                matches!(
+                    &actions[0],
+                    Action::Update {
+                        put_target: true,
+                        put_rule: false,
+                        ..
+                    }
+                ),
+                "{actions:?}"
+            );
+            assert_eq!(report.update[0].changes, [change]);
+        }
+    }
+
+    #[test]
     fn an_identical_rule_needs_no_write_and_any_difference_is_named() {
         let desired = wanted(3);
         let mut report = SyncReport::default();
@@ -294,6 +340,7 @@ mod tests {
             id: "by-hand".into(),
             arn: PINGER.into(),
             input: None,
+            ..RuleTarget::default()
         });
         let mut report = SyncReport::default();
         let actions = plan(

@@ -320,6 +320,7 @@ async fn the_prewarm_sync_converges_through_faults_and_pings_report_them() {
             SyncSettings {
                 prefix: "selfheal-prewarm-".into(),
                 pinger_arn: Some(pinger.clone()),
+                failure_queue_arn: None,
                 dry_run: false,
             },
         )

@@ -67,8 +67,16 @@ impl Sandbox {
             SyncSettings {
                 prefix: PREFIX.into(),
                 pinger_arn: Some(self.pinger_arn.clone()),
+                failure_queue_arn: Some(self.failure_queue_arn()),
                 dry_run,
             },
+        )
+    }
+
+    fn failure_queue_arn(&self) -> String {
+        format!(
+            "arn:aws:sqs:us-east-1:{}:selfheal-prewarm-failures",
+            self.account.id
         )
     }
 
@@ -181,6 +189,19 @@ async fn a_sync_from_an_empty_account_creates_exactly_the_configured_rules() {
     assert!(tags
         .iter()
         .any(|t| t.key() == "selfheal:managed-by" && t.value() == "prewarm"));
+    // A ping EventBridge cannot deliver is retried briefly, then kept in the failure queue.
+    let retry = targets[0].retry_policy().unwrap();
+    assert_eq!(
+        (
+            retry.maximum_retry_attempts(),
+            retry.maximum_event_age_in_seconds()
+        ),
+        (Some(2), Some(300))
+    );
+    assert_eq!(
+        targets[0].dead_letter_config().and_then(|d| d.arn()),
+        Some(s.failure_queue_arn().as_str())
+    );
 
     // Concurrency 1: the function itself, the ping as constant input, and EventBridge allowed to call it.
     let (_, _, targets, _) = s.rule("selfheal-prewarm-search-api").await.unwrap();
@@ -454,6 +475,7 @@ async fn failed_pings_fail_the_invocation_and_say_why() {
         PrewarmEnvironment {
             prefix: PREFIX.into(),
             pinger_arn: None,
+            failure_queue_arn: None,
             dry_run: false,
         },
     );
@@ -537,6 +559,7 @@ async fn the_custom_resource_syncs_on_create_and_removes_everything_on_delete() 
         PrewarmEnvironment {
             prefix: PREFIX.into(),
             pinger_arn: None,
+            failure_queue_arn: None,
             dry_run: false,
         },
         RuleSet::from_sources(&[("prewarm.toml", STORY)], &[]).unwrap(),

@@ -11,7 +11,7 @@ use selfheal::replay::ReplayFunction;
 use selfheal::rules::RuleSet;
 use selfheal::settings::{
     prewarm_environment, quota_environment, replay_environment, SettingsError, DRY_RUN,
-    PREWARM_FUNCTION_ARN, TABLE_NAME, TOPIC_ARN,
+    PREWARM_FAILURE_QUEUE_ARN, PREWARM_FUNCTION_ARN, TABLE_NAME, TOPIC_ARN,
 };
 use selfheal::{FunctionError, Retry};
 use serde::Serialize;
@@ -128,6 +128,10 @@ enum PrewarmCommand {
         /// SELFHEAL_PREWARM_FUNCTION_ARN).
         #[arg(long, value_name = "ARN")]
         pinger_arn: Option<String>,
+        /// The queue EventBridge keeps undeliverable pings in, each ping target's dead-letter queue
+        /// (default: SELFHEAL_PREWARM_FAILURE_QUEUE_ARN; the stack's PrewarmFailures queue).
+        #[arg(long, value_name = "ARN")]
+        failure_queue_arn: Option<String>,
     },
     /// Send one round of pings as the pre-warm function does and print the report.
     ///
@@ -295,9 +299,11 @@ async fn main() -> ExitCode {
         Command::Quota(QuotaCommand::Sweep { run, threshold }) => sweep(&run, threshold).await,
         Command::Quota(QuotaCommand::FollowUp { run }) => follow_up(&run).await,
         Command::Replay(options) => replay(&options).await,
-        Command::Prewarm(PrewarmCommand::Sync { run, pinger_arn }) => {
-            prewarm_sync(&run, pinger_arn).await
-        }
+        Command::Prewarm(PrewarmCommand::Sync {
+            run,
+            pinger_arn,
+            failure_queue_arn,
+        }) => prewarm_sync(&run, pinger_arn, failure_queue_arn).await,
         Command::Prewarm(PrewarmCommand::Ping {
             function,
             qualifier,
@@ -518,9 +524,14 @@ fn runbooks_beside(rules_dir: &Path) -> Vec<String> {
         .collect()
 }
 
-async fn prewarm_sync(run: &RunOptions, pinger_arn: Option<String>) -> Result<(), Failure> {
+async fn prewarm_sync(
+    run: &RunOptions,
+    pinger_arn: Option<String>,
+    failure_queue_arn: Option<String>,
+) -> Result<(), Failure> {
     let environment = prewarm_environment(|name| match name {
         PREWARM_FUNCTION_ARN if pinger_arn.is_some() => pinger_arn.clone(),
+        PREWARM_FAILURE_QUEUE_ARN if failure_queue_arn.is_some() => failure_queue_arn.clone(),
         _ => std::env::var(name).ok(),
     })
     .map_err(|e| Failure::Input(format!("selfheal: {e}")))?;
