@@ -148,6 +148,11 @@ const ON_ITS_BEHALF: &[(&str, &str)] = &[
         "ProvisionOnItsBehalf",
         "lambda:DeleteProvisionedConcurrencyConfig",
     ),
+    // GetServiceQuota reads an Elastic Load Balancing quota's value with the caller's permission.
+    (
+        "ServiceQuotasReadsServiceLimits",
+        "elasticloadbalancing:DescribeAccountLimits",
+    ),
 ];
 
 /// Actions that take no resource ARN, for which IAM accepts only `"*"`.
@@ -163,6 +168,9 @@ const NO_RESOURCE_TYPE: &[&str] = &[
     "servicequotas:GetQuotaUtilizationReport",
     "servicequotas:GetRequestedServiceQuotaChange",
     "events:ListRules",
+    // Account-wide limits; that it takes no resource type is not verified in the Service Authorization
+    // Reference.
+    "elasticloadbalancing:DescribeAccountLimits",
     // A scalable target's ARN carries an id drawn at registration; these resource types are not
     // verified in the Service Authorization Reference.
     "application-autoscaling:DescribeScheduledActions",
@@ -313,6 +321,7 @@ fn each_role_is_read_to_its_end_and_no_further() {
             "ReadAndRaiseQuotas",
             "ListQuotasAndRequests",
             "ServiceQuotasLinkedRole",
+            "ServiceQuotasReadsServiceLimits",
             "Escalate",
             "AssumeSpokeRoles",
             "Ledger",
