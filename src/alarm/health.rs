@@ -56,6 +56,9 @@ struct Detail {
     affected_account: Option<String>,
     #[serde(default)]
     affected_entities: Vec<Value>,
+    /// `open`, `closed` or `upcoming` (AWS Health user guide, "AWS Health event schema").
+    #[serde(default)]
+    status_code: Option<String>,
 }
 
 /// Reads a Health event (the whole EventBridge event). `Err` only when it is not shaped as one.
@@ -66,6 +69,14 @@ pub fn read_health_event(event: &Value) -> Result<HealthEvent, String> {
         return Ok(HealthEvent::Other(format!(
             "AWS Health event {:?} of service {:?}: not a Service Quotas threshold breach",
             detail.event_type_code, detail.service
+        )));
+    }
+    // Whether Service Quotas ever closes a threshold event is not documented; a closed one reports the
+    // end of a breach, not a breach, so it raises nothing.
+    if detail.status_code.as_deref() == Some("closed") {
+        return Ok(HealthEvent::Other(format!(
+            "AWS Health event {:?} is closed: the threshold breach it reported is over",
+            detail.event_arn.as_deref().unwrap_or("without an ARN")
         )));
     }
     // The same quota is usually named in both lists: each once, in the order first seen.
@@ -194,6 +205,16 @@ mod tests {
                 ]
             }
         })
+    }
+
+    #[test]
+    fn a_closed_event_raises_nothing() {
+        let mut closed = example();
+        closed["detail"]["statusCode"] = json!("closed");
+        assert!(matches!(
+            read_health_event(&closed),
+            Ok(HealthEvent::Other(why)) if why.contains("closed")
+        ));
     }
 
     #[test]
