@@ -1,6 +1,6 @@
 //! The state that must outlive a container: the inputs claimed (one decision per alarm transition),
 //! page cooldowns, open escalations, the audit trail, how often a message was replayed into a
-//! function, and the increase requests selfheal filed.
+//! function, the increase requests selfheal filed, and the raises waiting for a free request.
 //! Kept in DynamoDB (`crate::aws::dynamodb`), never in memory.
 
 use serde::{Deserialize, Serialize};
@@ -129,6 +129,60 @@ pub trait FiledRequests: Send + Sync {
         request: &FiledRequest,
         closed: bool,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
+
+/// A raise selfheal decided but did not file: Service Quotas' request budget was full in its account
+/// or Region. Kept (one per quota) until the follow-up files it or finds it no longer needed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaitingRaise {
+    pub account_id: String,
+    pub region: String,
+    /// The alarm (or notice) that led to the raise.
+    pub alarm_name: String,
+    pub service_code: String,
+    pub quota_code: String,
+    pub quota_name: String,
+    pub from_value: f64,
+    pub desired_value: f64,
+    pub support_case_allowed: bool,
+    /// Usage as a percentage of the quota when the raise was decided, where known.
+    #[serde(default)]
+    pub utilization: Option<f64>,
+    /// Days until usage reaches the quota, where a forecast knows.
+    #[serde(default)]
+    pub days_left: Option<f64>,
+    /// Seconds since the epoch.
+    pub queued_at: u64,
+}
+
+/// Raises waiting for a free request: written when the budget is full, read and emptied by the
+/// follow-up.
+pub trait WaitingRaises: Send + Sync {
+    /// `PutItem`: one per quota, the latest decision replacing an earlier one.
+    fn queue_raise(
+        &self,
+        raise: &WaitingRaise,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Every waiting raise (`Query`, every page).
+    fn waiting(&self) -> impl Future<Output = Result<Vec<WaitingRaise>, LedgerError>> + Send;
+
+    /// `DeleteItem`: filed, or no longer needed.
+    fn drop_waiting(
+        &self,
+        raise: &WaitingRaise,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
+
+/// Everything quota healing keeps.
+pub trait QuotaLedger:
+    Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests + WaitingRaises
+{
+}
+
+impl<T> QuotaLedger for T where
+    T: Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests + WaitingRaises
+{
 }
 
 /// One input, acted on once (`crate::alarm::Transition`): before a run files or pages anything, it

@@ -24,7 +24,7 @@ pub mod rules;
 pub mod settings;
 mod stable_key;
 pub mod telemetry;
-pub(crate) mod text;
+pub mod text;
 
 pub use call_error::AwsCallError;
 pub use function_error::{diagnostic, FunctionError, Retry};

@@ -12,9 +12,11 @@ What it models, and where each behaviour is documented (botocore `service-quotas
   still answer for it. A catalog entry may carry an `ErrorReason` and no `Value`, as the `ServiceQuota`
   shape allows.
 - `RequestServiceQuotaIncrease`: `DesiredValue` is a `QuotaValue` (0 to 10,000,000,000); one open request
-  per quota (`ResourceAlreadyExistsException`); too many open requests in the account answer
-  `QuotaExceededException`, whose number AWS does not publish, so there is no cap unless a test sets one
-  (`set-account`'s `OpenRequestLimit`); `DependencyAccessDeniedException` when Service Quotas cannot create
+  per quota (`ResourceAlreadyExistsException`); "20 active quota increase requests per account, 2 per
+  Region" (Service Quotas user guide, "Service quotas for Service Quotas", not adjustable): a request past
+  either answers `QuotaExceededException` (the operation's documented error for too many open requests).
+  Active is taken to mean `PENDING` or `CASE_OPENED` (not spelled out there). A test may set a lower cap
+  per Region (`set-account`'s `OpenRequestLimit`); `DependencyAccessDeniedException` when Service Quotas cannot create
   its service-linked role (`set-account`'s `ServiceLinkedRole: false`); `SupportCaseAllowed` (default
   true) is kept, and a request that needs a review (`decide` to `CASE_OPENED`) without it ends
   `NOT_APPROVED` instead, with no case.
@@ -62,6 +64,9 @@ from .errors import (
 )
 
 OPEN_STATUSES = ("PENDING", "CASE_OPENED")
+# Service Quotas user guide, "Service quotas for Service Quotas": active increase requests.
+ACCOUNT_OPEN_LIMIT = 20
+REGION_OPEN_LIMIT = 2
 FINAL_STATUSES = ("APPROVED", "DENIED", "CASE_CLOSED", "NOT_APPROVED", "INVALID_REQUEST")
 MAX_DESIRED_VALUE = 10_000_000_000  # the QuotaValue shape's max
 DEFAULT_CATALOG = os.path.join(os.path.dirname(__file__), "quotas.json")
@@ -260,7 +265,15 @@ class ServiceQuotasResponse(sq_responses.ServiceQuotasResponse):
                 raise ResourceAlreadyExistsException(
                     f"A quota increase request for {q['QuotaCode']} is already open."
                 )
-            if s.open_request_limit is not None and len(open_requests) >= s.open_request_limit:
+            region_limit = REGION_OPEN_LIMIT if s.open_request_limit is None else min(REGION_OPEN_LIMIT, s.open_request_limit)
+            account_open = sum(
+                1
+                for (account, _), other in _states.items()
+                if account == s.account_id
+                for r in other.requests
+                if r["Status"] in OPEN_STATUSES
+            )
+            if len(open_requests) >= region_limit or account_open >= ACCOUNT_OPEN_LIMIT:
                 raise QuotaExceededException("You have exceeded your service quota for open quota increase requests.")
             now = time.time()
             request = {

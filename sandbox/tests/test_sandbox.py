@@ -81,11 +81,11 @@ def tearDownModule() -> None:
     _server.stop()
 
 
-def client(service: str, account: str):
+def client(service: str, account: str, region: str = "us-east-1"):
     return boto3.client(
         service,
         endpoint_url=URL,
-        region_name="us-east-1",
+        region_name=region,
         aws_access_key_id=account,
         aws_secret_access_key="test",
     )
@@ -133,18 +133,26 @@ class ServiceQuotasTest(unittest.TestCase):
         too_low = dict(ServiceCode="demo", QuotaCode="L-00000002", DesiredValue=10)
         self.assertEqual(error_code(self.sq.request_service_quota_increase, **too_low), "IllegalArgumentException")
 
-    def test_open_requests_are_unbounded_unless_a_test_sets_a_limit(self) -> None:
-        # AWS documents QuotaExceededException but no number, so the sandbox invents none.
-        for i in range(1, 22):
-            self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode=f"L-{i:08X}", DesiredValue=11)
-        open_requests = self.sq.list_requested_service_quota_change_history(ServiceCode="demo", Status="PENDING")
-        self.assertEqual(len(open_requests["RequestedQuotas"]), 21)
+    def test_open_requests_are_limited_to_2_per_region_and_20_per_account(self) -> None:
+        # Service Quotas user guide, "Service quotas for Service Quotas".
+        self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000001", DesiredValue=11)
+        self.sq.request_service_quota_increase(ServiceCode="demo", QuotaCode="L-00000002", DesiredValue=11)
+        third = dict(ServiceCode="demo", QuotaCode="L-00000003", DesiredValue=11)
+        self.assertEqual(error_code(self.sq.request_service_quota_increase, **third), "QuotaExceededException")
+        # A closed request frees its slot.
         post("/moto-api/selfheal/servicequotas/decide", {"RequestId": self._request_id("L-00000001"), "Status": "APPROVED"})
-        post("/moto-api/selfheal/servicequotas/set-account", {"AccountId": self.account, "Region": "us-east-1", "OpenRequestLimit": 20})
-        over = dict(ServiceCode="demo", QuotaCode="L-00000001", DesiredValue=12)
-        self.assertEqual(error_code(self.sq.request_service_quota_increase, **over), "QuotaExceededException")
-        post("/moto-api/selfheal/servicequotas/set-account", {"AccountId": self.account, "Region": "us-east-1", "OpenRequestLimit": None})
-        self.sq.request_service_quota_increase(**over)
+        self.sq.request_service_quota_increase(**third)
+        # Two open here; 18 more across nine other Regions fill the account's 20.
+        regions = ["us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "ap-south-1", "ap-northeast-1"]
+        for region in regions:
+            other = client("service-quotas", self.account, region)
+            for code in ("L-00000001", "L-00000002"):
+                other.request_service_quota_increase(ServiceCode="demo", QuotaCode=code, DesiredValue=11)
+        spare = client("service-quotas", self.account, "sa-east-1")
+        self.assertEqual(
+            error_code(spare.request_service_quota_increase, ServiceCode="demo", QuotaCode="L-00000001", DesiredValue=11),
+            "QuotaExceededException",
+        )
 
     def _request_id(self, quota_code: str) -> str:
         history = self.sq.list_requested_service_quota_change_history_by_quota(ServiceCode="demo", QuotaCode=quota_code)

@@ -3,7 +3,7 @@
 use super::error_text;
 use crate::ledger::{
     AuditRecord, AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, LedgerError,
-    OpenEscalation, OpenEscalations, ReplayCounts,
+    OpenEscalation, OpenEscalations, ReplayCounts, WaitingRaise, WaitingRaises,
 };
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest,
@@ -20,6 +20,36 @@ pub struct DynamoLedger {
 impl DynamoLedger {
     pub fn new(client: Client, table: String) -> Self {
         DynamoLedger { client, table }
+    }
+
+    /// Every JSON `record` kept under the partition `pk`, every page.
+    async fn records<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        operation: &'static str,
+    ) -> Result<Vec<T>, LedgerError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .into_paginator()
+            .send();
+        let mut records = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| failed(operation)(error_text(&e)))?;
+            for item in page.items.unwrap_or_default() {
+                let Some(AttributeValue::S(record)) = item.get("record") else {
+                    continue;
+                };
+                records.push(serde_json::from_str(record).map_err(|e| LedgerError {
+                    operation,
+                    message: format!("an unreadable record: {e}"),
+                })?);
+            }
+        }
+        Ok(records)
     }
 }
 
@@ -443,28 +473,7 @@ impl FiledRequests for DynamoLedger {
     }
 
     async fn open_filed(&self) -> Result<Vec<FiledRequest>, LedgerError> {
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(FILED))
-            .into_paginator()
-            .send();
-        let mut requests = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| failed("Query (filed requests)")(error_text(&e)))?;
-            for item in page.items.unwrap_or_default() {
-                let Some(AttributeValue::S(record)) = item.get("record") else {
-                    continue;
-                };
-                requests.push(serde_json::from_str(record).map_err(|e| LedgerError {
-                    operation: "Query (filed requests)",
-                    message: format!("an unreadable record: {e}"),
-                })?);
-            }
-        }
-        Ok(requests)
+        self.records(FILED, "Query (filed requests)").await
     }
 
     async fn update_filed(&self, request: &FiledRequest, closed: bool) -> Result<(), LedgerError> {
@@ -479,6 +488,51 @@ impl FiledRequests for DynamoLedger {
             .send()
             .await
             .map_err(|e| failed("DeleteItem (filed request)")(error_text(&e)))?;
+        Ok(())
+    }
+}
+
+const WAITING: &str = "waiting-raise";
+
+/// One waiting raise per quota of an account and Region.
+fn waiting_key(raise: &WaitingRaise) -> String {
+    format!(
+        "{}:{}:{}/{}",
+        raise.account_id, raise.region, raise.service_code, raise.quota_code
+    )
+}
+
+impl WaitingRaises for DynamoLedger {
+    async fn queue_raise(&self, raise: &WaitingRaise) -> Result<(), LedgerError> {
+        let record = serde_json::to_string(raise).map_err(|e| LedgerError {
+            operation: "PutItem (waiting raise)",
+            message: e.to_string(),
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(WAITING))
+            .item("sk", s(waiting_key(raise)))
+            .item("record", s(record))
+            .send()
+            .await
+            .map_err(|e| failed("PutItem (waiting raise)")(error_text(&e)))?;
+        Ok(())
+    }
+
+    async fn waiting(&self) -> Result<Vec<WaitingRaise>, LedgerError> {
+        self.records(WAITING, "Query (waiting raises)").await
+    }
+
+    async fn drop_waiting(&self, raise: &WaitingRaise) -> Result<(), LedgerError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(WAITING))
+            .key("sk", s(waiting_key(raise)))
+            .send()
+            .await
+            .map_err(|e| failed("DeleteItem (waiting raise)")(error_text(&e)))?;
         Ok(())
     }
 }

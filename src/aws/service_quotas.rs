@@ -233,6 +233,28 @@ impl QuotaApi for ServiceQuotas {
         ))
     }
 
+    async fn open_requests(&self) -> Result<Vec<ChangeRequest>, QuotaApiError> {
+        let mut open = Vec::new();
+        for status in [
+            aws_sdk_servicequotas::types::RequestStatus::Pending,
+            aws_sdk_servicequotas::types::RequestStatus::CaseOpened,
+        ] {
+            let pages = self
+                .client
+                .list_requested_service_quota_change_history()
+                .status(status)
+                .into_paginator()
+                .send();
+            open.extend(every_page!(
+                pages,
+                "ListRequestedServiceQuotaChangeHistory",
+                requested_quotas,
+                change_request
+            ));
+        }
+        Ok(open)
+    }
+
     async fn request_increase(
         &self,
         service_code: &str,

@@ -25,10 +25,14 @@ pub struct Escalation {
 
 impl Escalation {
     /// What the page is about: the account, for a cause that is the account's (its role, its place in
-    /// the organization); else the quota when known, else the alarm.
+    /// the organization); the Region's increase requests, when its request budget is full; else the
+    /// quota when known, else the alarm.
     pub fn subject_key(&self) -> String {
         if self.reason.is_account_wide() {
             return format!("account/{}", self.account_id);
+        }
+        if self.reason.is_region_wide() {
+            return "increase-requests".into();
         }
         match (&self.quota.service_code, &self.quota.quota_code) {
             (Some(service), Some(quota)) => format!("{service}/{quota}"),

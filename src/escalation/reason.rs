@@ -73,6 +73,12 @@ impl EscalationReason {
         matches!(self, Self::AccountNotAllowed | Self::SpokeRoleUnavailable)
     }
 
+    /// A cause that is one Region's of an account, not one quota's: one page for all its quotas there
+    /// (the request budget is counted per Region and per account).
+    pub fn is_region_wide(self) -> bool {
+        matches!(self, Self::TooManyOpenRequests)
+    }
+
     /// A few words for an SMS.
     pub fn short(self) -> &'static str {
         match self {
@@ -103,7 +109,7 @@ impl EscalationReason {
             Self::CeilingReached => "The quota is at or above the ceiling set in selfheal's rules, so selfheal will not ask for more. Decide whether the ceiling should move or usage should come down.",
             Self::NoQuotaFound => "selfheal could not tell which quota this alarm watches: no rule names the alarm, and its usage metric matches no quota's UsageMetric.",
             Self::NoMatchingRule => "The quota was found, but no rule names it and the defaults forbid raising quotas without a rule.",
-            Self::TooManyOpenRequests => "Service Quotas refused a new request because the account has too many open quota increase requests (QuotaExceededException). Wait for some to close, then raise this one.",
+            Self::TooManyOpenRequests => "Service Quotas allows 20 active increase requests per account and 2 per Region (Service Quotas user guide, \"Service quotas for Service Quotas\"), and they are taken. selfheal keeps the raises that wait, most urgent first, and its follow-up files them as requests close; close or withdraw less urgent requests to make room sooner.",
             Self::RequestDenied => "AWS refused the latest increase request for this quota; selfheal will not ask again on its own.",
             Self::RequestNotApproved => "The latest increase request needed a review, and support cases were not allowed for it, so AWS ended it as NOT_APPROVED without opening a case. Allow a support case (support_case = true in the rule) or file the request by hand.",
             Self::CaseClosed => "The support case for the latest increase request was closed and the quota was not raised. Read the case in the Support Center before asking again.",

@@ -3,16 +3,17 @@
 
 use super::access::QuotaAccess;
 use super::api::{ChangeRequest, QuotaApi, QuotaApiError};
+use super::budget::{room, ACCOUNT_LIMIT, REGION_LIMIT};
 use super::decide::{after_lost_race, after_request, refused, AfterRequest, LostRace};
 use super::decide::{unreachable_account, Scope};
 use super::heal::{HealError, QuotaHealer};
 use super::outcome::{NotificationOutcome, Outcome, RequestOutcome};
 use super::plan::{Plan, RaisePlan, RuleTerms};
 use super::signal::QuotaSignal;
-use crate::escalation::{escalation_page, resolution_page, Escalation, QuotaSubject};
-use crate::ledger::{
-    AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, OpenEscalation, OpenEscalations,
+use crate::escalation::{
+    escalation_page, resolution_page, Escalation, EscalationReason, QuotaSubject,
 };
+use crate::ledger::{FiledRequest, OpenEscalation, QuotaLedger};
 use crate::notify::{page, send, Cooldown, Notifier, Paged, Rendering, Severity};
 use crate::text::number;
 use tracing::warn;
@@ -21,7 +22,7 @@ impl<A, N, L> QuotaHealer<A, N, L>
 where
     A: QuotaAccess,
     N: Notifier,
-    L: Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
+    L: QuotaLedger,
 {
     /// Carries a plan out.
     #[allow(clippy::too_many_arguments)]
@@ -85,6 +86,20 @@ where
         now: u64,
         steps: &mut Vec<String>,
     ) -> Result<Outcome, HealError> {
+        let open = self.open_requests(api, scope, steps).await;
+        if let Err(full) = room(open) {
+            return self
+                .wait(
+                    notice,
+                    scope,
+                    &raise,
+                    full.sentence(scope.region),
+                    terms,
+                    now,
+                    steps,
+                )
+                .await;
+        }
         let result = api
             .request_increase(
                 &raise.service_code,
@@ -116,6 +131,18 @@ where
                     }
                     None => Box::new(refused(&error, &raise, terms, notice, scope, steps)),
                 }
+            }
+            // AWS counts requests selfheal cannot see (other Regions, other tools): the raise waits.
+            AfterRequest::Escalate(escalation)
+                if escalation.reason == EscalationReason::TooManyOpenRequests =>
+            {
+                let why = format!(
+                    "Service Quotas answered QuotaExceededException: the account's {ACCOUNT_LIMIT} active increase requests (or {REGION_LIMIT} in {}) are taken.",
+                    scope.region
+                );
+                return self
+                    .wait(notice, scope, &raise, why, terms, now, steps)
+                    .await;
             }
             AfterRequest::Escalate(escalation) => escalation,
         };
@@ -226,7 +253,7 @@ where
         Some(move |notice: QuotaSignal<'_>| Outcome::nothing(notice, reason, summary, false))
     }
 
-    async fn escalate(
+    pub(super) async fn escalate(
         &self,
         notice: QuotaSignal<'_>,
         scope: &Scope<'_>,

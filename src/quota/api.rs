@@ -261,6 +261,13 @@ pub trait QuotaApi: Send + Sync {
         request_id: &str,
     ) -> impl Future<Output = Result<ChangeRequest, QuotaApiError>> + Send;
 
+    /// `ListRequestedServiceQuotaChangeHistory` with `Status` `PENDING`, then `CASE_OPENED`, every
+    /// page: the increase requests of this account and Region that AWS is still working on, whoever
+    /// filed them.
+    fn open_requests(
+        &self,
+    ) -> impl Future<Output = Result<Vec<ChangeRequest>, QuotaApiError>> + Send;
+
     /// `RequestServiceQuotaIncrease`.
     fn request_increase(
         &self,

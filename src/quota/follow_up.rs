@@ -8,8 +8,9 @@ use super::api::{ChangeRequest, QuotaApi, RequestStatus};
 use super::decide::Scope;
 use super::heal::{HealError, QuotaHealer, CLAIM_LEASE_SECS, CLAIM_MEMORY_SECS};
 use super::news::{request_news_page, RequestNews};
+use super::queue::WaitingItem;
 use crate::escalation::{escalation_page, Escalation, EscalationReason, QuotaSubject};
-use crate::ledger::{AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, OpenEscalations};
+use crate::ledger::{FiledRequest, QuotaLedger};
 use crate::notify::{send, Notifier};
 use serde::Serialize;
 use tracing::{info, warn};
@@ -149,6 +150,9 @@ pub struct FollowUpItem {
 pub struct FollowUpReport {
     pub dry_run: bool,
     pub items: Vec<FollowUpItem>,
+    /// The raises waiting for Service Quotas' request budget, most urgent first in each account and
+    /// Region: what this run filed (or, in a dry run, would file) and what still waits.
+    pub waiting: Vec<WaitingItem>,
 }
 
 fn action_label(follow_up: &FollowUp) -> String {
@@ -168,7 +172,7 @@ impl<A, N, L> QuotaHealer<A, N, L>
 where
     A: QuotaAccess,
     N: Notifier,
-    L: Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
+    L: QuotaLedger,
 {
     /// Reads every request kept in the ledger, decides what to tell about each, and (unless `dry_run`)
     /// tells it once. `now` is seconds since the epoch.
@@ -181,7 +185,13 @@ where
         for filed in self.ledger.open_filed().await? {
             items.push(self.follow_up_one(filed, dry_run, now, &holder).await?);
         }
-        Ok(FollowUpReport { dry_run, items })
+        // After the requests that ended are closed, so that their slots count as free.
+        let waiting = self.file_waiting(dry_run, now).await?;
+        Ok(FollowUpReport {
+            dry_run,
+            items,
+            waiting,
+        })
     }
 
     /// One request read, decided and (unless `dry_run`) told, under a claim of `holder`'s.

@@ -11,9 +11,7 @@ use super::plan::{Plan, RuleTerms};
 use super::signal::QuotaSignal;
 use crate::escalation::{EscalationReason, Notifier, NotifyError, Route, Severity};
 use crate::function_error::Retry;
-use crate::ledger::{
-    AuditRecord, AuditTrail, Claims, Cooldowns, FiledRequests, LedgerError, OpenEscalations,
-};
+use crate::ledger::{AuditRecord, LedgerError, QuotaLedger};
 use crate::rules::RuleSet;
 use crate::settings::QuotaSettings;
 use tracing::{error, info, warn};
@@ -59,12 +57,7 @@ pub struct QuotaHealer<A, N, L> {
     pub(super) settings: QuotaSettings,
 }
 
-impl<
-        A: QuotaAccess,
-        N: Notifier,
-        L: Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
-    > QuotaHealer<A, N, L>
-{
+impl<A: QuotaAccess, N: Notifier, L: QuotaLedger> QuotaHealer<A, N, L> {
     pub fn new(access: A, notifier: N, ledger: L, rules: RuleSet, settings: QuotaSettings) -> Self {
         QuotaHealer {
             access,

@@ -5,6 +5,7 @@
 pub mod access;
 mod act;
 pub mod api;
+pub mod budget;
 pub mod catalog;
 pub mod decide;
 pub mod event;
@@ -15,6 +16,7 @@ mod heal;
 pub mod news;
 mod outcome;
 mod plan;
+pub mod queue;
 mod read;
 pub mod signal;
 mod subject;

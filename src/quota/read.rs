@@ -12,7 +12,7 @@ use super::plan::{Plan, RuleTerms};
 use super::signal::QuotaSignal;
 use crate::alarm::NamedQuota;
 use crate::escalation::Notifier;
-use crate::ledger::{AuditTrail, Claims, Cooldowns, FiledRequests, OpenEscalations};
+use crate::ledger::QuotaLedger;
 use crate::rules::QuotaRule;
 use crate::text::number;
 
@@ -20,7 +20,7 @@ impl<A, N, L> QuotaHealer<A, N, L>
 where
     A: QuotaAccess,
     N: Notifier,
-    L: Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
+    L: QuotaLedger,
 {
     /// Reads what is needed, then decides (`reading`'s pure functions). Never writes.
     pub(super) async fn plan(

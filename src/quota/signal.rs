@@ -129,6 +129,21 @@ impl<'a> QuotaSignal<'a> {
         }
     }
 
+    /// Usage as a percentage of the quota, where the input says it (a threshold notice, a sweep).
+    pub fn utilization(self) -> Option<f64> {
+        match self.named_quota()? {
+            NamedQuota::Named {
+                utilization_percent,
+                ..
+            } => *utilization_percent,
+            NamedQuota::Coded {
+                utilization_percent,
+                ..
+            } => Some(*utilization_percent),
+            NamedQuota::Unreadable { .. } => None,
+        }
+    }
+
     /// The usage metric an alarm watches.
     pub fn usage_metric(self) -> Option<&'a MetricId> {
         match self {

@@ -10,7 +10,7 @@ use super::outcome::Outcome;
 use super::signal::{QuotaSignal, SweepItem};
 use crate::escalation::Notifier;
 use crate::function_error::Retry;
-use crate::ledger::{AuditTrail, Claims, Cooldowns, FiledRequests, OpenEscalations};
+use crate::ledger::QuotaLedger;
 use crate::rules::RuleSet;
 use serde::Serialize;
 use std::time::Duration;
@@ -126,7 +126,7 @@ where
     A: QuotaAccess,
     A::Api: UtilizationReports,
     N: Notifier,
-    L: Claims + Cooldowns + OpenEscalations + AuditTrail + FiledRequests,
+    L: QuotaLedger,
 {
     /// Reads a fresh utilization report, then plans (and, unless `dry_run`, carries out) each quota at
     /// or above its threshold. `now` is seconds since the epoch.

@@ -18,6 +18,7 @@ mod replay_mocks;
 mod replay_property;
 mod replay_sandbox;
 mod replay_shapes;
+mod request_budget;
 mod runtime_path;
 mod template_alarms;
 mod template_policy;

@@ -161,6 +161,7 @@ const NO_RESOURCE_TYPE: &[&str] = &[
     "servicequotas:ListAWSDefaultServiceQuotas",
     "servicequotas:GetAWSDefaultServiceQuota",
     "servicequotas:ListRequestedServiceQuotaChangeHistoryByQuota",
+    "servicequotas:ListRequestedServiceQuotaChangeHistory",
     // Account-wide; that it takes no resource type is not verified in the Service Authorization
     // Reference.
     "servicequotas:GetAutoManagementConfiguration",
@@ -248,6 +249,8 @@ fn the_quota_function_is_granted_exactly_what_it_calls() {
                     "OpenEscalations for DynamoLedger",
                     "AuditTrail for DynamoLedger",
                     "FiledRequests for DynamoLedger",
+                    "WaitingRaises for DynamoLedger",
+                    "DynamoLedger",
                 ],
             ),
         ],

@@ -7,6 +7,7 @@ use crate::common;
 
 use aws_sdk_servicequotas::operation::get_service_quota::GetServiceQuotaOutput;
 use aws_sdk_servicequotas::operation::list_aws_default_service_quotas::ListAwsDefaultServiceQuotasOutput;
+use aws_sdk_servicequotas::operation::list_requested_service_quota_change_history::ListRequestedServiceQuotaChangeHistoryOutput;
 use aws_sdk_servicequotas::operation::list_requested_service_quota_change_history_by_quota::ListRequestedServiceQuotaChangeHistoryByQuotaOutput;
 use aws_sdk_servicequotas::operation::list_service_quotas::ListServiceQuotasOutput;
 use aws_sdk_servicequotas::operation::request_service_quota_increase::RequestServiceQuotaIncreaseOutput;
@@ -76,13 +77,24 @@ fn auto_management_never_started() -> Rule {
         .build()
 }
 
+/// No increase request open in the Region: before each raise, the healer counts the open ones
+/// (`ListRequestedServiceQuotaChangeHistory`, `PENDING` then `CASE_OPENED`).
+fn no_open_requests() -> Rule {
+    mock!(Client::list_requested_service_quota_change_history)
+        .sequence()
+        .output(|| ListRequestedServiceQuotaChangeHistoryOutput::builder().build())
+        .repeatedly()
+        .build()
+}
+
 fn harness(rules: &[&Rule]) -> Harness {
     harness_with(rules, RuleSet::embedded().unwrap())
 }
 
 fn harness_with(rules: &[&Rule], rule_set: RuleSet) -> Harness {
     let auto = auto_management_never_started();
-    let rules: Vec<&Rule> = rules.iter().copied().chain([&auto]).collect();
+    let open = no_open_requests();
+    let rules: Vec<&Rule> = rules.iter().copied().chain([&auto, &open]).collect();
     // The production retry policy, with short backoff to keep the test fast.
     let client = mock_client!(
         aws_sdk_servicequotas,
@@ -183,7 +195,7 @@ async fn throttling_that_outlives_the_retries_is_escalated_once() {
 }
 
 #[tokio::test]
-async fn too_many_open_requests_is_escalated() {
+async fn too_many_open_requests_keeps_the_raise_waiting_and_pages_once() {
     let get = mock!(Client::get_service_quota).then_output(|| lambda_quota(1000.0, true));
     let history = empty_history();
     let request = mock!(Client::request_service_quota_increase).then_http_response(|| {
@@ -210,9 +222,17 @@ async fn too_many_open_requests_is_escalated() {
         1,
         "a QuotaExceededException is not retried"
     );
+    // AWS counts requests selfheal cannot see: the raise waits for the follow-up, and the page is
+    // about the Region's requests, with their runbook.
+    let waiting = h.ledger.0.waiting.lock().unwrap().clone();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (waiting[0].quota_code.as_str(), waiting[0].desired_value),
+        ("L-B99A9384", 1500.0)
+    );
     let sms = &h.topic.published()[0].sms;
     assert!(
-        sms.contains("RB:lambda-concurrency") && sms.len() <= 140,
+        sms.contains("RB:too-many-open-requests") && sms.len() <= 140,
         "{sms}"
     );
 }

@@ -248,5 +248,33 @@ pub fn follow_up_report(report: &FollowUpReport) -> String {
                 .map_or(String::new(), |e| format!(" ({e})"))
         );
     }
+    if !report.waiting.is_empty() {
+        let _ = writeln!(
+            text,
+            "waiting for Service Quotas' request budget, most urgent first:"
+        );
+    }
+    for item in &report.waiting {
+        let _ = writeln!(
+            text,
+            "  {} {}/{} in {} to {}{}: {}{}{}",
+            item.account_id,
+            item.service_code,
+            item.quota_code,
+            item.region,
+            selfheal::text::number(item.desired_value),
+            item.utilization.map_or(String::new(), |u| format!(
+                " (at {} %)",
+                selfheal::text::number(u)
+            )),
+            item.action,
+            item.request_id
+                .as_deref()
+                .map_or(String::new(), |id| format!(", request {id}")),
+            item.error
+                .as_deref()
+                .map_or(String::new(), |e| format!(" ({e})"))
+        );
+    }
     text
 }

@@ -6,7 +6,7 @@ use selfheal::aws::service_quotas::ServiceQuotas;
 use selfheal::escalation::{Notification, Notifier, NotifyError, Route};
 use selfheal::ledger::{
     AuditRecord, AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, LedgerError,
-    OpenEscalation, OpenEscalations, ReplayCounts,
+    OpenEscalation, OpenEscalations, ReplayCounts, WaitingRaise, WaitingRaises,
 };
 use selfheal::quota::{AccessError, QuotaAccess, Reach};
 use std::collections::{HashMap, HashSet};
@@ -31,6 +31,7 @@ pub struct LedgerState {
     pub audit: Mutex<Vec<AuditRecord>>,
     pub replays: Mutex<HashMap<String, u32>>,
     pub filed: Mutex<Vec<FiledRequest>>,
+    pub waiting: Mutex<Vec<WaitingRaise>>,
     /// Operations (method names) that fail, as DynamoDB would when throttled or down.
     pub failing: Mutex<HashSet<&'static str>>,
 }
@@ -220,6 +221,37 @@ impl FiledRequests for MemoryLedger {
         }
         Ok(())
     }
+}
+
+impl WaitingRaises for MemoryLedger {
+    async fn queue_raise(&self, raise: &WaitingRaise) -> Result<(), LedgerError> {
+        self.check("queue_raise")?;
+        let mut waiting = self.0.waiting.lock().unwrap();
+        waiting.retain(|w| !same_quota(w, raise));
+        waiting.push(raise.clone());
+        Ok(())
+    }
+
+    async fn waiting(&self) -> Result<Vec<WaitingRaise>, LedgerError> {
+        self.check("waiting")?;
+        Ok(self.0.waiting.lock().unwrap().clone())
+    }
+
+    async fn drop_waiting(&self, raise: &WaitingRaise) -> Result<(), LedgerError> {
+        self.check("drop_waiting")?;
+        self.0
+            .waiting
+            .lock()
+            .unwrap()
+            .retain(|w| !same_quota(w, raise));
+        Ok(())
+    }
+}
+
+/// One waiting raise per quota of an account and Region, as the DynamoDB ledger keys them.
+fn same_quota(a: &WaitingRaise, b: &WaitingRaise) -> bool {
+    (&a.account_id, &a.region, &a.service_code, &a.quota_code)
+        == (&b.account_id, &b.region, &b.service_code, &b.quota_code)
 }
 
 impl ReplayCounts for MemoryLedger {
