@@ -3,7 +3,7 @@
 
 use super::access::QuotaAccess;
 use super::api::{ChangeRequest, QuotaApi, QuotaApiError};
-use super::budget::{room, ACCOUNT_LIMIT, REGION_LIMIT};
+use super::budget::{ACCOUNT_LIMIT, REGION_LIMIT};
 use super::decide::{after_lost_race, after_request, refused, AfterRequest, LostRace};
 use super::decide::{unreachable_account, Scope};
 use super::heal::{HealError, QuotaHealer};
@@ -55,6 +55,10 @@ where
                 self.escalate(notice, scope, &escalation, terms, now, steps)
                     .await
             }
+            Plan::Wait { raise, why } => {
+                self.wait(notice, scope, &raise, why, terms, now, steps)
+                    .await
+            }
             Plan::Raise(raise) => {
                 // The client the plan read through, kept by the access (its credentials renewed if
                 // they are about to end).
@@ -86,20 +90,6 @@ where
         now: u64,
         steps: &mut Vec<String>,
     ) -> Result<Outcome, HealError> {
-        let open = self.open_requests(api, scope, steps).await;
-        if let Err(full) = room(open) {
-            return self
-                .wait(
-                    notice,
-                    scope,
-                    &raise,
-                    full.sentence(scope.region),
-                    terms,
-                    now,
-                    steps,
-                )
-                .await;
-        }
         let result = api
             .request_increase(
                 &raise.service_code,

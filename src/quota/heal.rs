@@ -318,6 +318,7 @@ fn duplicate_outcome(notice: QuotaSignal<'_>, key: &str) -> Outcome {
 fn plan_name(plan: &Plan) -> &'static str {
     match plan {
         Plan::Raise(_) => "raise",
+        Plan::Wait { .. } => "wait",
         Plan::Escalate(_) => "escalate",
         Plan::Resolve { .. } => "resolve",
         Plan::Nothing { .. } => "nothing",

@@ -4,8 +4,8 @@ use super::api::QuotaInfo;
 use super::plan::{Plan, RaisePlan};
 use super::signal::QuotaSignal;
 use crate::alarm::AlarmState;
-use crate::escalation::Escalation;
 use crate::escalation::QuotaSubject;
+use crate::escalation::{Escalation, EscalationReason};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -158,6 +158,13 @@ impl Outcome {
     pub fn planned(notice: QuotaSignal<'_>, plan: &Plan, rule: Option<String>) -> Self {
         match plan {
             Plan::Raise(raise) => Self::raise(notice, raise, true),
+            Plan::Wait { raise, why } => {
+                let mut outcome = Self::raise(notice, raise, true);
+                outcome.decision = Decision::Escalate;
+                outcome.reason = EscalationReason::TooManyOpenRequests.slug().into();
+                outcome.summary = format!("would wait for a free increase request: {why}");
+                outcome
+            }
             Plan::Escalate(escalation) => Self::escalate(notice, escalation, rule, true),
             Plan::Resolve { .. } => Self::nothing(
                 notice,

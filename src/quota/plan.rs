@@ -29,6 +29,11 @@ pub struct RaisePlan {
 #[serde(tag = "plan", rename_all = "snake_case")]
 pub enum Plan {
     Raise(RaisePlan),
+    /// The raise, with no room in Service Quotas' request budget (`why`): kept waiting and paged.
+    Wait {
+        raise: RaisePlan,
+        why: String,
+    },
     Escalate(Box<Escalation>),
     /// The alarm is back to OK: close its escalation, if one went out.
     Resolve {

@@ -3,6 +3,7 @@
 
 use super::access::QuotaAccess;
 use super::api::{AutoManagement, ChangeRequest, QuotaApi, QuotaApiError, QuotaInfo};
+use super::budget::room;
 use super::decide::{
     decide_after_reading, decide_before_reading, leave_to_aws, unreachable_account, AlarmReading,
     History, QuotaReading, Scope,
@@ -61,7 +62,19 @@ where
         let plan = match plan {
             Plan::Raise(_) => {
                 let auto = self.auto_management(&api, scope, steps).await;
-                leave_to_aws(plan, &auto, rule, &quota)
+                match leave_to_aws(plan, &auto, rule, &quota) {
+                    Plan::Raise(raise) => {
+                        let open = self.open_requests(&api, scope, steps).await;
+                        match room(open) {
+                            Ok(()) => Plan::Raise(raise),
+                            Err(full) => Plan::Wait {
+                                raise,
+                                why: full.sentence(scope.region),
+                            },
+                        }
+                    }
+                    other => other,
+                }
             }
             Plan::Nothing {
                 reason: "already-raised",

@@ -26,6 +26,23 @@ async fn the_third_raise_of_a_region_waits_and_the_follow_up_files_it_when_a_slo
     ];
     let mut outcomes = Vec::new();
     for (i, alarm) in alarms.iter().enumerate() {
+        if i == 2 {
+            // The dry run prints the decision the run will make, and keeps and pages nothing.
+            let dry = account
+                .healer(true)
+                .handle(&account.notice(alarm), "dry", now())
+                .await
+                .unwrap();
+            assert_eq!(dry.reason, "too-many-open-requests", "{dry:#?}");
+            assert!(dry.summary.starts_with("would wait"), "{}", dry.summary);
+            assert!(healer
+                .follow_up(true, now())
+                .await
+                .unwrap()
+                .waiting
+                .is_empty());
+            assert!(account.deliveries().await.is_empty());
+        }
         outcomes.push(
             healer
                 .handle(&account.notice(alarm), &format!("r{i}"), now())

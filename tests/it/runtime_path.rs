@@ -297,7 +297,11 @@ async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
     let report = answer(&runtime.invoke(&serde_json::json!({"selfheal": "sweep", "dryRun": true})));
     assert_eq!(report["dry_run"], true, "{report}");
     assert_eq!(report["over_threshold"][0]["quota_code"], "L-F678F1CE");
-    assert_eq!(report["outcomes"][0]["decision"], "raise");
+    // The Lambda and EC2 requests hold the Region's two active requests: the raise would wait.
+    assert_eq!(
+        report["outcomes"][0]["reason"], "too-many-open-requests",
+        "{report}"
+    );
     assert!(account.requests("vpc", "L-F678F1CE").await.is_empty());
     // Another Health event on the same subscription: no outcome, no error.
     let mut other: serde_json::Value = serde_json::from_str(&event).unwrap();
