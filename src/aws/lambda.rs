@@ -1,5 +1,5 @@
 //! `FunctionApi` over the Lambda SDK client (`WarmApi` is in `lambda_warm.rs`), and the
-//! `GetFunction` both use.
+//! `GetFunctionConfiguration` both use.
 
 use super::call_error;
 use crate::replay::api::{AwsCallError, FunctionApi};
@@ -17,8 +17,10 @@ impl Lambda {
         Lambda { client }
     }
 
-    /// `GetFunction`: the function's configuration, or `None` when it (or its qualifier) does not
-    /// exist.
+    /// `GetFunctionConfiguration`: the function's configuration, or `None` when it (or its
+    /// qualifier) does not exist. Not `GetFunction`, which also hands out a download URL of the code
+    /// and, for a tagged function, needs `lambda:ListTags` as well (Lambda developer guide, "Using tags
+    /// on Lambda functions").
     pub(super) async fn configuration_of(
         &self,
         name: &str,
@@ -26,22 +28,26 @@ impl Lambda {
     ) -> Result<Option<aws_sdk_lambda::types::FunctionConfiguration>, AwsCallError> {
         match self
             .client
-            .get_function()
+            .get_function_configuration()
             .function_name(name)
             .set_qualifier(qualifier.map(str::to_owned))
             .send()
             .await
         {
-            Ok(output) => Ok(Some(output.configuration.unwrap_or_else(|| {
-                aws_sdk_lambda::types::FunctionConfiguration::builder().build()
-            }))),
+            Ok(output) => Ok(Some(
+                aws_sdk_lambda::types::FunctionConfiguration::builder()
+                    .set_function_arn(output.function_arn)
+                    .set_memory_size(output.memory_size)
+                    .set_architectures(output.architectures)
+                    .build(),
+            )),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
                 Ok(None)
             }
-            Err(e) => Err(call_error("GetFunction")(e)),
+            Err(e) => Err(call_error("GetFunctionConfiguration")(e)),
         }
     }
 }

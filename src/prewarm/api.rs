@@ -55,7 +55,7 @@ pub struct Provisioned {
     pub ready: bool,
 }
 
-/// A function as `GetFunction` shows it: what a rule targets and what its warm capacity costs.
+/// A function as `GetFunctionConfiguration` shows it: what a rule targets and what its warm capacity costs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WarmTarget {
     /// The unqualified ARN.
@@ -126,7 +126,7 @@ pub trait RuleApi: Send + Sync {
 }
 
 pub trait WarmApi: Send + Sync {
-    /// `GetFunction`: the function, `None` when it or the qualifier does not exist.
+    /// `GetFunctionConfiguration`: the function, `None` when it or the qualifier does not exist.
     fn function(
         &self,
         function: &str,

@@ -150,7 +150,7 @@ impl<R: RuleApi, W: WarmApi, S: ScalingApi> Syncer<R, W, S> {
             let function = match self.lambda.function(&rule.function, Some(qualifier)).await {
                 Ok(Some(function)) => function,
                 Ok(None) => {
-                    problem(format!("function {target} does not exist (GetFunction: ResourceNotFoundException); its scheduled actions, if any, are left as they are"));
+                    problem(format!("function {target} does not exist (GetFunctionConfiguration: ResourceNotFoundException); its scheduled actions, if any, are left as they are"));
                     continue;
                 }
                 Err(e) => {
@@ -284,7 +284,7 @@ impl<R: RuleApi, W: WarmApi, S: ScalingApi> Syncer<R, W, S> {
             Ok(Some(found)) => found.arn,
             Ok(None) => {
                 return problem(format!(
-                    "function {target} does not exist (GetFunction: ResourceNotFoundException); its rule, if any, is left as it is"
+                    "function {target} does not exist (GetFunctionConfiguration: ResourceNotFoundException); its rule, if any, is left as it is"
                 ))
             }
             Err(e) => return problem(format!("cannot read function {target}: {e}")),

@@ -138,7 +138,7 @@ pub trait QueueApi: Send + Sync {
 }
 
 pub trait FunctionApi: Send + Sync {
-    /// `GetFunction`: whether the function (and qualifier) exists.
+    /// `GetFunctionConfiguration`: whether the function (and qualifier) exists.
     fn exists(
         &self,
         name: &str,

@@ -219,7 +219,7 @@ async fn a_sync_from_an_empty_account_creates_exactly_the_configured_rules() {
     assert!(again.ok(), "{again:#?}");
     assert_eq!(again.unchanged.len(), 2);
     assert_eq!(again.calls.writes, 0, "{again:#?}");
-    // One listing, then per rule its tags and targets, per target GetFunction (+ provisioned
+    // One listing, then per rule its tags and targets, per target GetFunctionConfiguration (+ provisioned
     // concurrency for a qualified one), and Application Auto Scaling's scheduled actions (once: the
     // provisioned rules' actions, and those of a provisioned rule since removed).
     assert_eq!(again.calls.reads, 1 + 2 * 2 + 2 + 1 + 1);
