@@ -18,6 +18,8 @@ from pathlib import Path
 import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
+# The example rules (checkout-api, orders-dlq...) replace the shipped files of the same name.
+EXAMPLES = str(Path(__file__).resolve().parent.parent / "rules" / "examples")
 SANDBOX_PORT = int(os.environ.get("SELFHEAL_DEMO_SANDBOX_PORT", "5060"))
 SANDBOX = f"http://127.0.0.1:{SANDBOX_PORT}"
 REGION = "us-east-1"
@@ -314,9 +316,9 @@ def main() -> None:
         lambda_function("search-api")
         lambda_function("orders-worker")
         start(stack, [str(ROOT / "target" / "debug" / "prewarm")],
-              env=runtime_env(runtime_port, "prewarm", {"SELFHEAL_PREWARM_FUNCTION_ARN": pinger}), log="demo-prewarm.log")
+              env=runtime_env(runtime_port, "prewarm", {"SELFHEAL_PREWARM_FUNCTION_ARN": pinger, "SELFHEAL_RULES_DIR": EXAMPLES}), log="demo-prewarm.log")
         start(stack, [str(ROOT / "target" / "debug" / "dlq-replay")],
-              env=runtime_env(runtime_port, "dlq-replay", {"SELFHEAL_TOPIC_ARN": topic, "SELFHEAL_TABLE": table}),
+              env=runtime_env(runtime_port, "dlq-replay", {"SELFHEAL_TOPIC_ARN": topic, "SELFHEAL_TABLE": table, "SELFHEAL_RULES_DIR": EXAMPLES}),
               log="demo-replay.log")
 
         rule(f"selfheal demo - account {ACCOUNT}, sandbox {SANDBOX}")

@@ -163,7 +163,7 @@ impl PrewarmFunction {
     ) -> Result<SyncReport, PrewarmFunctionError> {
         let rules = match &self.rules {
             Some(rules) => rules.clone(),
-            None => RuleSet::embedded()?,
+            None => RuleSet::at_run_time()?,
         };
         crate::rules::check_zones(&rules)?;
         let rules = rules.prewarm;

@@ -114,7 +114,7 @@ impl QuotaFunction {
         let built = self.healer.get_or_init(|| {
             let rules = match &self.rules {
                 Some(rules) => rules.clone(),
-                None => RuleSet::embedded()?,
+                None => RuleSet::at_run_time()?,
             };
             let mut environment = self.environment.clone();
             if environment.settings.home_account_id.is_none() {

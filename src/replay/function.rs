@@ -127,7 +127,7 @@ impl ReplayFunction {
         let built = self.wired.get_or_init(|| {
             let rules = match &self.rules {
                 Some(rules) => rules.clone(),
-                None => RuleSet::embedded()?,
+                None => RuleSet::at_run_time()?,
             };
             let functions = Lambda::new(aws_sdk_lambda::Client::new(&self.sdk));
             let ledger = DynamoLedger::new(

@@ -94,6 +94,9 @@ pub(super) fn parse_sources(
 }
 
 /// The rules and runbook names compiled into the binaries from `rules/` and `runbooks/`.
+/// A folder whose rules files replace the compiled-in ones of the same name (`RuleSet::at_run_time`).
+pub const RULES_DIR: &str = "SELFHEAL_RULES_DIR";
+
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
@@ -102,6 +105,32 @@ impl RuleSet {
     /// The rules compiled into this binary.
     pub fn embedded() -> Result<Self, RulesError> {
         Self::from_sources(embedded::RULE_FILES, embedded::RUNBOOKS)
+    }
+
+    /// The rules a function runs with: those compiled in, each file replaced by the file of the same
+    /// name in the folder `SELFHEAL_RULES_DIR` names, when it is set (a local run under `cargo lambda
+    /// watch`, the demo and the tests use `rules/examples`; a Lambda package has no such folder).
+    pub fn at_run_time() -> Result<Self, RulesError> {
+        match std::env::var(RULES_DIR) {
+            Ok(dir) if !dir.is_empty() => Self::embedded_overlaid(Path::new(&dir)),
+            _ => Self::embedded(),
+        }
+    }
+
+    /// The compiled-in rules, with each file of `dir` replacing the one of the same name.
+    pub fn embedded_overlaid(dir: &Path) -> Result<Self, RulesError> {
+        let overlay = files::read_dir(dir)?;
+        let mut sources: Vec<(&str, &str)> = embedded::RULE_FILES
+            .iter()
+            .filter(|(name, _)| !overlay.iter().any(|(own, _)| own == name))
+            .copied()
+            .collect();
+        sources.extend(
+            overlay
+                .iter()
+                .map(|(name, text)| (name.as_str(), text.as_str())),
+        );
+        Self::from_sources(&sources, embedded::RUNBOOKS)
     }
 
     /// Names of the runbooks compiled into this binary.

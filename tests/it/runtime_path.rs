@@ -26,6 +26,10 @@ fn cargo_lambda() -> Command {
     command
 }
 
+/// The example rules (`rules/examples`), which replace the shipped files of the same name in a local
+/// run (`SELFHEAL_RULES_DIR`).
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/examples");
+
 /// `cargo lambda watch` listening on a port of its own. The port is chosen by binding port 0 and
 /// letting go, so another process may take it first: then watch exits (address in use), or what
 /// answers is not watch, and it is started again on another port.
@@ -370,10 +374,13 @@ async fn the_prewarm_function_syncs_on_its_schedule_and_pings_through_the_runtim
         "prewarm",
         Path::new(env!("CARGO_BIN_EXE_prewarm")),
         &account.id,
-        &[("SELFHEAL_PREWARM_FUNCTION_ARN", &pinger)],
+        &[
+            ("SELFHEAL_PREWARM_FUNCTION_ARN", &pinger),
+            ("SELFHEAL_RULES_DIR", EXAMPLES),
+        ],
         &[],
     );
-    // The daily schedule's event: a sync with the rules compiled in (rules/prewarm.toml).
+    // The daily schedule's event: a sync with the example rules (rules/examples/prewarm.toml).
     let report = answer(&runtime.invoke_file("tests/fixtures/eventbridge-scheduled-event.json"));
     assert_eq!(report["create"].as_array().unwrap().len(), 2, "{report}");
     assert_eq!(
@@ -434,6 +441,7 @@ async fn the_replay_function_answers_a_console_request_through_the_runtime_api()
         &[
             ("SELFHEAL_TOPIC_ARN", &account.topic_arn),
             ("SELFHEAL_TABLE", &account.table),
+            ("SELFHEAL_RULES_DIR", EXAMPLES),
         ],
         &[],
     );

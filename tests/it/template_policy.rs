@@ -1,71 +1,151 @@
-//! `template.yaml` gives the replay function exactly the queues and functions of `rules/replay.toml`.
+//! `template.yaml` grants the replay and pre-warm functions the queues and functions of the rules by
+//! tag (`selfheal:replay`, `selfheal:prewarm`), never by a name compiled into the template, and tags
+//! selfheal's own queues and functions so that the shipped rules work.
 
 use selfheal::rules::{DlqTarget, RuleSet};
 
 /// The stack name rules/replay.toml assumes for selfheal's own queues and functions.
 const STACK_NAME: &str = "selfheal";
 
-fn replay_role(template: &str) -> &str {
-    let start = template
-        .find("  DlqReplayRole:")
-        .expect("DlqReplayRole in template.yaml");
-    let end = template[start..]
-        .find("\n  DlqReplayFunction:")
-        .expect("DlqReplayFunction after the role");
-    &template[start..start + end]
+fn template() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap()
+}
+
+/// Each `- Sid:` block of `role`.
+fn statements(role: &str) -> Vec<&str> {
+    role.split("- Sid: ").skip(1).collect()
+}
+
+/// Every statement granting one of `prefixes`' actions on a wildcard resource carries the tag
+/// condition `tag` (with `value`), and none names a resource of its own but `allowed_names`.
+fn granted_by_tag(role: &str, prefixes: &[&str], tag: &str, value: &str, allowed_names: &[&str]) {
+    let mut tagged = 0;
+    for statement in statements(role) {
+        let sid = statement.lines().next().unwrap_or_default();
+        let grants = statement.lines().any(|l| {
+            prefixes
+                .iter()
+                .any(|p| l.trim().trim_start_matches("- ").starts_with(p))
+        });
+        if !grants || allowed_names.iter().any(|n| statement.contains(n)) {
+            continue;
+        }
+        assert!(
+            statement.contains(&format!("aws:ResourceTag/{tag}: {value}")),
+            "{sid}: granted without the tag {tag} = {value}:\n{statement}"
+        );
+        let resources: Vec<&str> = statement
+            .lines()
+            .filter(|l| l.contains("arn:${AWS::Partition}:"))
+            .collect();
+        assert!(
+            resources.iter().all(|r| r.trim_end().ends_with(":*")),
+            "{sid}: a named resource instead of the tag: {resources:?}"
+        );
+        tagged += 1;
+    }
+    assert!(tagged > 0, "some statement grants by {tag}");
 }
 
 #[test]
-fn every_replayable_queue_and_function_is_granted_and_nothing_else() {
-    let template =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap();
-    let role = replay_role(&template).replace("${AWS::StackName}", STACK_NAME);
-    let role = role.as_str();
-    let rules = RuleSet::embedded().unwrap();
-    let mut granted_queues: Vec<&str> = role
-        .lines()
-        .filter_map(|l| l.split(":sqs:${AWS::Region}:${AWS::AccountId}:").nth(1))
-        .collect();
-    granted_queues.sort();
-    granted_queues.dedup();
-    for rule in &rules.dlqs {
-        assert!(
-            granted_queues.contains(&rule.queue.as_str()),
-            "{} is not granted",
-            rule.queue
-        );
-        if let DlqTarget::Function { name, .. } = &rule.target {
+fn replay_queues_and_functions_are_granted_by_tag_and_selfheals_own_are_tagged() {
+    let template = template();
+    let role = section(&template, "  DlqReplayRole:", "\n  DlqReplayFunction:");
+    let reads = section(
+        role,
+        "- Sid: ReadAndDeleteDeadLetters",
+        "- Sid: SendToSourceQueues",
+    );
+    assert!(
+        reads.contains("aws:ResourceTag/selfheal:replay: source"),
+        "{reads}"
+    );
+    let sends = section(
+        role,
+        "- Sid: SendToSourceQueues",
+        "- Sid: ReinvokeFunctions",
+    );
+    assert!(
+        sends.contains("aws:ResourceTag/selfheal:replay: target"),
+        "{sends}"
+    );
+    granted_by_tag(
+        role,
+        &["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"],
+        "selfheal:replay",
+        "target",
+        // The one named resource: the function itself, to go on past its deadline.
+        &["-dlq-replay"],
+    );
+    for prefix in ["sqs:"] {
+        for statement in statements(role).iter().filter(|s| s.contains(prefix)) {
             assert!(
-                role.contains(&format!(":function:{name}")),
-                "function {name} is not granted"
-            );
-        }
-    }
-    let named: Vec<&str> = rules.dlqs.iter().map(|r| r.queue.as_str()).collect();
-    let extra: Vec<&&str> = granted_queues
-        .iter()
-        .filter(|q| !named.contains(q) && !["orders", "payments.fifo"].contains(q))
-        .collect();
-    assert!(extra.is_empty(), "granted but in no rule: {extra:?}");
-    for rule in &rules.dlqs {
-        for name in &rule.allowed_functions {
-            assert!(
-                role.contains(&format!(":function:{name}")),
-                "allowed function {name} is not granted"
-            );
-        }
-        for name in &rule.allowed_queues {
-            assert!(
-                granted_queues.contains(&name.as_str()),
-                "allowed queue {name} is not granted"
+                statement.contains("aws:ResourceTag/selfheal:replay:"),
+                "{statement}"
             );
         }
     }
     assert!(
-        role.contains(&format!(":function:{STACK_NAME}-dlq-replay\n")),
+        role.contains(":function:${AWS::StackName}-dlq-replay"),
         "the replay function may invoke itself to go on past its deadline"
     );
     assert!(!role.contains("Resource: \"*\""), "no wildcard resource");
+
+    // The shipped rules name only selfheal's own queues and functions, which the template tags.
+    let rules = RuleSet::embedded().unwrap();
+    assert!(!rules.dlqs.is_empty());
+    for rule in &rules.dlqs {
+        let queue = rule.queue.replacen(STACK_NAME, "${AWS::StackName}", 1);
+        let declared = section(&template, &format!("QueueName: !Sub {queue}\n"), "\n\n");
+        assert!(
+            declared.contains("Key: selfheal:replay") && declared.contains("Value: source"),
+            "{} is not tagged as a source: {declared}",
+            rule.queue
+        );
+        if let DlqTarget::Function { name, .. } = &rule.target {
+            let function = name.replacen(STACK_NAME, "${AWS::StackName}", 1);
+            let declared = section(
+                &template,
+                &format!("FunctionName: !Sub {function}\n"),
+                "\n  # ",
+            );
+            assert!(
+                declared.contains("selfheal:replay: target"),
+                "{name} is not tagged as a target"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_template_names_no_example_queue_or_function() {
+    let template = template();
+    let examples = RuleSet::embedded_overlaid(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules/examples"
+    )))
+    .unwrap();
+    let mut names: Vec<String> = examples
+        .prewarm
+        .iter()
+        .map(|r| r.function.clone())
+        .collect();
+    for rule in &examples.dlqs {
+        if !rule.queue.starts_with(STACK_NAME) {
+            names.push(rule.queue.clone());
+        }
+    }
+    assert!(names.len() >= 4, "{names:?}");
+    for name in &names {
+        assert!(
+            !template.contains(&format!(":{name}")) && !template.contains(&format!("\"{name}\"")),
+            "template.yaml names the example {name}"
+        );
+    }
+    assert!(
+        RuleSet::embedded().unwrap().prewarm.is_empty(),
+        "no shipped pre-warm target"
+    );
 }
 
 fn section<'a>(template: &'a str, from: &str, to: &str) -> &'a str {
@@ -79,51 +159,51 @@ fn section<'a>(template: &'a str, from: &str, to: &str) -> &'a str {
 }
 
 #[test]
-fn the_prewarm_function_may_touch_only_the_configured_functions_and_its_own_rules() {
-    let template =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap();
+fn the_prewarm_function_may_touch_only_tagged_functions_and_its_own_rules() {
+    let template = template();
     let role = section(&template, "  PrewarmRole:", "\n  PrewarmFunction:");
-    let rules = RuleSet::embedded().unwrap();
-    let mut granted: Vec<&str> = role
-        .lines()
-        .filter_map(|l| l.split(":function:").nth(1))
-        .map(|f| f.trim_end_matches(":*"))
-        .collect();
-    granted.sort();
-    granted.dedup();
-    let mut configured: Vec<&str> = rules.prewarm.iter().map(|r| r.function.as_str()).collect();
-    configured.sort();
-    configured.dedup();
-    assert_eq!(
-        granted, configured,
-        "the policy's functions are those of rules/prewarm.toml"
-    );
-    for function in &configured {
-        assert!(
-            role.contains(&format!(":function:{function}:*")),
-            "{function}'s aliases and versions (qualifiers) are granted"
-        );
-    }
-    // Rule writes are limited to the prefix; "*" only for ListRules (no ARN) and Application Auto
-    // Scaling's target and actions (an id drawn at registration).
-    assert!(role.contains(":rule/selfheal-prewarm-*"));
-    let wildcard = section(
+    granted_by_tag(
         role,
-        "- Sid: ListRules",
-        "- Sid: PingAndPermitWarmedFunctions",
+        &[
+            "lambda:GetFunctionConfiguration",
+            "lambda:InvokeFunction",
+            "lambda:AddPermission",
+            "lambda:RemovePermission",
+            "lambda:PutProvisionedConcurrencyConfig",
+        ],
+        "selfheal:prewarm",
+        "\"true\"",
+        &[],
     );
-    assert!(wildcard.contains("Action: events:ListRules"));
+    let add = section(
+        role,
+        "- Sid: LetRulesInvokeWarmedFunctions",
+        "- Sid: ReadScheduledActions",
+    );
+    assert!(
+        add.contains("lambda:Principal: events.amazonaws.com"),
+        "{add}"
+    );
+    // Rule writes are limited to the prefix; "*" only for ListRules and DescribeScheduledActions (no
+    // ARN) and Application Auto Scaling's target and actions (an id drawn at registration), those
+    // only for Lambda's provisioned concurrency.
+    assert!(role.contains(":rule/selfheal-prewarm-*"));
     let scaling = section(
         role,
         "- Sid: ScheduleProvisionedConcurrency",
         "- Sid: ProvisionOnItsBehalf",
     );
-    assert!(scaling.contains("Resource: \"*\""));
-    assert!(scaling
-        .lines()
-        .filter(|l| l.trim_start().starts_with("- ") && !l.contains("Sid"))
-        .all(|l| l.contains("application-autoscaling:")));
-    assert_eq!(role.matches("Resource: \"*\"").count(), 2);
+    assert!(
+        scaling.contains("application-autoscaling:service-namespace: lambda"),
+        "{scaling}"
+    );
+    assert!(
+        scaling.contains(
+            "application-autoscaling:scalable-dimension: lambda:function:ProvisionedConcurrency"
+        ),
+        "{scaling}"
+    );
+    assert_eq!(role.matches("Resource: \"*\"").count(), 3);
     let prefix = section(&template, "SELFHEAL_PREWARM_PREFIX:", "\n");
     assert!(prefix.contains(selfheal::prewarm::desired::DEFAULT_PREFIX));
 }
