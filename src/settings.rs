@@ -156,6 +156,10 @@ pub struct PrewarmEnvironment {
     pub pinger_arn: Option<String>,
     /// The queue each ping rule's target sends what EventBridge could not deliver to.
     pub failure_queue_arn: Option<String>,
+    /// Where a deploy-time sync's problems are paged; none: they are only reported to CloudFormation.
+    pub topic_arn: Option<String>,
+    pub topic_display_name: String,
+    pub runbook_base_url: String,
     pub dry_run: bool,
 }
 
@@ -180,6 +184,9 @@ pub fn prewarm_environment(
         prefix,
         pinger_arn: lookup(PREWARM_FUNCTION_ARN).filter(|v| !v.is_empty()),
         failure_queue_arn: lookup(PREWARM_FAILURE_QUEUE_ARN).filter(|v| !v.is_empty()),
+        topic_arn: lookup(TOPIC_ARN).filter(|v| !v.is_empty()),
+        topic_display_name: lookup(TOPIC_DISPLAY_NAME).unwrap_or_default(),
+        runbook_base_url: runbook_base_url(&lookup),
         dry_run: dry_run(&lookup)?,
     })
 }

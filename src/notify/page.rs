@@ -15,6 +15,8 @@ pub enum PageKind {
     RequestNews,
     /// A DLQ replay that could not deliver everything.
     ReplayFailure,
+    /// A deploy-time pre-warm sync that left targets as they were.
+    PrewarmProblems,
 }
 
 /// What a paging tool does with it (`event_action`).

@@ -83,6 +83,7 @@ mod tests {
             PageKind::Resolution,
             PageKind::RequestNews,
             PageKind::ReplayFailure,
+            PageKind::PrewarmProblems,
         ] {
             for runbook in [None, Some("ceiling-reached")] {
                 let n = render(&page(kind, runbook), &LINKS);

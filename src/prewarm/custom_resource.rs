@@ -78,29 +78,38 @@ pub fn response(
     request: &CustomResourceRequest<'_>,
     outcome: Result<&SyncReport, String>,
 ) -> Response {
+    // A stack operation fails only when selfheal itself is broken (its rules do not read): a target
+    // that does not exist or cannot be reached is reported, paged once, and left as it was, so that
+    // neither a first deploy nor a rollback is held up by another team's function. A Delete never
+    // fails: nothing may keep a stack from going.
     let (status, reason, data) = match outcome {
-        Ok(report) if report.ok() => (
+        Ok(report) => (
             "SUCCESS",
-            format!("pre-warm rules synced: {}", report.counts()),
+            if report.ok() {
+                format!("pre-warm rules synced: {}", report.counts())
+            } else {
+                format!(
+                    "pre-warm rules synced ({}); left as they were, and paged: {}",
+                    report.counts(),
+                    report
+                        .errors
+                        .iter()
+                        .map(|e| e.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            },
             json!({
                 "Created": report.create.len(),
                 "Updated": report.update.len(),
                 "Deleted": report.delete.len(),
                 "Unchanged": report.unchanged.len(),
+                "Problems": report.errors.len(),
             }),
         ),
-        Ok(report) => (
-            "FAILED",
-            format!(
-                "pre-warm sync failed ({}): {}",
-                report.counts(),
-                report
-                    .errors
-                    .iter()
-                    .map(|e| e.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
+        Err(error) if request.kind == "Delete" => (
+            "SUCCESS",
+            format!("pre-warm rules not removed: {error}"),
             json!({}),
         ),
         Err(error) => ("FAILED", error, json!({})),
@@ -153,22 +162,32 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_sync_fails_the_resource_with_a_bounded_reason() {
+    fn target_problems_succeed_with_a_bounded_reason_and_only_unreadable_rules_fail() {
         let report = SyncReport {
             errors: vec![SyncProblem {
                 rule: None,
-                target: None,
+                target: Some("gone-api".into()),
                 message: "x".repeat(5000),
             }],
             ..SyncReport::default()
         };
         let response = response(&request(), Ok(&report));
-        assert_eq!(response.status, "FAILED");
+        assert_eq!(response.status, "SUCCESS");
+        assert_eq!(response.body["Data"]["Problems"], 1);
         assert!(response.reason.len() <= MAX_REASON_BYTES);
         let response = super::response(&request(), Err("rules are invalid".into()));
         assert_eq!(
             (response.status, response.reason.as_str()),
             ("FAILED", "rules are invalid")
+        );
+        // Nothing keeps a stack from being deleted.
+        let delete = CustomResourceRequest {
+            kind: "Delete",
+            ..request()
+        };
+        assert_eq!(
+            super::response(&delete, Err("rules are invalid".into())).status,
+            "SUCCESS"
         );
     }
 }

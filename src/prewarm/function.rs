@@ -6,14 +6,17 @@ use super::custom_resource::{self, CustomResourceRequest};
 use super::event::{classify, PrewarmEvent, PrewarmEventError};
 use super::metrics::emit_ping_metrics;
 use super::ping::{ping, PingReport, PingRequest};
+use super::problems_page::sync_problems_page;
 use super::sync::{SyncSettings, Syncer};
 use super::sync_report::SyncReport;
 use crate::aws::autoscaling::AutoScaling;
 use crate::aws::cfn_response::{put_response, CfnResponseError};
 use crate::aws::eventbridge::EventBridge;
 use crate::aws::lambda::Lambda;
+use crate::aws::sns::SnsTopic;
 use crate::clock::now_ms;
 use crate::function_error::{FunctionError, Retry};
+use crate::notify::{send, Rendering, Route, Severity};
 use crate::rules::{PrewarmRule, RuleSet, RulesError};
 use crate::settings::PrewarmEnvironment;
 use aws_config::SdkConfig;
@@ -21,7 +24,7 @@ use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest;
 use lambda_runtime::Diagnostic;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrewarmFunctionError {
@@ -202,6 +205,11 @@ impl PrewarmFunction {
         } else {
             self.sync(false, invoked_arn).await
         };
+        if let Ok(report) = &outcome {
+            if !report.ok() && request.kind != "Delete" {
+                self.page_problems(report, invoked_arn).await;
+            }
+        }
         let response =
             custom_resource::response(&request, outcome.as_ref().map_err(|e| e.to_string()));
         info!(
@@ -211,6 +219,43 @@ impl PrewarmFunction {
         );
         put_response(request.response_url, &response.body.to_string()).await?;
         Ok(json!({ "Status": response.status, "Reason": response.reason }))
+    }
+}
+
+impl PrewarmFunction {
+    /// Pages a deploy-time sync's problems, once (one custom-resource request, one page); a page that
+    /// cannot be sent is logged: the stack's answer does not wait on it.
+    async fn page_problems(&self, report: &SyncReport, invoked_arn: Option<&str>) {
+        let Some(topic_arn) = &self.environment.topic_arn else {
+            return;
+        };
+        let account = invoked_arn
+            .and_then(|arn| arn.split(':').nth(4))
+            .filter(|a| !a.is_empty())
+            .unwrap_or("unknown-account");
+        let region = self.sdk.region().map_or("unknown", |r| r.as_ref());
+        let page = sync_problems_page(report, account, region);
+        let route = Route {
+            topic_arn: None,
+            account: account.to_owned(),
+            region: region.to_owned(),
+            owner: None,
+            service: None,
+            quota: None,
+            reason: "prewarm-sync-problems".into(),
+            severity: Severity::Warning,
+        };
+        let topic = SnsTopic::new(aws_sdk_sns::Client::new(&self.sdk), topic_arn.clone());
+        let rendering = Rendering {
+            runbook_base_url: &self.environment.runbook_base_url,
+            topic_display_name: &self.environment.topic_display_name,
+        };
+        match send(&topic, &page, &rendering, &route).await {
+            Ok((message_id, _)) => {
+                info!(message_id = %message_id, problems = report.errors.len(), "prewarm sync problems paged")
+            }
+            Err(e) => warn!(error = %e, "prewarm sync problems could not be paged"),
+        }
     }
 }
 

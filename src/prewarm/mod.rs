@@ -15,6 +15,7 @@ mod function;
 pub mod guard;
 pub mod metrics;
 pub mod ping;
+pub mod problems_page;
 pub mod provisioned;
 pub mod sync;
 pub mod sync_plan;

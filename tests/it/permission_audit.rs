@@ -305,6 +305,7 @@ fn the_prewarm_function_is_granted_exactly_what_it_calls() {
                 "autoscaling.rs",
                 &["ScalingApi for AutoScaling"],
             ),
+            ("sns", "sns.rs", &["SnsTopic"]),
         ],
     );
 }

@@ -467,18 +467,23 @@ async fn provisioned_concurrency_skips_the_pings() {
         .is_empty());
 }
 
+/// The pre-warm function's settings, paging to `topic_arn` when given.
+fn environment(topic_arn: Option<String>) -> PrewarmEnvironment {
+    PrewarmEnvironment {
+        prefix: PREFIX.into(),
+        pinger_arn: None,
+        failure_queue_arn: None,
+        topic_arn,
+        topic_display_name: String::new(),
+        runbook_base_url: "https://example.com/runbooks".into(),
+        dry_run: false,
+    }
+}
+
 #[tokio::test]
 async fn failed_pings_fail_the_invocation_and_say_why() {
     let s = Sandbox::new().await;
-    let function = PrewarmFunction::new(
-        s.account.sdk.clone(),
-        PrewarmEnvironment {
-            prefix: PREFIX.into(),
-            pinger_arn: None,
-            failure_queue_arn: None,
-            dry_run: false,
-        },
-    );
+    let function = PrewarmFunction::new(s.account.sdk.clone(), environment(None));
     let event = |function: &str, timeout_ms: u32| json!({"selfhealPrewarm": {"function": function, "concurrency": 2, "payload": {"isPrewarm": true}, "timeoutMs": timeout_ms}});
     let lambda = Lambda::new(s.lambda.clone());
     // Throttling is retried by the SDK (4 attempts with backoff) before it is reported.
@@ -556,12 +561,7 @@ async fn the_custom_resource_syncs_on_create_and_removes_everything_on_delete() 
     let s = Sandbox::new().await;
     let function = PrewarmFunction::with_rules(
         s.account.sdk.clone(),
-        PrewarmEnvironment {
-            prefix: PREFIX.into(),
-            pinger_arn: None,
-            failure_queue_arn: None,
-            dry_run: false,
-        },
+        environment(None),
         RuleSet::from_sources(&[("prewarm.toml", STORY)], &[]).unwrap(),
     );
     for (request_type, expected_rules) in [("Create", 2), ("Delete", 0)] {
@@ -591,6 +591,55 @@ async fn the_custom_resource_syncs_on_create_and_removes_everything_on_delete() 
         assert_eq!(body["RequestId"], "82304eb2-bdda-469f-a33b-a3f1406d0a52");
         assert_eq!(s.rule_names().await.len(), expected_rules, "{request_type}");
     }
+}
+
+/// A first deploy whose rules name a function that is not there: the stack's operation succeeds, the
+/// rule that can be set up is, and one page says what was left as it was.
+#[tokio::test]
+async fn a_missing_function_does_not_fail_the_deploy_and_is_paged_once() {
+    let s = Sandbox::new().await;
+    let rules = "[[prewarm]]\nfunction = \"search-api\"\nschedule = \"rate(5 minutes)\"\n\n\
+                 [[prewarm]]\nfunction = \"not-deployed-yet\"\nschedule = \"rate(5 minutes)\"\n";
+    let function = PrewarmFunction::with_rules(
+        s.account.sdk.clone(),
+        environment(Some(s.account.topic_arn.clone())),
+        RuleSet::from_sources(&[("prewarm.toml", rules)], &[]).unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/response?X-Amz-Signature=0",
+        listener.local_addr().unwrap()
+    );
+    let server = tokio::spawn(one_request(listener));
+    let mut event = common::fixture("cfn-custom-resource-create.json");
+    event["ResponseURL"] = json!(url);
+    let answer = function.handle(&event, Some(&s.pinger_arn)).await.unwrap();
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let request = server.await.unwrap();
+    let body: Value = serde_json::from_str(request.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    assert_eq!(body["Data"]["Problems"], 1, "{body}");
+    assert!(
+        body["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("not-deployed-yet"),
+        "{body}"
+    );
+    assert_eq!(s.rule_names().await, ["selfheal-prewarm-search-api"]);
+    let emails: Vec<Value> = s
+        .account
+        .deliveries()
+        .await
+        .into_iter()
+        .filter(|d| d["protocol"] == "email")
+        .collect();
+    assert_eq!(emails.len(), 1, "one page: {emails:#?}");
+    let email = emails[0]["message"].as_str().unwrap();
+    assert!(
+        email.contains("not-deployed-yet") && email.contains("prewarm-sync-problems"),
+        "{email}"
+    );
 }
 
 #[tokio::test]
