@@ -7,10 +7,37 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
 
-/// A decision, as written to the audit table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// What an audit record is about: one feature's decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditKind {
+    Quota,
+    Replay,
+    Prewarm,
+}
+
+impl AuditKind {
+    pub const ALL: [AuditKind; 3] = [AuditKind::Quota, AuditKind::Replay, AuditKind::Prewarm];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditKind::Quota => "quota",
+            AuditKind::Replay => "replay",
+            AuditKind::Prewarm => "prewarm",
+        }
+    }
+}
+
+/// A decision, dry run, sync or replay, as the audit trail keeps it (schema: README, "Audit"). Found
+/// by kind and day, then time (the key), and by account (an attribute the query filters on).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
-    pub function: &'static str,
+    pub kind: AuditKind,
+    /// The function that decided (`quota-alarm`, `dlq-replay`, `prewarm`).
+    pub function: String,
+    /// The account acted in (or planned for).
+    pub account: String,
+    /// What it was about: an alarm, a queue, `sync`.
     pub subject: String,
     /// Seconds since the epoch.
     pub at: u64,
@@ -19,8 +46,28 @@ pub struct AuditRecord {
     pub request_id: String,
     pub decision: String,
     pub reason: String,
-    /// The whole outcome, as JSON.
+    pub dry_run: bool,
+    /// The whole outcome, as JSON (message bodies left out).
     pub outcome: String,
+}
+
+/// Which audit records to read: `since` to `until` (seconds since the epoch), of these kinds, in this
+/// account when one is named.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditQuery {
+    pub since: u64,
+    pub until: u64,
+    pub kinds: Vec<AuditKind>,
+    pub account: Option<String>,
+}
+
+/// Reads the audit trail by time, kind and account, never by scanning the table.
+pub trait AuditLog: Send + Sync {
+    /// The records that match, newest first.
+    fn query(
+        &self,
+        query: &AuditQuery,
+    ) -> impl Future<Output = Result<Vec<AuditRecord>, LedgerError>> + Send;
 }
 
 /// An escalation that went out, remembered until its alarm returns to OK.

@@ -2,8 +2,9 @@
 
 use super::error_text;
 use crate::ledger::{
-    AuditRecord, AuditTrail, Claims, Cooldowns, FiledRequest, FiledRequests, LedgerError,
-    OpenEscalation, OpenEscalations, ReplayCounts, WaitingRaise, WaitingRaises,
+    AuditKind, AuditLog, AuditQuery, AuditRecord, AuditTrail, Claims, Cooldowns, FiledRequest,
+    FiledRequests, LedgerError, OpenEscalation, OpenEscalations, ReplayCounts, WaitingRaise,
+    WaitingRaises,
 };
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest,
@@ -312,25 +313,80 @@ impl OpenEscalations for DynamoLedger {
     }
 }
 
+/// The audit partition of a kind and a UTC day: `audit#quota#2026-12-03`. A day's records of one kind
+/// share it, so "since" is one `Query` per kind and day, its sort key a time range.
+fn audit_partition(kind: AuditKind, at: u64) -> String {
+    let day = chrono::DateTime::from_timestamp(at as i64, 0)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "1970-01-01".into());
+    format!("audit#{}#{day}", kind.name())
+}
+
 impl AuditTrail for DynamoLedger {
     async fn record(&self, record: &AuditRecord) -> Result<(), LedgerError> {
+        let text = serde_json::to_string(record).map_err(|e| LedgerError {
+            operation: "PutItem (audit)",
+            message: e.to_string(),
+        })?;
         self.client
             .put_item()
             .table_name(&self.table)
+            .item("pk", s(audit_partition(record.kind, record.at)))
             .item(
-                "pk",
-                s(format!("audit#{}#{}", record.function, record.subject)),
+                "sk",
+                s(format!(
+                    "{:010}#{}#{}#{}",
+                    record.at, record.account, record.subject, record.request_id
+                )),
             )
-            .item("sk", s(format!("{:010}#{}", record.at, record.request_id)))
-            .item("decision", s(&record.decision))
-            .item("reason", s(&record.reason))
-            .item("outcome", s(&record.outcome))
-            .item("at", n(record.at))
+            .item("account", s(&record.account))
+            .item("record", s(text))
             .item("expires_at", n(record.expires))
             .send()
             .await
             .map_err(|e| failed("PutItem (audit)")(error_text(&e)))?;
         Ok(())
+    }
+}
+
+impl AuditLog for DynamoLedger {
+    async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, LedgerError> {
+        const DAY: u64 = 86_400;
+        let mut records: Vec<AuditRecord> = Vec::new();
+        for kind in &query.kinds {
+            let mut day = query.since - query.since % DAY;
+            while day <= query.until {
+                let mut request = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                    .expression_attribute_values(":pk", s(audit_partition(*kind, day)))
+                    .expression_attribute_values(":from", s(format!("{:010}", query.since)))
+                    // "~" sorts after every character of an id: the whole last second is in.
+                    .expression_attribute_values(":to", s(format!("{:010}~", query.until)));
+                if let Some(account) = &query.account {
+                    request = request
+                        .filter_expression("account = :account")
+                        .expression_attribute_values(":account", s(account));
+                }
+                let mut pages = request.into_paginator().send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| failed("Query (audit)")(error_text(&e)))?;
+                    for item in page.items.unwrap_or_default() {
+                        if let Some(AttributeValue::S(text)) = item.get("record") {
+                            records.push(serde_json::from_str(text).map_err(|e| LedgerError {
+                                operation: "Query (audit)",
+                                message: format!("an unreadable record: {e}"),
+                            })?);
+                        }
+                    }
+                }
+                day += DAY;
+            }
+        }
+        records.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.subject.cmp(&b.subject)));
+        Ok(records)
     }
 }
 

@@ -11,7 +11,7 @@ use super::plan::{Plan, RuleTerms};
 use super::signal::QuotaSignal;
 use crate::escalation::{EscalationReason, Notifier, NotifyError, Route, Severity};
 use crate::function_error::Retry;
-use crate::ledger::{AuditRecord, LedgerError, QuotaLedger};
+use crate::ledger::{AuditKind, AuditRecord, LedgerError, QuotaLedger};
 use crate::rules::RuleSet;
 use crate::settings::QuotaSettings;
 use tracing::{error, info, warn};
@@ -188,7 +188,13 @@ impl<A: QuotaAccess, N: Notifier, L: QuotaLedger> QuotaHealer<A, N, L> {
         }
         outcome.steps = steps;
         log_decided(request_id, notice, &outcome);
-        if !dry_run {
+        if dry_run {
+            // A dry run is audited too ("what did it plan last night?"); it changed nothing, so a
+            // record that cannot be written is logged, not failed.
+            if let Err(e) = self.audit(notice, &outcome, request_id, now).await {
+                warn!(error = %e, "the dry run's audit record was not written");
+            }
+        } else {
             if let Err(e) = self.audit(notice, &outcome, request_id, now).await {
                 // Lambda's retry decides again; what was filed or paged stops it from doing it twice
                 // (the request history, the page's cooldown).
@@ -276,13 +282,16 @@ impl<A: QuotaAccess, N: Notifier, L: QuotaLedger> QuotaHealer<A, N, L> {
         now: u64,
     ) -> Result<(), HealError> {
         let record = AuditRecord {
-            function: FUNCTION,
+            kind: AuditKind::Quota,
+            function: FUNCTION.into(),
+            account: self.home().account_of(notice.account_id()).to_owned(),
             subject: notice.name().to_owned(),
             at: now,
             expires: now + self.settings.audit_retention_secs,
             request_id: request_id.to_owned(),
             decision: outcome.decision.name().to_owned(),
             reason: outcome.reason.clone(),
+            dry_run: outcome.dry_run,
             outcome: serde_json::to_string(outcome).unwrap_or_default(),
         };
         self.ledger.record(&record).await.map_err(|e| {

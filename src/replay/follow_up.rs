@@ -4,7 +4,7 @@
 
 use super::failure_page::replay_failure_page;
 use super::summary::ReplaySummary;
-use crate::ledger::{AuditRecord, AuditTrail, LedgerError};
+use crate::ledger::{AuditKind, AuditRecord, AuditTrail, LedgerError};
 use crate::notify::{send, Notifier, NotifyError, Rendering, Route, Severity};
 use tracing::error;
 
@@ -31,15 +31,21 @@ pub struct FollowUp {
 
 /// The audit record of a run.
 pub fn audit_record(summary: &ReplaySummary, context: &RunContext<'_>) -> AuditRecord {
+    // The preview's message bodies stay out of the trail: they are the teams' data, kept in their DLQ.
+    let mut kept = summary.clone();
+    kept.preview.clear();
     AuditRecord {
-        function: FUNCTION,
+        kind: AuditKind::Replay,
+        function: FUNCTION.into(),
+        account: context.account_id.to_owned(),
         subject: summary.queue.clone(),
         at: context.now,
         expires: context.now + context.audit_retention_secs,
         request_id: context.request_id.to_owned(),
         decision: if summary.dry_run { "dry-run" } else { "replay" }.into(),
         reason: summary.stopped_by.clone(),
-        outcome: serde_json::to_string(summary).unwrap_or_default(),
+        dry_run: summary.dry_run,
+        outcome: serde_json::to_string(&kept).unwrap_or_default(),
     }
 }
 

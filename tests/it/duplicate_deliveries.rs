@@ -62,23 +62,12 @@ fn count(outcomes: &[Outcome], decision: Decision, reason: &str) -> usize {
 
 /// The audit records of one alarm (the ledger's `audit#quota-alarm#<alarm>` partition).
 async fn audited(account: &Account, alarm: &str) -> Vec<String> {
-    let items = account
-        .dynamodb
-        .query()
-        .table_name(&account.table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(
-            ":pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("audit#quota-alarm#{alarm}")),
-        )
-        .send()
+    account
+        .audit_records()
         .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
-    items
-        .iter()
-        .filter_map(|item| item.get("reason")?.as_s().ok().cloned())
+        .into_iter()
+        .filter(|r| r.subject == alarm)
+        .map(|r| r.reason)
         .collect()
 }
 

@@ -41,7 +41,7 @@ async fn a_run_with_failures_is_audited_and_paged() {
     let audit = ledger.audit();
     assert_eq!(
         (
-            audit[0].function,
+            audit[0].function.as_str(),
             audit[0].subject.as_str(),
             audit[0].decision.as_str()
         ),

@@ -652,7 +652,12 @@ async fn a_run_with_failures_is_audited_and_escalated() {
         .unwrap();
     assert!(items
         .iter()
-        .any(|i| i["pk"].as_s().unwrap() == "audit#dlq-replay#orders-dlq"));
+        .any(|i| i["pk"].as_s().unwrap().starts_with("audit#replay#")));
+    let audit = s.account.audit_records().await;
+    assert_eq!(
+        (audit[0].subject.as_str(), audit[0].kind),
+        ("orders-dlq", selfheal::ledger::AuditKind::Replay)
+    );
 }
 
 #[tokio::test]

@@ -9,6 +9,24 @@ use selfheal::settings::QuotaEnvironment;
 use serde_json::Value;
 
 impl Account {
+    /// The audit trail of the last day, newest first, read as `selfheal audit` reads it.
+    pub async fn audit_records(&self) -> Vec<selfheal::ledger::AuditRecord> {
+        use selfheal::ledger::{AuditKind, AuditLog, AuditQuery};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        selfheal::aws::dynamodb::DynamoLedger::new(self.dynamodb.clone(), self.table.clone())
+            .query(&AuditQuery {
+                since: now - 86_400,
+                until: now + 86_400,
+                kinds: AuditKind::ALL.to_vec(),
+                account: None,
+            })
+            .await
+            .unwrap()
+    }
+
     /// A fixture's alarm, as raised in this account (the fixtures name 123456789012).
     pub fn notice(&self, name: &str) -> selfheal::alarm::AlarmNotice {
         let mut notice = notice(name);
