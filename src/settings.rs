@@ -54,7 +54,7 @@ pub struct ReplayEnvironment {
 }
 
 /// How long an audit record is kept.
-const AUDIT_RETENTION_SECS: u64 = 90 * 24 * 3600;
+pub const AUDIT_RETENTION_SECS: u64 = 90 * 24 * 3600;
 
 fn required(
     lookup: &impl Fn(&str) -> Option<String>,
@@ -160,6 +160,8 @@ pub struct PrewarmEnvironment {
     pub topic_arn: Option<String>,
     pub topic_display_name: String,
     pub runbook_base_url: String,
+    /// The ledger table: each sync is one audit record; none: syncs are only logged.
+    pub table_name: Option<String>,
     pub dry_run: bool,
 }
 
@@ -187,6 +189,7 @@ pub fn prewarm_environment(
         topic_arn: lookup(TOPIC_ARN).filter(|v| !v.is_empty()),
         topic_display_name: lookup(TOPIC_DISPLAY_NAME).unwrap_or_default(),
         runbook_base_url: runbook_base_url(&lookup),
+        table_name: lookup(TABLE_NAME).filter(|v| !v.is_empty()),
         dry_run: dry_run(&lookup)?,
     })
 }

@@ -11,14 +11,16 @@ use super::sync::{SyncSettings, Syncer};
 use super::sync_report::SyncReport;
 use crate::aws::autoscaling::AutoScaling;
 use crate::aws::cfn_response::{put_response, CfnResponseError};
+use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::eventbridge::EventBridge;
 use crate::aws::lambda::Lambda;
 use crate::aws::sns::SnsTopic;
 use crate::clock::now_ms;
 use crate::function_error::{FunctionError, Retry};
+use crate::ledger::{AuditKind, AuditRecord, AuditTrail};
 use crate::notify::{send, Rendering, Route, Severity};
 use crate::rules::{PrewarmRule, RuleSet, RulesError};
-use crate::settings::PrewarmEnvironment;
+use crate::settings::{PrewarmEnvironment, AUDIT_RETENTION_SECS};
 use aws_config::SdkConfig;
 use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest;
 use lambda_runtime::Diagnostic;
@@ -189,7 +191,9 @@ impl PrewarmFunction {
             failure_queue_arn: self.environment.failure_queue_arn.clone(),
             dry_run: dry_run || self.environment.dry_run,
         };
-        syncer(&self.sdk, settings).sync(rules).await
+        let report = syncer(&self.sdk, settings).sync(rules).await;
+        self.audit_sync(&report, invoked_arn).await;
+        report
     }
 
     /// Create and Update sync; Delete removes every rule selfheal owns; the result goes to the
@@ -223,6 +227,36 @@ impl PrewarmFunction {
 }
 
 impl PrewarmFunction {
+    /// Keeps the sync in the audit trail (`selfheal audit --kind prewarm`); a record that cannot be
+    /// written is logged: the sync is done either way.
+    async fn audit_sync(&self, report: &SyncReport, invoked_arn: Option<&str>) {
+        let Some(table) = &self.environment.table_name else {
+            return;
+        };
+        let now = now_ms() / 1000;
+        let record = AuditRecord {
+            kind: AuditKind::Prewarm,
+            function: "prewarm".into(),
+            account: invoked_arn
+                .and_then(|arn| arn.split(':').nth(4))
+                .filter(|a| !a.is_empty())
+                .unwrap_or("unknown-account")
+                .to_owned(),
+            subject: "sync".into(),
+            at: now,
+            expires: now + AUDIT_RETENTION_SECS,
+            request_id: format!("sync-{}", now_ms()),
+            decision: if report.dry_run { "dry-run" } else { "synced" }.into(),
+            reason: report.counts(),
+            dry_run: report.dry_run,
+            outcome: serde_json::to_string(report).unwrap_or_default(),
+        };
+        let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.sdk), table.clone());
+        if let Err(e) = ledger.record(&record).await {
+            warn!(error = %e, "the sync's audit record was not written");
+        }
+    }
+
     /// Pages a deploy-time sync's problems, once (one custom-resource request, one page); a page that
     /// cannot be sent is logged: the stack's answer does not wait on it.
     async fn page_problems(&self, report: &SyncReport, invoked_arn: Option<&str>) {

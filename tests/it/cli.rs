@@ -623,3 +623,77 @@ fn rules_check_looks_each_time_zone_up() {
     );
     assert!(!text.contains("rule \"c\""), "{text}");
 }
+
+/// `selfheal audit` lists a run's decisions newest first, dry runs marked, one account's only, and reads
+/// them with queries (one per kind and day), never a scan: the proxy in front of the sandbox sees
+/// every call it makes.
+// Multi-threaded: the proxy serves while this thread waits on the command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_lists_decisions_newest_first_without_a_scan() {
+    let account_id = common::unique_account_id();
+    let env = quota_env(&account_id).await;
+    // Each event file is written just before its run (event_of empties the folder).
+    let lambda = event_of(&account_id, "alarm-action-lambda-concurrency.json");
+    run_alarm(&["alarm", &lambda], &env);
+    let ec2 = event_of(&account_id, "alarm-action-ec2-vcpu-usage.json");
+    run_alarm(&["alarm", &ec2, "--dry-run"], &env);
+
+    let proxy = common::proxy::FaultProxy::start(&common::endpoint()).await;
+    let mut through: Vec<(&'static str, String)> = env
+        .iter()
+        .filter(|(k, _)| *k != "AWS_ENDPOINT_URL")
+        .cloned()
+        .collect();
+    through.push(("AWS_ENDPOINT_URL", proxy.url.clone()));
+    let listed = run_alarm(
+        &["audit", "--since", "1h", "--account", &account_id],
+        &through,
+    );
+    let records = listed.as_array().unwrap();
+    assert_eq!(records.len(), 2, "{listed:#}");
+    assert!(records[0]["at"].as_u64() >= records[1]["at"].as_u64());
+    let flags: Vec<(&str, bool)> = records
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["dry_run"].as_bool().unwrap()))
+        .collect();
+    assert!(
+        flags.contains(&("quota", true)) && flags.contains(&("quota", false)),
+        "{flags:?}"
+    );
+    assert_eq!(proxy.requests("DynamoDB_20120810.Scan"), 0);
+    assert!(
+        proxy.requests("DynamoDB_20120810.Query") >= 3,
+        "one per kind and day"
+    );
+
+    // Another account's records are not listed; a kind narrows the queries.
+    let other = run_alarm(
+        &[
+            "audit",
+            "--since",
+            "1h",
+            "--account",
+            "999988887777",
+            "--kind",
+            "replay",
+        ],
+        &through,
+    );
+    assert_eq!(other, serde_json::json!([]));
+    let text = selfheal(
+        &["audit", "--since", "1h", "--output", "text"],
+        &env.iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains("dry run") && text.contains(&account_id),
+        "{text}"
+    );
+    assert_eq!(
+        selfheal(&["audit", "--since", "2w"], &[]).status.code(),
+        Some(2),
+        "a usage error"
+    );
+}

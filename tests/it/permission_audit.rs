@@ -306,6 +306,7 @@ fn the_prewarm_function_is_granted_exactly_what_it_calls() {
                 &["ScalingApi for AutoScaling"],
             ),
             ("sns", "sns.rs", &["SnsTopic"]),
+            ("dynamodb", "dynamodb.rs", &["AuditTrail for DynamoLedger"]),
         ],
     );
 }

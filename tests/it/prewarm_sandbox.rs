@@ -476,6 +476,7 @@ fn environment(topic_arn: Option<String>) -> PrewarmEnvironment {
         topic_arn,
         topic_display_name: String::new(),
         runbook_base_url: "https://example.com/runbooks".into(),
+        table_name: None,
         dry_run: false,
     }
 }
@@ -602,7 +603,10 @@ async fn a_missing_function_does_not_fail_the_deploy_and_is_paged_once() {
                  [[prewarm]]\nfunction = \"not-deployed-yet\"\nschedule = \"rate(5 minutes)\"\n";
     let function = PrewarmFunction::with_rules(
         s.account.sdk.clone(),
-        environment(Some(s.account.topic_arn.clone())),
+        PrewarmEnvironment {
+            table_name: Some(s.account.table.clone()),
+            ..environment(Some(s.account.topic_arn.clone()))
+        },
         RuleSet::from_sources(&[("prewarm.toml", rules)], &[]).unwrap(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -640,6 +644,17 @@ async fn a_missing_function_does_not_fail_the_deploy_and_is_paged_once() {
         email.contains("not-deployed-yet") && email.contains("prewarm-sync-problems"),
         "{email}"
     );
+    // The sync is in the audit trail.
+    let audit = s.account.audit_records().await;
+    assert_eq!(
+        (
+            audit[0].kind,
+            audit[0].subject.as_str(),
+            audit[0].decision.as_str()
+        ),
+        (selfheal::ledger::AuditKind::Prewarm, "sync", "synced")
+    );
+    assert!(audit[0].reason.contains("errors 1"), "{}", audit[0].reason);
 }
 
 #[tokio::test]

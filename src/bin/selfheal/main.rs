@@ -1,6 +1,7 @@
 //! `selfheal`: the functions' code, run locally against the SDK's standard environment
 //! (`AWS_REGION`, `AWS_ENDPOINT_URL`, the usual credentials).
 
+mod audit;
 mod text;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -69,6 +70,12 @@ enum Command {
     /// Rules: check a folder.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Print what selfheal decided, planned, synced and replayed, newest first.
+    ///
+    /// Reads the audit trail of SELFHEAL_TABLE (the stack's ledger) by time, kind and account: one
+    /// query per kind and day, never a scan of the table.
+    #[command(after_help = EXIT_STATUS)]
+    Audit(audit::AuditOptions),
     /// Print a completion script for a shell (e.g. `selfheal completions bash > /etc/bash_completion.d/selfheal`).
     Completions {
         #[arg(value_enum)]
@@ -183,7 +190,7 @@ struct RunOptions {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     /// For machines.
     Json,
     /// For a person at a terminal.
@@ -273,7 +280,7 @@ impl ReplayOptions {
 }
 
 /// Why a command did not end with status 0.
-enum Failure {
+pub(crate) enum Failure {
     /// Status 1: the work ran and part of it failed.
     Failed(String),
     /// Status 2: the input is wrong.
@@ -324,6 +331,7 @@ async fn main() -> ExitCode {
             rules_check(&dir.or(rules).unwrap_or_else(|| "rules".into()), output)
         }
         Command::Completions { shell } => completions(shell),
+        Command::Audit(options) => audit::audit(&options).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -354,7 +362,7 @@ fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
 }
 
 /// Prints a result as JSON or as text for a person. A closed pipe (`| head`) is not an error.
-fn print<T: Serialize>(format: Format, value: &T, text: impl FnOnce(&T) -> String) {
+pub(crate) fn print<T: Serialize>(format: Format, value: &T, text: impl FnOnce(&T) -> String) {
     use std::io::Write as _;
     let shown = match format {
         Format::Json => match serde_json::to_string_pretty(value) {
