@@ -32,7 +32,13 @@ pub struct QuotaEnvironment {
     pub topic_arn: String,
     pub table_name: String,
     pub settings: QuotaSettings,
+    /// `SELFHEAL_SWEEP_MODE=report` (the template's default): every sweep only plans, whatever its
+    /// event says; the event may only make a run more careful.
+    pub sweep_reports_only: bool,
 }
+
+/// The sweep's mode, as the template sets it: `report` or `act`.
+pub const SWEEP_MODE: &str = "SELFHEAL_SWEEP_MODE";
 
 /// The replay function's environment.
 #[derive(Clone, Debug)]
@@ -86,6 +92,17 @@ pub fn quota_environment(
             home_region: lookup("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
             escalation_memory_secs: 7 * 24 * 3600,
             audit_retention_secs: AUDIT_RETENTION_SECS,
+        },
+        sweep_reports_only: match lookup(SWEEP_MODE).as_deref() {
+            None | Some("") | Some("act") => false,
+            Some("report") => true,
+            Some(other) => {
+                return Err(SettingsError::Invalid {
+                    name: SWEEP_MODE,
+                    value: other.to_owned(),
+                    expected: "report or act",
+                })
+            }
         },
     })
 }
@@ -205,6 +222,28 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn the_sweep_mode_is_the_stacks() {
+        let base = [
+            (TOPIC_ARN, "arn:aws:sns:us-east-1:123456789012:t"),
+            (TABLE_NAME, "t"),
+        ];
+        let mode = |value: Option<&str>| {
+            let mut pairs = base.to_vec();
+            if let Some(v) = value {
+                pairs.push((SWEEP_MODE, v));
+            }
+            quota_environment(env(&pairs)).map(|e| e.sweep_reports_only)
+        };
+        assert!(mode(Some("report")).unwrap());
+        assert!(!mode(Some("act")).unwrap());
+        assert!(
+            !mode(None).unwrap(),
+            "the command line: its --dry-run decides"
+        );
+        assert!(mode(Some("acts")).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::event::{classify, QuotaEvent, QuotaEventError};
 use super::follow_up::FollowUpReport;
 use super::heal::{HealError, QuotaHealer};
 use super::outcome::Outcome;
-use super::sweep::{SweepError, SweepReport};
+use super::sweep::{SweepError, SweepReport, DEFAULT_THRESHOLD};
 use crate::alarm::AlarmNotice;
 use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::sns::SnsTopic;
@@ -190,10 +190,12 @@ impl QuotaFunction {
                 self.follow_up(request.dry_run, invoked_function_arn)
                     .await?,
             ),
+            // The event may only make a sweep more careful: a dry run, or a threshold above the
+            // default; SELFHEAL_SWEEP_MODE=report (the template's default) keeps it a dry run.
             QuotaEvent::Sweep(request) => serde_json::to_value(
                 self.sweep(
-                    request.threshold(),
-                    request.dry_run,
+                    request.threshold().max(DEFAULT_THRESHOLD),
+                    request.dry_run || self.environment.sweep_reports_only,
                     request_id,
                     invoked_function_arn,
                 )

@@ -218,6 +218,8 @@ async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
             ("SELFHEAL_TOPIC_ARN", &account.topic_arn),
             ("SELFHEAL_TABLE", &account.table),
             ("SELFHEAL_ACCOUNT_ID", &account.id),
+            // The template's default: the sweep reports, whatever its event says.
+            ("SELFHEAL_SWEEP_MODE", "report"),
         ],
         &[],
     );
@@ -298,8 +300,13 @@ async fn the_quota_function_answers_alarm_events_through_the_runtime_api() {
     );
     // The daily sweep's scheduled event: a dry run over the utilization report.
     account.set_usage("vpc", "L-F678F1CE", 4.5).await;
-    let report = answer(&runtime.invoke(&serde_json::json!({"selfheal": "sweep", "dryRun": true})));
+    // An event asking the sweep to act (and to look lower) cannot: report mode keeps it a dry run at
+    // the default threshold.
+    let report = answer(
+        &runtime.invoke(&serde_json::json!({"selfheal": "sweep", "dryRun": false, "threshold": 1})),
+    );
     assert_eq!(report["dry_run"], true, "{report}");
+    assert_eq!(report["default_threshold"], 80.0, "{report}");
     assert_eq!(report["over_threshold"][0]["quota_code"], "L-F678F1CE");
     // The Lambda and EC2 requests hold the Region's two active requests: the raise would wait.
     assert_eq!(

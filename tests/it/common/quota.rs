@@ -70,6 +70,7 @@ impl Account {
             topic_arn: self.topic_arn.clone(),
             table_name: self.table.clone(),
             settings: self.settings(dry_run),
+            sweep_reports_only: false,
         }
     }
 
