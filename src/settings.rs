@@ -179,6 +179,11 @@ pub struct PrewarmEnvironment {
     pub runbook_base_url: String,
     /// The ledger table: each sync is one audit record; none: syncs are only logged.
     pub table_name: Option<String>,
+    /// This stack's id (`SELFHEAL_STACK_ID`): the only stack whose custom-resource Delete is obeyed.
+    pub stack_id: Option<String>,
+    /// An origin a custom-resource response may go to besides CloudFormation's bucket
+    /// (`SELFHEAL_CFN_RESPONSE_ORIGIN`, for a local run's listener; the template sets none).
+    pub response_origin: Option<String>,
     pub dry_run: bool,
 }
 
@@ -207,6 +212,8 @@ pub fn prewarm_environment(
         topic_display_name: lookup(TOPIC_DISPLAY_NAME).unwrap_or_default(),
         runbook_base_url: runbook_base_url(&lookup),
         table_name: lookup(TABLE_NAME).filter(|v| !v.is_empty()),
+        stack_id: lookup("SELFHEAL_STACK_ID").filter(|v| !v.is_empty()),
+        response_origin: lookup("SELFHEAL_CFN_RESPONSE_ORIGIN").filter(|v| !v.is_empty()),
         dry_run: dry_run(&lookup)?,
     })
 }

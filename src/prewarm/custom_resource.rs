@@ -64,6 +64,45 @@ impl<'a> CustomResourceRequest<'a> {
     }
 }
 
+/// Whether a request's `ResponseURL` is CloudFormation's: `https` on the bucket host of its pre-signed
+/// URLs (`cloudformation-custom-resource-response-...` under `amazonaws.com`, or `.amazonaws.com.cn`:
+/// the host of the example request in the CloudFormation user guide, "Custom resource request
+/// objects"; that every Region's bucket is named so is not verified). `extra_origin` (a local run's
+/// listener, set by the operator, never by an event) is accepted too.
+pub fn response_url_allowed(url: &str, extra_origin: Option<&str>) -> Result<(), String> {
+    if extra_origin.is_some_and(|origin| !origin.is_empty() && url.starts_with(origin)) {
+        return Ok(());
+    }
+    let Some(rest) = url.strip_prefix("https://") else {
+        return Err("the response URL is not https".into());
+    };
+    let host = rest.split(['/', '?', ':']).next().unwrap_or_default();
+    let aws = host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn");
+    if aws && host.starts_with("cloudformation-custom-resource-response-") {
+        Ok(())
+    } else {
+        Err(format!(
+            "the response URL's host {host:?} is not CloudFormation's response bucket"
+        ))
+    }
+}
+
+/// Whether a request may change anything: a `Delete` only of this stack's own resource (its `StackId`,
+/// `SELFHEAL_STACK_ID`), so that a forged event cannot remove the rules.
+pub fn stack_allowed(
+    request: &CustomResourceRequest<'_>,
+    own_stack_id: Option<&str>,
+) -> Result<(), String> {
+    if request.kind != "Delete" || own_stack_id == Some(request.stack_id) {
+        return Ok(());
+    }
+    Err(format!(
+        "a Delete for stack {:?}, not this stack's ({})",
+        request.stack_id,
+        own_stack_id.unwrap_or("unknown: SELFHEAL_STACK_ID is not set")
+    ))
+}
+
 /// What goes back to CloudFormation.
 #[derive(Debug, PartialEq)]
 pub struct Response {
@@ -188,6 +227,48 @@ mod tests {
         assert_eq!(
             super::response(&delete, Err("rules are invalid".into())).status,
             "SUCCESS"
+        );
+    }
+
+    #[test]
+    fn only_cloudformations_bucket_over_https_gets_a_response() {
+        let real = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3A?X-Amz-Signature=0";
+        assert_eq!(response_url_allowed(real, None), Ok(()));
+        let china = "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x";
+        assert_eq!(response_url_allowed(china, None), Ok(()));
+        for forged in [
+            "http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
+            "https://attacker.example/x",
+            "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.attacker.example/x",
+            "https://attacker-bucket.s3.amazonaws.com/x",
+            "http://127.0.0.1:8080/x",
+        ] {
+            assert!(response_url_allowed(forged, None).is_err(), "{forged}");
+        }
+        assert_eq!(
+            response_url_allowed("http://127.0.0.1:8080/x", Some("http://127.0.0.1:")),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_delete_of_another_stack_is_refused() {
+        let own = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1";
+        let delete = CustomResourceRequest {
+            kind: "Delete",
+            ..request()
+        };
+        assert_eq!(stack_allowed(&delete, Some(own)), Ok(()));
+        assert!(stack_allowed(
+            &delete,
+            Some("arn:aws:cloudformation:us-east-1:123456789012:stack/other/2")
+        )
+        .is_err());
+        assert!(stack_allowed(&delete, None).is_err());
+        assert_eq!(
+            stack_allowed(&request(), None),
+            Ok(()),
+            "a Create syncs the compiled rules only"
         );
     }
 }

@@ -204,6 +204,22 @@ impl PrewarmFunction {
         invoked_arn: Option<&str>,
     ) -> Result<Value, PrewarmFunctionError> {
         let request = CustomResourceRequest::of(&request)?;
+        // A request that is not CloudFormation's for this stack changes nothing and is answered
+        // nowhere: a forged event can neither remove the rules nor make selfheal send a request.
+        let refused = |message: String| {
+            warn!(request = request.kind, why = %message, "custom resource request refused");
+            PrewarmEventError::Invalid {
+                kind: "CloudFormation custom resource request",
+                message,
+            }
+        };
+        custom_resource::response_url_allowed(
+            request.response_url,
+            self.environment.response_origin.as_deref(),
+        )
+        .map_err(refused)?;
+        custom_resource::stack_allowed(&request, self.environment.stack_id.as_deref())
+            .map_err(refused)?;
         let outcome = if request.kind == "Delete" {
             Ok(self.sync_rules(&[], false, invoked_arn).await)
         } else {

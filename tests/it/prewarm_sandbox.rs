@@ -477,6 +477,12 @@ fn environment(topic_arn: Option<String>) -> PrewarmEnvironment {
         topic_display_name: String::new(),
         runbook_base_url: "https://example.com/runbooks".into(),
         table_name: None,
+        // The fixture's stack, and the test's own listener for the responses.
+        stack_id: Some(
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/selfheal/16580499-7622-4a9c-b32f-4eba35da93da"
+                .into(),
+        ),
+        response_origin: Some("http://127.0.0.1:".into()),
         dry_run: false,
     }
 }
@@ -655,6 +661,55 @@ async fn a_missing_function_does_not_fail_the_deploy_and_is_paged_once() {
         (selfheal::ledger::AuditKind::Prewarm, "sync", "synced")
     );
     assert!(audit[0].reason.contains("errors 1"), "{}", audit[0].reason);
+}
+
+/// A custom-resource event that is not CloudFormation's for this stack changes nothing and answers
+/// nowhere: a response URL off CloudFormation's bucket, or a Delete naming another stack.
+#[tokio::test]
+async fn a_forged_custom_resource_event_sends_nothing_and_deletes_nothing() {
+    let s = Sandbox::new().await;
+    assert!(s.sync(STORY).await.ok());
+    let rules = s.rule_names().await;
+    assert_eq!(rules.len(), 2);
+    let function = PrewarmFunction::with_rules(
+        s.account.sdk.clone(),
+        PrewarmEnvironment {
+            response_origin: None,
+            ..environment(None)
+        },
+        RuleSet::from_sources(&[("prewarm.toml", STORY)], &[]).unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = format!("http://{}/response", listener.local_addr().unwrap());
+    let mut event = common::fixture("cfn-custom-resource-create.json");
+    event["RequestType"] = json!("Delete");
+    event["PhysicalResourceId"] = json!("selfheal-prewarm-rules");
+    for url in [local.as_str(), "https://attacker.example/response"] {
+        event["ResponseURL"] = json!(url);
+        let error = function
+            .handle(&event, Some(&s.pinger_arn))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("response URL"), "{error}");
+    }
+    // CloudFormation's bucket, but another stack's Delete.
+    let other = PrewarmFunction::with_rules(
+        s.account.sdk.clone(),
+        environment(None),
+        RuleSet::from_sources(&[("prewarm.toml", STORY)], &[]).unwrap(),
+    );
+    event["ResponseURL"] = json!(local);
+    event["StackId"] = json!("arn:aws:cloudformation:us-east-1:123456789012:stack/other/1");
+    let error = other.handle(&event, Some(&s.pinger_arn)).await.unwrap_err();
+    assert!(error.to_string().contains("not this stack"), "{error}");
+    assert_eq!(s.rule_names().await, rules, "nothing deleted");
+    // And no request reached the listener.
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept())
+            .await
+            .is_err(),
+        "nothing was sent"
+    );
 }
 
 #[tokio::test]
