@@ -6,6 +6,7 @@ use super::custom_resource::{self, CustomResourceRequest};
 use super::event::{classify, PrewarmEvent, PrewarmEventError};
 use super::metrics::emit_ping_metrics;
 use super::ping::{ping, PingReport, PingRequest};
+use super::ping_rules;
 use super::problems_page::sync_problems_page;
 use super::sync::{SyncSettings, Syncer};
 use super::sync_report::SyncReport;
@@ -45,6 +46,9 @@ pub enum PrewarmFunctionError {
     },
     #[error(transparent)]
     CfnResponse(#[from] CfnResponseError),
+    /// A ping no `[[prewarm]]` rule compiles to: nothing was invoked.
+    #[error("ping refused: {0}")]
+    PingRefused(String),
 }
 
 impl FunctionError for PrewarmFunctionError {
@@ -55,12 +59,13 @@ impl FunctionError for PrewarmFunctionError {
             Self::SyncFailed { .. } => "SyncFailed",
             Self::PingFailed { .. } => "PingFailed",
             Self::CfnResponse(_) => "CustomResourceResponseFailed",
+            Self::PingRefused(_) => "PingRefused",
         }
     }
 
     fn retry(&self) -> Retry {
         match self {
-            Self::Event(_) | Self::Rules(_) => Retry::Never,
+            Self::Event(_) | Self::Rules(_) | Self::PingRefused(_) => Retry::Never,
             Self::SyncFailed { .. } | Self::PingFailed { .. } | Self::CfnResponse(_) => {
                 Retry::Later
             }
@@ -93,6 +98,8 @@ pub struct PrewarmFunction {
     environment: PrewarmEnvironment,
     rules: Option<RuleSet>,
     lambda: OnceLock<Lambda>,
+    /// The `[[prewarm]]` rules a ping must match, parsed at the first ping of the container.
+    ping_rules: OnceLock<Result<Vec<PrewarmRule>, RulesError>>,
 }
 
 impl PrewarmFunction {
@@ -102,6 +109,7 @@ impl PrewarmFunction {
             environment,
             rules: None,
             lambda: OnceLock::new(),
+            ping_rules: OnceLock::new(),
         }
     }
 
@@ -125,6 +133,18 @@ impl PrewarmFunction {
     ) -> Result<Value, PrewarmFunctionError> {
         match classify(event)? {
             PrewarmEvent::Ping(request) => {
+                let rules = self
+                    .ping_rules
+                    .get_or_init(|| match &self.rules {
+                        Some(rules) => Ok(rules.prewarm.clone()),
+                        None => RuleSet::at_run_time().map(|r| r.prewarm),
+                    })
+                    .as_ref()
+                    .map_err(|e| PrewarmFunctionError::Rules(e.clone()))?;
+                if let Err(why) = ping_rules::allowed(rules, &request) {
+                    warn!(target = %request.function, why = %why, decision = "refused", "prewarm ping");
+                    return Err(PrewarmFunctionError::PingRefused(why));
+                }
                 let report = self.ping(&request).await;
                 emit_ping_metrics(&report, now_ms());
                 ping_result(report)

@@ -15,6 +15,7 @@ mod function;
 pub mod guard;
 pub mod metrics;
 pub mod ping;
+pub mod ping_rules;
 pub mod problems_page;
 pub mod provisioned;
 pub mod sync;

@@ -490,7 +490,14 @@ fn environment(topic_arn: Option<String>) -> PrewarmEnvironment {
 #[tokio::test]
 async fn failed_pings_fail_the_invocation_and_say_why() {
     let s = Sandbox::new().await;
-    let function = PrewarmFunction::new(s.account.sdk.clone(), environment(None));
+    // The pings the rules compile to (concurrency 2, the default payload); no other is accepted.
+    let pinged = "[[prewarm]]\nfunction = \"search-api\"\nschedule = \"rate(5 minutes)\"\nconcurrency = 2\n\n\
+                  [[prewarm]]\nfunction = \"ghost-api\"\nschedule = \"rate(5 minutes)\"\nconcurrency = 2\n";
+    let function = PrewarmFunction::with_rules(
+        s.account.sdk.clone(),
+        environment(None),
+        RuleSet::from_sources(&[("prewarm.toml", pinged)], &[]).unwrap(),
+    );
     let event = |function: &str, timeout_ms: u32| json!({"selfhealPrewarm": {"function": function, "concurrency": 2, "payload": {"isPrewarm": true}, "timeoutMs": timeout_ms}});
     let lambda = Lambda::new(s.lambda.clone());
     // Throttling is retried by the SDK (4 attempts with backoff) before it is reported.
@@ -528,6 +535,24 @@ async fn failed_pings_fail_the_invocation_and_say_why() {
         .handle(&event("search-api", 1000), None)
         .await
         .is_ok());
+    // A ping no rule compiles to (someone's own selfheal-prewarm-* rule): nothing is invoked.
+    let before = common::lambda::invocations(&s.account.id, "checkout-api")
+        .await
+        .len();
+    for forged in [
+        json!({"selfhealPrewarm": {"function": "checkout-api", "concurrency": 2, "payload": {"isPrewarm": true}, "timeoutMs": 1000}}),
+        json!({"selfhealPrewarm": {"function": "search-api", "concurrency": 50, "payload": {"isPrewarm": true}, "timeoutMs": 1000}}),
+        json!({"selfhealPrewarm": {"function": "search-api", "concurrency": 2, "payload": {"refund": 100}, "timeoutMs": 1000}}),
+    ] {
+        let err = function.handle(&forged, None).await.unwrap_err();
+        assert!(matches!(err, PrewarmFunctionError::PingRefused(_)), "{err}");
+    }
+    assert_eq!(
+        common::lambda::invocations(&s.account.id, "checkout-api")
+            .await
+            .len(),
+        before
+    );
 }
 
 /// Answers one HTTP request with 200 and returns it (CloudFormation's pre-signed S3 URL, played here).
